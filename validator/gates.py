@@ -1,0 +1,146 @@
+"""One gate → PASS / WARN / FAIL / NO_DATA, judged on confidence intervals, with a one-line reason.
+
+A bound passes only when the whole interval is on the good side and fails only when the whole
+interval is on the bad side; an interval that straddles it is WARN. Missing data, NaN or a baseline
+that cannot be compared is NO_DATA, which the verdict treats as failing closed.
+"""
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from validator.evidence import Change, IncomparableEvidence, Measurement
+from validator.spec import GateSpec
+from validator.stats import Interval
+from validator.units import format_value
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    NO_DATA = "NO_DATA"
+
+
+_SEVERITY_ORDER = (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One bound of a gate judged against one interval."""
+
+    bound: str
+    status: Status
+    reason: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of a gate with every number the report shows and where each came from."""
+
+    gate: GateSpec
+    status: Status
+    reason: str
+    source: str
+    value: Interval | None = None
+    baseline: Interval | None = None
+    change: Change | None = None
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def critical(self) -> bool:
+        return self.gate.severity == "critical"
+
+
+def worst(statuses: list[Status]) -> Status:
+    """The most severe status: FAIL over NO_DATA over WARN over PASS."""
+    return max(statuses, key=_SEVERITY_ORDER.index, default=Status.NO_DATA)
+
+
+def judge(interval: Interval, limit: float, upper: bool) -> Status:
+    """PASS when the whole interval is within the limit, FAIL when wholly beyond it, else WARN."""
+    low, high = interval.low, interval.high
+    if any(math.isnan(x) for x in (low, high, limit)):
+        return Status.NO_DATA
+    good_edge, bad_edge = (high, low) if upper else (low, high)
+    if (good_edge <= limit) if upper else (good_edge >= limit):
+        return Status.PASS
+    if (bad_edge > limit) if upper else (bad_edge < limit):
+        return Status.FAIL
+    return Status.WARN
+
+
+def evaluate_gate(
+    gate: GateSpec,
+    measurement: Measurement | None,
+    baseline: Measurement | None,
+    confidence: float,
+    baseline_label: str = "baseline",
+) -> GateResult:
+    """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline)."""
+    unit = gate.metric.unit
+    source = measurement.source if measurement else "no measurement"
+    if measurement is None or measurement.evidence is None:
+        why = measurement.error if measurement and measurement.error else "no measurement was taken"
+        return GateResult(gate, Status.NO_DATA, f"no data: {why}", source)
+    value = measurement.evidence.interval(confidence)
+    if any(math.isnan(x) for x in (value.estimate, value.low, value.high)):
+        return GateResult(gate, Status.NO_DATA, "no data: the measurement is NaN (no requests in the window?)", source)
+
+    checks: list[Check] = []
+    shown = _shown(value, unit)
+    if gate.max is not None:
+        status = judge(value, gate.max, upper=True)
+        checks.append(
+            Check(f"≤ {format_value(gate.max, unit)}", status, f"{shown} vs max {format_value(gate.max, unit)}")
+        )
+    if gate.min is not None:
+        status = judge(value, gate.min, upper=False)
+        checks.append(
+            Check(f"≥ {format_value(gate.min, unit)}", status, f"{shown} vs min {format_value(gate.min, unit)}")
+        )
+
+    baseline_value, change = None, None
+    if gate.max_regression is not None:
+        check, baseline_value, change = _regression_check(gate, measurement, baseline, confidence, baseline_label)
+        checks.append(check)
+
+    status = worst([check.status for check in checks])
+    deciding = next(check for check in checks if check.status == status)
+    return GateResult(gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks))
+
+
+def _regression_check(
+    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, confidence: float, label: str
+) -> tuple[Check, Interval | None, Change | None]:
+    tolerance = gate.max_regression
+    assert tolerance is not None
+    worse_is_higher = gate.metric.higher_is_worse
+    bound_text = f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs {label}"
+    if baseline is None or baseline.evidence is None:
+        why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
+        return Check(bound_text, Status.NO_DATA, f"no baseline data: {why}"), None, None
+    try:
+        change = measurement.evidence.change_vs(baseline.evidence, confidence)  # type: ignore[union-attr]
+    except IncomparableEvidence as error:
+        return Check(bound_text, Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
+    baseline_value = baseline.evidence.interval(confidence)
+    if change.kind == "ratio":
+        limit = 1 + tolerance if worse_is_higher else 1 - tolerance
+        shown = f"ratio {change.interval.estimate:.3f} [{change.interval.low:.3f}, {change.interval.high:.3f}]"
+        limit_text = f"{limit:.3f}"
+    else:
+        limit = tolerance if worse_is_higher else -tolerance
+        pp = change.interval
+        shown = f"change {pp.estimate * 100:+.3f} pp [{pp.low * 100:+.3f}, {pp.high * 100:+.3f}]"
+        limit_text = f"{limit * 100:+.3f} pp"
+    status = judge(change.interval, limit, upper=worse_is_higher)
+    relation = "≤" if worse_is_higher else "≥"
+    return Check(bound_text, status, f"{shown} vs {label}, limit {relation} {limit_text}"), baseline_value, change
+
+
+def _shown(interval: Interval, unit: str) -> str:
+    return (
+        f"{format_value(interval.estimate, unit)} "
+        f"[{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
+    )

@@ -1,0 +1,34 @@
+"""The catalogue of metrics a gate may name: what each measures, its unit and which way is worse."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """One gateable metric: its unit, how a bound on it is written, and which direction is bad."""
+
+    name: str
+    unit: str  # "s", "ratio", "req/s" or "" (custom)
+    higher_is_worse: bool
+    parse_bound: Callable[[object], float]
+    quantile: float | None = None
+    description: str = ""
+
+
+BUILTIN_METRICS: dict[str, MetricDefinition] = {
+    "latency_p50": MetricDefinition("latency_p50", "s", True, parse_duration, 0.50, "median server latency"),
+    "latency_p95": MetricDefinition("latency_p95", "s", True, parse_duration, 0.95, "95th percentile latency"),
+    "latency_p99": MetricDefinition("latency_p99", "s", True, parse_duration, 0.99, "99th percentile latency"),
+    "success_rate": MetricDefinition(
+        "success_rate", "ratio", False, parse_fraction, None, "share of requests not labelled as errors"
+    ),
+    "throughput": MetricDefinition("throughput", "req/s", False, parse_rate, None, "requests per second"),
+}
+
+
+def custom_metric(name: str, higher_is_better: bool) -> MetricDefinition:
+    """The definition of a custom PromQL gate: a bare number whose good direction the spec says."""
+    return MetricDefinition(name, "", not higher_is_better, parse_number, None, "custom PromQL")
