@@ -1,0 +1,119 @@
+"""The versioned baseline file: `baselines/<service>/<version>.json`, reviewed in git like code.
+
+It stores, per metric, the estimate and interval for humans and the evidence (bucket counts,
+successes/total, count/seconds) for the statistics, so intervals can be recomputed at any
+confidence level. Provenance says where it came from: date, slagate version, git commit, spec, load.
+"""
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from validator import __version__
+from validator.evidence import Measurement
+
+SCHEMA_VERSION = 1
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class BaselineError(ValueError):
+    """A baseline file that cannot be used; one line naming the file, key and expectation."""
+
+    def __init__(self, path: Path | str, key: str, expected: str) -> None:
+        super().__init__(f"{path}: {key}: expected {expected}")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline: its identity and one measurement per metric."""
+
+    path: Path
+    service: str
+    version: str
+    measurements: dict[str, Measurement]
+    provenance: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """How the report names it: service, version and file."""
+        return f"baseline {self.service} {self.version} ({self.path})"
+
+
+def load_baseline(path: Path) -> Baseline:
+    """Read and validate a baseline file."""
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        expected = "an existing baseline file (record one with `slagate baseline record`)"
+        raise BaselineError(path, "(file)", expected) from None
+    except json.JSONDecodeError as error:
+        raise BaselineError(path, "(syntax)", f"valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise BaselineError(path, "(root)", "a JSON object")
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise BaselineError(path, "schema_version", f"{SCHEMA_VERSION}, got {document.get('schema_version')!r}")
+    for key in ("service", "version"):
+        if not isinstance(document.get(key), str):
+            raise BaselineError(path, key, "a string")
+    metrics = document.get("metrics")
+    if not isinstance(metrics, dict) or not metrics:
+        raise BaselineError(path, "metrics", "an object with one entry per metric")
+    measurements = {}
+    for name, entry in metrics.items():
+        try:
+            measurements[name] = Measurement.from_dict({"metric": name, **entry})
+        except (KeyError, TypeError, ValueError) as error:
+            raise BaselineError(path, f"metrics.{name}", f"a measurement with valid evidence ({error})") from None
+    return Baseline(path, document["service"], document["version"], measurements, document.get("provenance", {}))
+
+
+def baseline_document(
+    service: str, version: str, measurements: dict[str, Measurement], confidence: float, provenance: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON document of a baseline recorded from a run's measurements."""
+    metrics = {}
+    for name, measurement in sorted(measurements.items()):
+        entry = measurement.to_dict()
+        entry.pop("metric")
+        if measurement.evidence is not None:
+            interval = measurement.evidence.interval(confidence)
+            entry["estimate"] = interval.estimate
+            entry["interval"] = {"low": interval.low, "high": interval.high, "confidence": confidence}
+        metrics[name] = entry
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "service": service,
+        "version": version,
+        "provenance": {
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "slagate_version": __version__,
+            "git_commit": _git_commit(),
+            **provenance,
+        },
+        "metrics": metrics,
+    }
+
+
+def write_baseline(document: dict[str, Any], baselines_dir: Path, overwrite: bool = False) -> Path:
+    """Write `baselines/<service>/<version>.json`; an existing version is never replaced silently."""
+    version = document["version"]
+    if not _VERSION_RE.match(version):
+        raise BaselineError("--version", "version", "letters, digits, '.', '_' or '-' (e.g. 1.4.2)")
+    path = baselines_dir / document["service"] / f"{version}.json"
+    if path.exists() and not overwrite:
+        raise BaselineError(path, "(file)", "a new version (this one exists; pass --force to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None

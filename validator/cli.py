@@ -1,0 +1,302 @@
+"""The `slagate` command line: thin click commands over the pipeline stages; every rule lives elsewhere.
+
+Exit codes: 0 GO, 3 CAUTION (--caution-exit-code may change it), 1 NO-GO, 2 usage or spec error,
+4 could not evaluate (e.g. Prometheus unreachable; the verdict is then NO-GO).
+"""
+
+from validator.load import runner as load_runner  # noqa: I001  (locust's gevent patching must come first)
+
+import contextlib
+import dataclasses
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from validator import __version__
+from validator.baseline import Baseline, BaselineError, baseline_document, load_baseline, write_baseline
+from validator.load.result import LOAD_FILE, LoadResult
+from validator.pipeline import METRICS_FILE, MetricsRecord, judge, measure, new_run_dir
+from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
+from validator.report.render import RunArtifacts, write_reports
+from validator.spec import Spec, SpecError, load_spec
+from validator.verdict import ExitCode
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  GO          all gates PASS: standard rollout 5 → 25 → 50 → 100 %
+  3  CAUTION     no critical gate failed, something is WARN/FAIL/NO_DATA: slow rollout 1 → 5 → 25 → 50 → 100 %
+                 (--caution-exit-code 0 makes CAUTION pass a CI step)
+  1  NO-GO       a critical gate FAILed or had NO_DATA: do not roll out
+  2  usage       bad arguments, spec, baseline or locustfile (one line names the file and key)
+  4  could not evaluate   e.g. Prometheus unreachable; the verdict is NO-GO
+"""
+
+
+class UsageFailure(click.ClickException):
+    """A one-line error about the user's input, exit code 2."""
+
+    exit_code = ExitCode.USAGE
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def _fail(message: str, code: int = ExitCode.USAGE) -> None:
+    click.echo(f"slagate: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _progress(message: str) -> None:
+    click.echo(f"slagate: {message}", err=True)
+
+
+@click.group(epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="slagate")
+def main() -> None:
+    """slagate — is this build fast and reliable enough to start a canary, and how carefully?
+
+    It drives real load at the service with Locust, reads what the service reported to Prometheus
+    over exactly that window, compares each figure with a versioned baseline using confidence
+    intervals, and writes reports/<run-id>/report.md ending in GO, CAUTION or NO-GO with a rollout plan.
+
+    \b
+    Quick start (built-in demo: demo target + real Prometheus + real load):
+      slagate run --demo
+    Your own service:
+      ENDPOINT=https://svc PROMETHEUS_URL=http://prom:9090 slagate run --spec sla.toml
+    """
+
+
+spec_option = click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("sla.toml"),
+    show_default=True,
+    help="The SLA spec (TOML). ENDPOINT and PROMETHEUS_URL in the environment override its URLs.",
+)
+caution_option = click.option(
+    "--caution-exit-code",
+    type=click.IntRange(0, 255),
+    default=int(ExitCode.CAUTION),
+    show_default=True,
+    help="Exit code for a CAUTION verdict (0 lets a CAUTION pass a CI step).",
+)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@spec_option
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Start the built-in demo target and a real Prometheus on 127.0.0.1 and validate against them.",
+)
+@click.option(
+    "--demo-set",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --demo: a demo target setting, e.g. latency_multiplier=2 or error_rate=0.05 (repeatable).",
+)
+@click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where reports/<run-id>/ is created.",
+)
+@caution_option
+def run(spec_path: Path, demo: bool, demo_set: tuple[str, ...], reports_dir: Path, caution_exit_code: int) -> None:
+    """Run load, measure it in Prometheus, judge the gates and write the report.
+
+    Writes reports/<run-id>/load.json, metrics.json, verdict.json and report.md, prints the verdict
+    and the report's path, and exits with the verdict's exit code.
+    """
+    spec = _load_spec(spec_path)
+    baseline = _load_baseline(spec)
+    with _demo_endpoints(spec, demo, demo_set) as spec:
+        run_dir = new_run_dir(reports_dir, spec.service)
+        _progress(f"run {run_dir.name}: {spec.load.users} users for {spec.load.duration:g} s at {spec.target_url}")
+        unreachable = _preflight(spec)
+        if unreachable:
+            metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=unreachable), None
+        else:
+            load = _run_load(spec)
+            load.write(run_dir)
+            _progress(f"load done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
+            metrics = measure(spec, load)
+        metrics.write(run_dir)
+    _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@spec_option
+@caution_option
+def validate(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
+    """Re-query Prometheus for the window recorded in RUN_DIR/load.json, then judge and report again."""
+    spec = _load_spec(spec_path)
+    baseline = _load_baseline(spec)
+    load = _read_artifact(run_dir, LOAD_FILE, LoadResult.read)
+    metrics = measure(spec, load, wait_for_scrape=False)
+    metrics.write(run_dir)
+    _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@spec_option
+@caution_option
+def report(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
+    """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
+    spec = _load_spec(spec_path)
+    baseline = _load_baseline(spec)
+    metrics = _read_artifact(run_dir, METRICS_FILE, MetricsRecord.read)
+    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+
+
+@main.group()
+def baseline() -> None:
+    """Record and inspect versioned baselines (baselines/<service>/<version>.json)."""
+
+
+@baseline.command("record")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--version", "version", required=True, help="The baseline's version, e.g. the build's release (1.4.2).")
+@spec_option
+@click.option(
+    "--baselines-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("baselines"),
+    show_default=True,
+    help="Root of the baseline folders.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing baseline of the same version.")
+def baseline_record(run_dir: Path, version: str, spec_path: Path, baselines_dir: Path, force: bool) -> None:
+    """Write the figures measured in RUN_DIR as baselines/<service>/<VERSION>.json (review it in git)."""
+    spec = _load_spec(spec_path)
+    metrics = _read_artifact(run_dir, METRICS_FILE, MetricsRecord.read)
+    if metrics.could_not_evaluate or not any(m.evidence for m in metrics.measurements.values()):
+        _fail(f"{run_dir / METRICS_FILE}: measurements: expected measured figures, the run has none to record")
+    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    provenance = {
+        "run_id": run_dir.name,
+        "spec_file": str(spec.path),
+        "prometheus_url": metrics.prometheus_url,
+        "window": {"start": metrics.window.start, "end": metrics.window.end, "seconds": metrics.window.seconds},
+        "load_profile": load.profile if load else None,
+    }
+    document = baseline_document(spec.service, version, metrics.measurements, spec.confidence, provenance)
+    try:
+        path = write_baseline(document, baselines_dir, overwrite=force)
+    except BaselineError as error:
+        _fail(str(error))
+    click.echo(f"slagate: baseline written: {path}")
+
+
+def _load_spec(path: Path) -> Spec:
+    try:
+        return load_spec(path)
+    except SpecError as error:
+        _fail(str(error))
+    raise AssertionError("unreachable")
+
+
+def _load_baseline(spec: Spec) -> Baseline | None:
+    if spec.baseline_file is None:
+        return None
+    try:
+        return load_baseline(spec.baseline_file)
+    except BaselineError as error:
+        _fail(f"{error} (from {spec.path}: baseline.file)")
+    raise AssertionError("unreachable")
+
+
+def _read_artifact(run_dir: Path, name: str, reader):  # type: ignore[no-untyped-def]
+    if not (run_dir / name).exists():
+        _fail(f"{run_dir / name}: expected the artifact of an earlier stage; it does not exist")
+    try:
+        return reader(run_dir)
+    except (KeyError, TypeError, ValueError) as error:
+        _fail(f"{run_dir / name}: expected a slagate artifact ({error.__class__.__name__}: {error})")
+
+
+def _preflight(spec: Spec) -> str | None:
+    """Why Prometheus cannot be used, checked before spending the load; None when it answers."""
+    try:
+        PrometheusSource(spec.prometheus).instant("preflight", "vector(1)", time.time())
+    except PrometheusUnavailable as error:
+        return str(error)
+    except Exception as error:  # a server that answers but refuses queries is as unusable
+        return f"Prometheus at {spec.prometheus.url} does not answer queries ({error})"
+    return None
+
+
+def _run_load(spec: Spec) -> LoadResult:
+    try:
+        return load_runner.run_load(spec.load, spec.target_url, progress=_progress)
+    except load_runner.LocustfileError as error:
+        _fail(str(error))
+    raise AssertionError("unreachable")
+
+
+def _finish(
+    run_dir: Path,
+    spec: Spec,
+    metrics: MetricsRecord,
+    load: LoadResult | None,
+    baseline: Baseline | None,
+    caution_exit_code: int,
+) -> None:
+    judgement = judge(spec, metrics, baseline)
+    verdict = judgement.verdict
+    exit_code = verdict.exit_code(caution_exit_code)
+    report_path = write_reports(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code))
+    if verdict.could_not_evaluate:
+        click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
+    click.echo(f"slagate: verdict {verdict.decision.value} — rollout {verdict.rollout.describe()}")
+    click.echo(f"slagate: report {report_path}")
+    sys.exit(exit_code)
+
+
+@contextlib.contextmanager
+def _demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterator[Spec]:
+    """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus."""
+    if not demo:
+        if demo_set:
+            raise UsageFailure("--demo-set: expected --demo as well")
+        yield spec
+        return
+    from validator.demo.processes import demo_stack
+    from validator.demo.prometheus_server import PrometheusNotFound
+    from validator.demo.target import DemoSettings
+
+    settings = _demo_settings(DemoSettings(), demo_set)
+    try:
+        with demo_stack(settings) as stack:
+            _progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
+            yield spec.with_endpoints(stack.target.url, stack.prometheus.url)
+    except PrometheusNotFound as error:
+        _fail(str(error), ExitCode.COULD_NOT_EVALUATE)
+
+
+def _demo_settings(defaults: object, assignments: tuple[str, ...]) -> object:
+    names = {f.name: f for f in dataclasses.fields(defaults)}  # type: ignore[arg-type]
+    changes = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        if key not in names or not value:
+            raise UsageFailure(f"--demo-set {assignment}: expected KEY=VALUE with KEY one of {', '.join(names)}")
+        try:
+            changes[key] = type(getattr(defaults, key))(value)
+        except ValueError:
+            raise UsageFailure(f"--demo-set {assignment}: expected a number for {key}") from None
+    return dataclasses.replace(defaults, **changes)  # type: ignore[type-var]
+
+
+def _empty_window() -> Window:
+    now = time.time()
+    return Window(now, now)

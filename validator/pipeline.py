@@ -1,0 +1,116 @@
+"""The stages of a validation, each reading the previous stage's artifact in the run directory.
+
+load (load.json) → measure (metrics.json) → judge (verdict.json, report.md). Each stage can be
+re-run alone: `slagate validate` re-measures a recorded window, `slagate report` re-judges and
+re-renders. A stage that fails never deletes what an earlier stage wrote.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from validator.baseline import Baseline
+from validator.evidence import Measurement
+from validator.gates import GateResult, evaluate_gate
+from validator.load.result import LoadResult
+from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
+from validator.spec import Spec
+from validator.verdict import Verdict, decide
+
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class MetricsRecord:
+    """The artifact of the measure stage: every figure, every query, or why nothing could be measured."""
+
+    prometheus_url: str
+    window: Window
+    measurements: dict[str, Measurement] = field(default_factory=dict)
+    queries: list[dict[str, Any]] = field(default_factory=list)
+    could_not_evaluate: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prometheus_url": self.prometheus_url,
+            "window": {"start": self.window.start, "end": self.window.end, "seconds": self.window.seconds},
+            "could_not_evaluate": self.could_not_evaluate,
+            "measurements": {name: m.to_dict() for name, m in self.measurements.items()},
+            "queries": self.queries,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MetricsRecord":
+        return cls(
+            prometheus_url=data["prometheus_url"],
+            window=Window(data["window"]["start"], data["window"]["end"]),
+            measurements={name: Measurement.from_dict(m) for name, m in data["measurements"].items()},
+            queries=data.get("queries", []),
+            could_not_evaluate=data.get("could_not_evaluate"),
+        )
+
+    def write(self, run_dir: Path) -> Path:
+        path = run_dir / METRICS_FILE
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+    @classmethod
+    def read(cls, run_dir: Path) -> "MetricsRecord":
+        return cls.from_dict(json.loads((run_dir / METRICS_FILE).read_text()))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The gates' results and the verdict they lead to."""
+
+    results: list[GateResult]
+    verdict: Verdict
+
+
+def new_run_dir(reports_dir: Path, service: str) -> Path:
+    """A fresh `reports/<run-id>/`, the run id being the UTC time and the service name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    safe_service = re.sub(r"[^A-Za-z0-9._-]+", "-", service)
+    run_dir = reports_dir / f"{stamp}-{safe_service}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = reports_dir / f"{stamp}-{safe_service}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> MetricsRecord:
+    """Query Prometheus over the load's steady window; an unreachable server is recorded, not raised."""
+    window = Window(load.window_start, load.window_end)
+    record = MetricsRecord(spec.prometheus.url, window)
+    source: PrometheusSource | None = None
+    try:
+        source = PrometheusSource(spec.prometheus)
+        if wait_for_scrape:
+            source.wait_for_scrape_after(window.end)
+        record.measurements = source.measure(window, spec.gates)
+    except PrometheusUnavailable as error:
+        record.could_not_evaluate = str(error)
+    if source is not None:
+        record.queries = source.log.entries
+    return record
+
+
+def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judgement:
+    """Evaluate every gate of the spec on the measurements (and the baseline) and decide."""
+    label = baseline.label if baseline else "baseline"
+    results = [
+        evaluate_gate(
+            gate,
+            metrics.measurements.get(gate.metric.name),
+            baseline.measurements.get(gate.metric.name) if baseline else None,
+            spec.confidence,
+            label,
+        )
+        for gate in spec.gates
+    ]
+    return Judgement(results, decide(results, metrics.could_not_evaluate))

@@ -1,0 +1,277 @@
+"""Render a judged run: `report.md` for release managers (Jinja2) and `verdict.json` for machines.
+
+Formatting only: every number comes from the gate results, the measurements, the load result or
+the baseline, and each is shown with its source, or as missing.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from validator import __version__
+from validator.baseline import Baseline
+from validator.gates import GateResult
+from validator.load.result import LoadResult
+from validator.pipeline import Judgement, MetricsRecord
+from validator.spec import Spec
+from validator.units import format_seconds, format_value
+
+REPORT_FILE = "report.md"
+VERDICT_FILE = "verdict.json"
+CLIENT_QUANTILES = (0.5, 0.95, 0.99)
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("validator.report", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # Markdown, not HTML; cell text is escaped by _cell
+)
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """Everything a report is made from."""
+
+    run_dir: Path
+    spec: Spec
+    judgement: Judgement
+    metrics: MetricsRecord
+    load: LoadResult | None
+    baseline: Baseline | None
+    exit_code: int
+
+
+def write_reports(artifacts: RunArtifacts) -> Path:
+    """Write verdict.json and report.md into the run directory; returns the report's path."""
+    (artifacts.run_dir / VERDICT_FILE).write_text(json.dumps(verdict_document(artifacts), indent=1) + "\n")
+    report = artifacts.run_dir / REPORT_FILE
+    report.write_text(render_markdown(artifacts))
+    return report
+
+
+def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
+    """The machine-readable verdict."""
+    verdict, spec = artifacts.judgement.verdict, artifacts.spec
+    return {
+        "service": spec.service,
+        "version": spec.version,
+        "decision": verdict.decision.value,
+        "exit_code": artifacts.exit_code,
+        "could_not_evaluate": verdict.could_not_evaluate,
+        "reasons": list(verdict.reasons),
+        "rollout": {"strategy": verdict.rollout.name, "steps_percent": list(verdict.rollout.steps)},
+        "rollback_criteria": list(verdict.rollback_criteria),
+        "confidence": spec.confidence,
+        "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
+        "baseline": None
+        if artifacts.baseline is None
+        else {"file": str(artifacts.baseline.path), "version": artifacts.baseline.version},
+        "gates": [_gate_document(result) for result in artifacts.judgement.results],
+    }
+
+
+def _gate_document(result: GateResult) -> dict[str, Any]:
+    def interval(i: Any) -> dict[str, Any] | None:
+        return None if i is None else {"estimate": i.estimate, "low": i.low, "high": i.high, "method": i.method}
+
+    gate = result.gate
+    return {
+        "name": gate.name,
+        "metric": gate.metric.name,
+        "severity": gate.severity,
+        "status": result.status.value,
+        "reason": result.reason,
+        "unit": gate.metric.unit,
+        "bounds": {"max": gate.max, "min": gate.min, "max_regression": gate.max_regression},
+        "measured": interval(result.value),
+        "baseline": interval(result.baseline),
+        "change": None if result.change is None else {"kind": result.change.kind, **interval(result.change.interval)},
+        "source": result.source,
+        "checks": [{"bound": c.bound, "status": c.status.value, "reason": c.reason} for c in result.checks],
+    }
+
+
+def render_markdown(artifacts: RunArtifacts) -> str:
+    """The Markdown report."""
+    verdict, spec = artifacts.judgement.verdict, artifacts.spec
+    queries = _query_refs(artifacts.metrics.queries)
+    return _templates.get_template("report.md.j2").render(
+        service=spec.service,
+        version=spec.version,
+        decision=verdict.decision.value,
+        rollout=verdict.rollout.describe(),
+        could_not_evaluate=verdict.could_not_evaluate,
+        reasons=[_cell(reason) for reason in verdict.reasons],
+        run_id=artifacts.run_dir.name,
+        generated_at=_utc(datetime.now(UTC).timestamp()),
+        slagate_version=__version__,
+        spec_path=spec.path,
+        confidence=f"{spec.confidence * 100:g} %",
+        gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
+        interval_methods=_interval_methods(artifacts.judgement.results),
+        rollback_criteria=verdict.rollback_criteria,
+        facts=_facts(artifacts),
+        errors=_errors(artifacts.load),
+        queries=list(queries.values()),
+    )
+
+
+def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each distinct query once, numbered Q1, Q2, ... so table cells can cite them briefly."""
+    refs: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry["query"] not in refs:
+            refs[entry["query"]] = {
+                "ref": f"Q{len(refs) + 1}",
+                "name": entry["name"],
+                "query": entry["query"],
+                "time": _utc(entry["time"]),
+                "error": entry.get("error"),
+            }
+    return refs
+
+
+def _gate_row(result: GateResult, queries: dict[str, dict[str, Any]]) -> dict[str, str]:
+    unit = result.gate.metric.unit
+    cited = [q["ref"] for text, q in queries.items() if f"`{text}`" in result.source]
+    change = "—"
+    if result.change is not None:
+        i = result.change.interval
+        if result.change.kind == "ratio":
+            change = f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
+        else:
+            change = f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
+    return {
+        "name": _cell(result.gate.name),
+        "severity": result.gate.severity,
+        "measured": _interval_text(result.value, unit, "missing"),
+        "baseline": _interval_text(result.baseline, unit, "—" if result.gate.max_regression is None else "missing"),
+        "change": change,
+        "bounds": _cell(", ".join(check.bound for check in result.checks) or _declared_bounds(result)),
+        "status": result.status.value,
+        "reason": _cell(result.reason),
+        "source_refs": ", ".join(f"[{ref}]" for ref in cited) or _cell(result.source),
+    }
+
+
+def _declared_bounds(result: GateResult) -> str:
+    gate, unit = result.gate, result.gate.metric.unit
+    parts = []
+    if gate.max is not None:
+        parts.append(f"≤ {format_value(gate.max, unit)}")
+    if gate.min is not None:
+        parts.append(f"≥ {format_value(gate.min, unit)}")
+    if gate.max_regression is not None:
+        parts.append(f"regression ≤ {gate.max_regression * 100:g} %")
+    return ", ".join(parts)
+
+
+def _interval_text(interval: Any, unit: str, missing: str) -> str:
+    if interval is None:
+        return missing
+    estimate = format_value(interval.estimate, unit)
+    if interval.low == interval.high == interval.estimate:
+        return f"{estimate} (no interval)"
+    return f"{estimate} [{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
+
+
+def _interval_methods(results: list[GateResult]) -> str:
+    methods = sorted({r.value.method for r in results if r.value is not None})
+    methods += sorted({r.change.interval.method for r in results if r.change is not None} - set(methods))
+    return "; ".join(methods) if methods else "none computed (no data)."
+
+
+def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
+    metrics, load, baseline = artifacts.metrics, artifacts.load, artifacts.baseline
+    window = metrics.window
+    facts = [
+        {
+            "name": "Steady window",
+            "value": f"{_utc(window.start)} → {_utc(window.end)} ({window.seconds:.1f} s)",
+            "source": "load.json (warm-up excluded); Prometheus queried over exactly this range",
+        },
+        {"name": "Prometheus", "value": _cell(metrics.prometheus_url), "source": "spec / PROMETHEUS_URL"},
+    ]
+    if load is not None:
+        facts += _load_facts(load)
+    else:
+        facts.append({"name": "Load", "value": "missing (no load.json)", "source": "—"})
+    if baseline is not None:
+        provenance = baseline.provenance
+        facts.append(
+            {
+                "name": "Baseline",
+                "value": f"version {baseline.version}, recorded {provenance.get('recorded_at', '?')}, "
+                f"commit {str(provenance.get('git_commit') or 'unknown')[:12]}",
+                "source": f"`{baseline.path}`",
+            }
+        )
+    else:
+        facts.append({"name": "Baseline", "value": "none configured", "source": "spec `[baseline] file`"})
+    return facts
+
+
+def _load_facts(load: LoadResult) -> list[dict[str, str]]:
+    profile = load.profile
+    steady = load.steady_timeline()
+    requests = steady.successes + steady.failures
+    combined = steady.combined()
+    client = (
+        ", ".join(f"p{q * 100:g} {format_seconds(combined.quantile(q) / 1e6)}" for q in CLIENT_QUANTILES)
+        if combined.total
+        else "missing (no request completed in the window)"
+    )
+    return [
+        {
+            "name": "Load profile",
+            "value": f"{profile['model']} model, {profile['users']} users (spawn {profile['spawn_rate']:g}/s), "
+            f"{profile['duration_s']:g} s with {profile['warmup_s']:g} s warm-up, target {profile['target']}",
+            "source": f"spec, locustfile `{profile['locustfile']}`",
+        },
+        {
+            "name": "Requests in window",
+            "value": f"{requests} ({steady.failures} failed)",
+            "source": "client (Locust request events), load.json",
+        },
+        {
+            "name": "Achieved rate",
+            "value": f"{requests / load.window_seconds:.1f} req/s" if load.window_seconds > 0 else "missing",
+            "source": "client, load.json",
+        },
+        {"name": "Client latency", "value": client, "source": "client histogram (µs resolution, ≤0.1 % error)"},
+        {
+            "name": "Load generator",
+            "value": f"Locust {load.generator.get('locust_version')}, {load.generator.get('processes')} process(es)",
+            "source": "load.json",
+        },
+    ]
+
+
+def _errors(load: LoadResult | None) -> list[dict[str, Any]]:
+    if load is None:
+        return []
+    return [
+        {
+            "endpoint": _cell(group.endpoint),
+            "status": group.status,
+            "exception": _cell(group.exception),
+            "count": group.count,
+            "first_seen": _utc(group.first_seen),
+            "last_seen": _utc(group.last_seen),
+            "sample": _cell(group.sample).replace("`", "'"),
+        }
+        for group in load.errors
+    ]
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
