@@ -1,0 +1,87 @@
+"""The spec loader: the shipped example loads, overrides apply, and bad input names file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from validator.spec import SpecError, load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_spec(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "locustfile.py").write_text("")
+    path = tmp_path / "sla.toml"
+    path.write_text(body)
+    return path
+
+
+MINIMAL = """
+[service]
+name = "svc"
+[target]
+url = "http://127.0.0.1:1"
+[load]
+locustfile = "locustfile.py"
+[prometheus]
+url = "http://127.0.0.1:2"
+latency_histogram = "h"
+request_counter = "c"
+{extra}
+[[gates]]
+name = "p99"
+metric = "latency_p99"
+max = "{bound}"
+"""
+
+
+def test_example_spec_loads_with_units_converted() -> None:
+    spec = load_spec(ROOT / "sla.toml", environ={})
+    p99 = next(g for g in spec.gates if g.metric.name == "latency_p99")
+    assert p99.max == pytest.approx(0.25)
+    assert p99.max_regression == pytest.approx(0.15)
+    success = next(g for g in spec.gates if g.metric.name == "success_rate")
+    assert success.min == pytest.approx(0.99)
+    assert spec.load.duration == 30 and spec.load.warmup == 5
+    assert spec.baseline_file == ROOT / "baselines/demo/1.0.0.json"
+
+
+def test_environment_overrides_target_and_prometheus() -> None:
+    spec = load_spec(ROOT / "sla.toml", environ={"ENDPOINT": "http://127.0.0.1:9", "PROMETHEUS_URL": "http://x:1"})
+    assert spec.target_url == "http://127.0.0.1:9"
+    assert spec.prometheus.url == "http://x:1"
+
+
+@pytest.mark.parametrize(
+    ("bound", "extra", "key"),
+    [
+        ("fast", "", "gates[0].max"),
+        ("200ms", "[confidence]\nlevel = 2", "confidence.level"),
+        ("200ms", "[baseline]\nfile = 3", "baseline.file"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path: Path, bound: str, extra: str, key: str) -> None:
+    path = write_spec(tmp_path, MINIMAL.format(bound=bound, extra=extra))
+    with pytest.raises(SpecError) as caught:
+        load_spec(path, environ={})
+    message = str(caught.value)
+    assert str(path) in message and key in message and "expected" in message
+    assert "\n" not in message
+
+
+def test_unknown_metric_lists_the_known_ones(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, MINIMAL.format(bound="1s", extra="").replace("latency_p99", "latency_p42"))
+    with pytest.raises(SpecError, match=r"gates\[0\]\.metric: expected one of latency_p50"):
+        load_spec(path, environ={})
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, MINIMAL.format(bound="1s", extra="").replace('request_counter = "c"', ""))
+    with pytest.raises(SpecError, match=r"prometheus\.request_counter: expected .*missing"):
+        load_spec(path, environ={})
+
+
+def test_invalid_toml_is_a_spec_error(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "[service\nname=")
+    with pytest.raises(SpecError, match="valid TOML"):
+        load_spec(path, environ={})
