@@ -300,3 +300,7 @@ def _demo_settings(defaults: object, assignments: tuple[str, ...]) -> object:
 def _empty_window() -> Window:
     now = time.time()
     return Window(now, now)
+
+
+if __name__ == "__main__":
+    main()

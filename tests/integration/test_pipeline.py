@@ -1,0 +1,200 @@
+"""The whole pipeline on real parts: demo target + real Prometheus + real Locust load + `slagate run`.
+
+One demo stack serves the module; each test sets the target's behaviour, runs the real command line
+against it over loopback (loads of 12 s), and checks the verdict, the exit code and the artifacts.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from validator import stats
+from validator.demo.processes import demo_stack, free_port
+from validator.demo.target import DemoSettings
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS = DemoSettings()
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with demo_stack(DEFAULTS) as running:
+        yield running
+
+
+@pytest.fixture()
+def target(stack):
+    """The demo target reset to its defaults after each test."""
+    yield stack.target
+    stack.target.configure(**{name: getattr(DEFAULTS, name) for name in ("latency_multiplier", "error_rate")})
+
+
+def short_spec(tmp_path: Path, extra_gates: str = "") -> Path:
+    """The shipped demo spec with a 12 s load (2 s warm-up), absolute paths, plus extra gates."""
+    text = (ROOT / "sla.toml").read_text()
+    text = text.replace('duration = "30s"', 'duration = "12s"').replace('warmup = "5s"', 'warmup = "2s"')
+    text = text.replace('"loadtests/locustfile.py"', json.dumps(str(ROOT / "loadtests/locustfile.py")))
+    text = text.replace('"baselines/demo/1.0.0.json"', json.dumps(str(ROOT / "baselines/demo/1.0.0.json")))
+    assert 'duration = "12s"' in text and str(ROOT) in text
+    path = tmp_path / "sla.toml"
+    path.write_text(text + extra_gates)
+    return path
+
+
+def slagate_run(tmp_path: Path, spec: Path, target_url: str, prometheus_url: str) -> tuple[int, str, str, Path]:
+    env = {**os.environ, "ENDPOINT": target_url, "PROMETHEUS_URL": prometheus_url}
+    reports = tmp_path / "reports"
+    completed = subprocess.run(
+        [sys.executable, "-m", "validator.cli", "run", "--spec", str(spec), "--reports-dir", str(reports)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    run_dirs = sorted(reports.iterdir()) if reports.exists() else []
+    assert len(run_dirs) == 1, completed.stderr
+    return completed.returncode, completed.stdout, completed.stderr, run_dirs[0]
+
+
+def verdict_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "verdict.json").read_text())
+
+
+def gate_status(verdict: dict, name: str) -> str:
+    return next(g["status"] for g in verdict["gates"] if g["name"] == name)
+
+
+def test_same_settings_as_baseline_is_go(tmp_path, stack, target) -> None:
+    code, stdout, stderr, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    verdict = verdict_of(run_dir)
+    assert verdict["decision"] == "GO", (stderr, verdict["reasons"], [g["reason"] for g in verdict["gates"]])
+    assert code == 0
+    assert "verdict GO" in stdout and str(run_dir / "report.md") in stdout
+    report = (run_dir / "report.md").read_text()
+    assert "## Verdict: **GO**" in report and "5 % → 25 % → 50 % → 100 %" in report
+    for artifact in ("load.json", "metrics.json", "verdict.json", "report.md"):
+        assert (run_dir / artifact).is_file()
+
+
+def test_p99_doubled_is_no_go_naming_the_p99_gate(tmp_path, stack, target) -> None:
+    target.configure(latency_multiplier=2.0)
+    code, stdout, _, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    verdict = verdict_of(run_dir)
+    assert code == 1 and verdict["decision"] == "NO-GO"
+    assert gate_status(verdict, "p99 latency") == "FAIL"
+    assert any("p99 latency" in reason for reason in verdict["reasons"])
+    p99 = next(g for g in verdict["gates"] if g["name"] == "p99 latency")
+    assert p99["change"]["low"] > 1.15  # the whole ratio interval is beyond the tolerance
+
+
+def test_five_percent_errors_fail_the_success_rate_gate(tmp_path, stack, target) -> None:
+    target.configure(error_rate=0.05)
+    code, _, _, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    verdict = verdict_of(run_dir)
+    assert code == 1 and verdict["decision"] == "NO-GO"
+    assert gate_status(verdict, "success rate") == "FAIL"
+    success = next(g for g in verdict["gates"] if g["name"] == "success rate")
+    assert 0.93 < success["measured"]["estimate"] < 0.97
+    load = json.loads((run_dir / "load.json").read_text())
+    assert any(group["status"] == "500" for group in load["errors"])
+
+
+WARNING_GATE = """
+[[gates]]
+name = "median under 1ms"
+metric = "latency_p50"
+severity = "warning"
+max = "1ms"
+"""
+
+
+def test_failing_warning_gate_is_caution_with_slow_rollout(tmp_path, stack, target) -> None:
+    spec = short_spec(tmp_path, WARNING_GATE)
+    code, stdout, _, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
+    verdict = verdict_of(run_dir)
+    assert gate_status(verdict, "median under 1ms") == "FAIL"
+    assert verdict["decision"] == "CAUTION", verdict["reasons"]
+    assert code == 3
+    assert verdict["rollout"]["steps_percent"] == [1, 5, 25, 50, 100]
+    assert "1 % → 5 % → 25 % → 50 % → 100 %" in (run_dir / "report.md").read_text()
+
+
+NO_SERIES_GATE = """
+[[gates]]
+name = "queue depth"
+query = 'slagate_metric_that_does_not_exist{job="demo"}'
+severity = "critical"
+max = 10
+"""
+
+
+def test_query_without_series_is_no_data_and_no_go(tmp_path, stack, target) -> None:
+    spec = short_spec(tmp_path, NO_SERIES_GATE)
+    code, _, _, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
+    verdict = verdict_of(run_dir)
+    assert gate_status(verdict, "queue depth") == "NO_DATA"
+    assert verdict["decision"] == "NO-GO" and code == 1
+    assert "no series" in (run_dir / "report.md").read_text()
+
+
+def test_unreachable_prometheus_exits_4_and_never_says_go(tmp_path, stack, target) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, stdout, stderr, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, closed)
+    assert code == 4
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and closed in errors[0]
+    verdict = verdict_of(run_dir)
+    assert verdict["decision"] == "NO-GO" and verdict["could_not_evaluate"]
+    go_alone = re.compile(r"(?<!NO-)\bGO\b")
+    for artifact in run_dir.iterdir():
+        assert not go_alone.search(artifact.read_text()), artifact.name
+    assert not go_alone.search(stdout)
+
+
+def test_p99_from_buckets_equals_prometheus_histogram_quantile(tmp_path, stack, target) -> None:
+    _, _, _, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    evidence = metrics["measurements"]["latency_p99"]["evidence"]
+    bounds = [float(b) for b in evidence["upper_bounds"]]
+    ours = stats.histogram_quantile(0.99, bounds, evidence["cumulative_counts"])
+    theirs_entry = next(q for q in metrics["queries"] if q["name"] == "latency_p99 (histogram_quantile)")
+    theirs = float(theirs_entry["result"][0]["value"][1])
+    assert ours == pytest.approx(theirs, rel=1e-9)
+    assert 0.01 < ours < 1.0
+
+
+def test_recorded_baseline_round_trips(tmp_path, stack, target) -> None:
+    _, _, _, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "validator.cli",
+            "baseline",
+            "record",
+            str(run_dir),
+            "--version",
+            "9.9.9",
+            "--spec",
+            str(short_spec(tmp_path)),
+            "--baselines-dir",
+            str(tmp_path / "baselines"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads((tmp_path / "baselines/demo/9.9.9.json").read_text())
+    assert document["version"] == "9.9.9" and document["provenance"]["run_id"] == run_dir.name
+    p99 = document["metrics"]["latency_p99"]
+    assert p99["interval"]["low"] <= p99["estimate"] <= p99["interval"]["high"]
