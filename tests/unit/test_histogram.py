@@ -1,0 +1,230 @@
+"""The client latency histogram: bucket accuracy, quantiles, merging, serialisation, timelines, dense arrays."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from ddsketch.mapping import LogarithmicMapping
+
+from validator.histogram import (
+    RELATIVE_ACCURACY,
+    LatencyHistogram,
+    Timeline,
+    bucket_key,
+    cumulative_buckets,
+    dense_matrix,
+    histogram_edges,
+    upper_edges_us,
+)
+from validator.stats import histogram_quantile
+
+MAPPING = LogarithmicMapping(relative_accuracy=RELATIVE_ACCURACY)
+BUCKET_WIDTH = MAPPING.gamma - 1  # relative width of one bucket, ~0.2 %
+
+
+def lognormal_us(seed: int, size: int, median_us: float = 20_000.0, sigma: float = 1.0) -> np.ndarray:
+    return np.random.default_rng(seed).lognormal(math.log(median_us), sigma, size)
+
+
+def histogram_of(values: np.ndarray) -> LatencyHistogram:
+    histogram = LatencyHistogram()
+    for value in values.tolist():
+        histogram.record(value)
+    return histogram
+
+
+def test_bucket_key_is_ddsketch_key_including_bucket_boundaries():
+    values = np.exp(np.random.default_rng(1).uniform(0.0, math.log(1e10), 100_000)).tolist()
+    boundaries = [MAPPING.gamma**k for k in range(0, 12_000, 7)]
+    values += (
+        boundaries
+        + [float(np.nextafter(b, 0)) for b in boundaries]
+        + [float(np.nextafter(b, 2 * b)) for b in boundaries]
+    )
+    assert [bucket_key(v) for v in values] == [MAPPING.key(v) for v in values]
+
+
+def test_every_value_is_within_relative_accuracy_of_its_bucket():
+    values = np.exp(np.random.default_rng(2).uniform(0.0, math.log(1e8), 20_000))
+    for value in values.tolist():
+        upper_edges, counts = histogram_edges(histogram_of(np.array([value])))
+        upper_us = upper_edges[0] * 1e6
+        assert counts.tolist() == [1]
+        assert upper_us / MAPPING.gamma * (1 - 1e-12) < value <= upper_us * (1 + 1e-12)
+        representative = upper_us * (1 - RELATIVE_ACCURACY)  # ddsketch's value(key)
+        assert abs(representative - value) / value <= RELATIVE_ACCURACY * (1 + 1e-9)
+
+
+def test_values_below_one_microsecond_count_as_one_microsecond():
+    histogram = LatencyHistogram()
+    for value in (0.3, 0.0, -5.0):
+        histogram.record(value)
+    keys, counts = histogram.buckets()
+    assert keys.tolist() == [bucket_key(1.0)] and counts.tolist() == [3]
+    assert (histogram.min, histogram.max, histogram.sum, histogram.total) == (1.0, 1.0, 3.0, 3)
+
+
+def test_record_with_count_tracks_total_sum_min_max():
+    histogram = LatencyHistogram()
+    histogram.record(100.0, count=4)
+    histogram.record(50.0)
+    assert (histogram.total, histogram.sum, histogram.min, histogram.max) == (5, 450.0, 50.0, 100.0)
+
+
+@pytest.mark.parametrize("q", [0.0, 0.5, 0.9, 0.99, 0.999, 1.0])
+def test_quantile_of_lognormal_sample_is_within_one_bucket_of_numpy(q):
+    values = lognormal_us(3, 100_000)
+    histogram = histogram_of(values)
+    # inverted_cdf is the ceil(qN)-th smallest value: the one whose bucket we interpolate in
+    exact = np.quantile(values, q, method="inverted_cdf")
+    assert abs(histogram.quantile(q) - exact) / exact <= BUCKET_WIDTH
+
+
+def test_quantile_rejects_q_outside_unit_interval_and_is_nan_when_empty():
+    with pytest.raises(ValueError, match="within"):
+        LatencyHistogram().quantile(1.5)
+    assert math.isnan(LatencyHistogram().quantile(0.5))
+
+
+def test_merge_equals_recording_everything_into_one():
+    values = lognormal_us(4, 30_000)
+    merged = LatencyHistogram()
+    for part in np.array_split(values, 3):
+        merged.merge(histogram_of(part))
+    single = histogram_of(values)
+    assert [a.tolist() for a in merged.buckets()] == [a.tolist() for a in single.buckets()]
+    assert (merged.total, merged.min, merged.max) == (single.total, single.min, single.max)
+    assert merged.sum == pytest.approx(single.sum, rel=1e-12)
+
+
+def test_merge_into_empty_and_copy_is_independent():
+    histogram = histogram_of(np.array([10.0, 20.0]))
+    duplicate = histogram.copy()
+    duplicate.record(30.0)
+    assert (histogram.total, duplicate.total, duplicate.max) == (2, 3, 30.0)
+
+
+def test_to_dict_from_dict_round_trip_through_json():
+    histogram = histogram_of(lognormal_us(5, 5_000))
+    data = json.loads(json.dumps(histogram.to_dict()))
+    restored = LatencyHistogram.from_dict(data)
+    assert restored.to_dict() == histogram.to_dict()
+    assert (restored.total, restored.sum, restored.min, restored.max) == (
+        histogram.total,
+        histogram.sum,
+        histogram.min,
+        histogram.max,
+    )
+    assert data["key_deltas"][1:] and min(data["key_deltas"][1:]) >= 1  # delta-encoded, ascending keys
+
+
+def test_empty_histogram_round_trips_to_valid_json():
+    data = LatencyHistogram().to_dict()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    restored = LatencyHistogram.from_dict(data)
+    assert restored.total == 0 and math.isnan(restored.quantile(0.5))
+
+
+def test_from_dict_refuses_other_accuracy_and_misaligned_arrays():
+    data = histogram_of(np.array([10.0, 20.0])).to_dict()
+    with pytest.raises(ValueError, match="relative_accuracy"):
+        LatencyHistogram.from_dict({**data, "relative_accuracy": 0.01})
+    with pytest.raises(ValueError, match="key_deltas"):
+        LatencyHistogram.from_dict({**data, "counts": [1]})
+
+
+def test_timeline_assigns_windows_by_floor_from_origin():
+    timeline = Timeline(origin=100.0, window_seconds=2.5)
+    for timestamp in (99.9, 100.0, 102.49, 102.5, 107.6):
+        timeline.record(timestamp, 1_000.0, success=timestamp != 102.5)
+    assert [(w.index, w.histogram.total, w.successes, w.failures) for w in timeline.windows()] == [
+        (-1, 1, 1, 0),
+        (0, 2, 2, 0),
+        (1, 1, 0, 1),
+        (3, 1, 1, 0),
+    ]
+    assert (timeline.successes, timeline.failures, timeline.combined().total) == (4, 1, 5)
+
+
+def test_timeline_select_keeps_half_open_range_as_a_copy():
+    timeline = Timeline(origin=0.0)
+    for second in range(10):
+        timeline.record(second + 0.5, 1_000.0 * (second + 1), success=True)
+    steady = timeline.select(2, 8)
+    assert [w.index for w in steady.windows()] == [2, 3, 4, 5, 6, 7]
+    assert (steady.combined().min, steady.combined().max) == (3_000.0, 8_000.0)
+    steady.record(2.1, 5.0, success=False)
+    assert timeline.failures == 0 and timeline.windows()[2].histogram.total == 1
+
+
+def test_timeline_merge_adds_windows_and_requires_same_origin_and_size():
+    first, second = Timeline(origin=10.0), Timeline(origin=10.0)
+    first.record(10.5, 100.0, success=True)
+    second.record(10.7, 200.0, success=False)
+    second.record(12.0, 300.0, success=True)
+    first.merge(second)
+    assert [(w.index, w.histogram.total, w.successes, w.failures) for w in first.windows()] == [
+        (0, 2, 1, 1),
+        (2, 1, 1, 0),
+    ]
+    with pytest.raises(ValueError, match="origin"):
+        first.merge(Timeline(origin=11.0))
+    with pytest.raises(ValueError, match="origin"):
+        first.merge(Timeline(origin=10.0, window_seconds=5.0))
+
+
+def test_timeline_round_trips_through_json():
+    timeline = Timeline(origin=1_700_000_000.25, window_seconds=0.5)
+    for i, value in enumerate(lognormal_us(6, 2_000).tolist()):
+        timeline.record(timeline.origin + i * 0.003, value, success=i % 17 != 0)
+    restored = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())))
+    assert restored.to_dict() == timeline.to_dict()
+    assert (restored.successes, restored.failures) == (timeline.successes, timeline.failures)
+
+
+def test_timeline_rejects_nonpositive_window():
+    with pytest.raises(ValueError, match="window_seconds"):
+        Timeline(origin=0.0, window_seconds=0.0)
+
+
+def test_dense_matrix_aligns_histograms_on_the_union_of_buckets():
+    histograms = [histogram_of(lognormal_us(seed, 1_000, median_us=1_000.0 * seed)) for seed in (1, 2, 3)]
+    histograms.append(LatencyHistogram())
+    edges, counts = dense_matrix(histograms)
+    union = sorted(set().union(*(h.buckets()[0].tolist() for h in histograms)))
+    assert edges.shape == (len(union),) and counts.shape == (4, len(union)) and counts.dtype == np.int64
+    assert np.all(np.diff(edges) > 0)
+    np.testing.assert_allclose(edges, upper_edges_us(np.array(union)) / 1e6)
+    assert counts.sum(axis=1).tolist() == [h.total for h in histograms]
+    for row, histogram in enumerate(histograms[:3]):
+        own_edges, own_counts = histogram_edges(histogram)
+        columns = np.searchsorted(edges, own_edges)
+        assert counts[row, columns].tolist() == own_counts.tolist()
+
+
+def test_dense_matrix_of_nothing_is_empty():
+    edges, counts = dense_matrix([])
+    assert edges.shape == (0,) and counts.shape == (0, 0)
+
+
+def test_cumulative_buckets_feed_prometheus_quantile_from_the_true_lower_edge():
+    histogram = histogram_of(np.array([1_000.0] * 4))  # one bucket: interpolation must stay inside it
+    bounds, cumulative = cumulative_buckets(histogram)
+    upper = upper_edges_us(np.array([bucket_key(1_000.0)]))[0] / 1e6
+    np.testing.assert_allclose(bounds, [upper / MAPPING.gamma, upper, math.inf])
+    assert cumulative.tolist() == [0, 4, 4]
+    assert upper / MAPPING.gamma < histogram_quantile(0.5, bounds, cumulative) < upper
+
+
+def test_cumulative_buckets_add_lower_edges_only_where_a_gap_precedes():
+    histogram = histogram_of(np.array([1_000.0, 1_001.5, 5_000.0]))  # adjacent buckets, then a gap
+    bounds, cumulative = cumulative_buckets(histogram)
+    assert len(bounds) == 6 and cumulative.tolist() == [0, 1, 2, 2, 3, 3]
+
+
+def test_cumulative_buckets_quantiles_match_the_histogram():
+    histogram = histogram_of(lognormal_us(7, 20_000))
+    bounds, cumulative = cumulative_buckets(histogram)
+    for q in (0.1, 0.5, 0.9, 0.99):
+        assert histogram_quantile(q, bounds, cumulative) * 1e6 == pytest.approx(histogram.quantile(q), rel=1e-9)
