@@ -75,7 +75,7 @@ def evaluate_gate(
     measurement: Measurement | None,
     baseline: Measurement | None,
     confidence: float,
-    baseline_label: str = "baseline",
+    baseline_label: str | None = None,
 ) -> GateResult:
     """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline)."""
     unit = gate.metric.unit
@@ -111,14 +111,17 @@ def evaluate_gate(
 
 
 def _regression_check(
-    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, confidence: float, label: str
+    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, confidence: float, label: str | None
 ) -> tuple[Check, Interval | None, Change | None]:
     tolerance = gate.max_regression
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
-    bound_text = f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs {label}"
+    bound_text = f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs baseline"
     if baseline is None or baseline.evidence is None:
-        why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
+        if label is None:
+            why = "no baseline is configured (the spec has no [baseline] file)"
+        else:
+            why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
         return Check(bound_text, Status.NO_DATA, f"no baseline data: {why}"), None, None
     try:
         change = measurement.evidence.change_vs(baseline.evidence, confidence)  # type: ignore[union-attr]

@@ -102,7 +102,7 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
 
 def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judgement:
     """Evaluate every gate of the spec on the measurements (and the baseline) and decide."""
-    label = baseline.label if baseline else "baseline"
+    label = baseline.label if baseline else None
     results = [
         evaluate_gate(
             gate,
