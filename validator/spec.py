@@ -83,6 +83,7 @@ class Spec:
     baseline_file: Path | None
     confidence: float
     gates: tuple[GateSpec, ...] = field(default_factory=tuple)
+    checklist: Path | None = None
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -184,7 +185,7 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
     except tomllib.TOMLDecodeError as error:
         raise SpecError(path, "(syntax)", f"valid TOML ({error})") from None
     root = _Reader(path, document, "")
-    base_dir = path.resolve().parent
+    base_dir = path.parent
     spec = Spec(
         path=path,
         service=root.sub("service").text("name"),
@@ -195,6 +196,7 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         baseline_file=_baseline_file(root.sub("baseline", required=False), base_dir),
         confidence=root.sub("confidence", required=False).get("level", _confidence_level, "", 0.95),
         gates=_gates(root, path),
+        checklist=_checklist(root.sub("report", required=False), base_dir),
     )
     return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
 
@@ -240,6 +242,16 @@ def _selector(value: object) -> str:
 def _baseline_file(table: _Reader, base_dir: Path) -> Path | None:
     name = table.text("file", None)
     return None if name is None else base_dir / name
+
+
+def _checklist(table: _Reader, base_dir: Path) -> Path | None:
+    name = table.text("checklist", None)
+    if name is None:
+        return None
+    path = base_dir / name
+    if not path.is_file():
+        raise table.fail("checklist", "a path to an existing checklist template (relative to the spec)", str(path))
+    return path
 
 
 def _gates(root: _Reader, path: Path) -> tuple[GateSpec, ...]:

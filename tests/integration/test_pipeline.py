@@ -42,6 +42,9 @@ def short_spec(tmp_path: Path, extra_gates: str = "") -> Path:
     text = text.replace('duration = "30s"', 'duration = "12s"').replace('warmup = "5s"', 'warmup = "2s"')
     text = text.replace('"loadtests/locustfile.py"', json.dumps(str(ROOT / "loadtests/locustfile.py")))
     text = text.replace('"baselines/demo/1.0.0.json"', json.dumps(str(ROOT / "baselines/demo/1.0.0.json")))
+    text = text.replace(
+        '"checklists/production-readiness.md.j2"', json.dumps(str(ROOT / "checklists/production-readiness.md.j2"))
+    )
     assert 'duration = "12s"' in text and str(ROOT) in text
     path = tmp_path / "sla.toml"
     path.write_text(text + extra_gates)
@@ -80,6 +83,7 @@ def test_same_settings_as_baseline_is_go(tmp_path, stack, target) -> None:
     assert "verdict GO" in stdout and str(run_dir / "report.md") in stdout
     report = (run_dir / "report.md").read_text()
     assert "## Verdict: **GO**" in report and "5 % → 25 % → 50 % → 100 %" in report
+    assert "- [x] Every critical gate PASS" in report
     for artifact in ("load.json", "metrics.json", "verdict.json", "report.md"):
         assert (run_dir / artifact).is_file()
 

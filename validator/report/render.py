@@ -117,7 +117,47 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
         queries=list(queries.values()),
+        checklist=_checklist(artifacts),
     )
+
+
+def _checklist(artifacts: RunArtifacts) -> str | None:
+    """The spec's production-readiness checklist template, filled in from this run (None if none)."""
+    path = artifacts.spec.checklist
+    if path is None:
+        return None
+    results, load, baseline = artifacts.judgement.results, artifacts.load, artifacts.baseline
+    queries = artifacts.metrics.queries
+    critical = [r for r in results if r.critical]
+    warnings = [r for r in results if not r.critical]
+    requests = 0 if load is None else load.steady_timeline().successes + load.steady_timeline().failures
+
+    def tally(group: list[GateResult]) -> dict[str, Any]:
+        passed = sum(r.status.value == "PASS" for r in group)
+        return {"passed": passed, "total": len(group), "all_pass": passed == len(group)}
+
+    context = {
+        "decision": artifacts.judgement.verdict.decision.value,
+        "load": {
+            "ran": load is not None and requests > 0,
+            "summary": "not run" if load is None else f"{requests} requests in {load.window_seconds:.0f} s (load.json)",
+        },
+        "prometheus": {
+            "sent": len(queries),
+            "answered": sum(q.get("error") is None for q in queries),
+            "all_answered": bool(queries) and all(q.get("error") is None for q in queries),
+        },
+        "baseline": {
+            "present": baseline is not None,
+            "summary": "none configured" if baseline is None else f"version {baseline.version} (`{baseline.path}`)",
+        },
+        "gates": results,
+        "critical": tally(critical),
+        "warnings": tally(warnings),
+        "rollback_criteria": artifacts.judgement.verdict.rollback_criteria,
+    }
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(path.read_text())
+    return template.render(**context).strip()
 
 
 def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
