@@ -7,11 +7,12 @@ Exit codes: 0 GO, 3 CAUTION (--caution-exit-code may change it), 1 NO-GO, 2 usag
 from validator.load import runner as load_runner  # noqa: I001  (locust's gevent patching must come first)
 
 import contextlib
-import dataclasses
+import json
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
 from validator.report.render import RunArtifacts, write_reports
 from validator.spec import Spec, SpecError, load_spec
 from validator.verdict import ExitCode
+
+if TYPE_CHECKING:
+    from validator.demo.target import DemoSettings
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -40,8 +44,8 @@ class UsageFailure(click.ClickException):
 
     exit_code = ExitCode.USAGE
 
-    def format_message(self) -> str:
-        return self.message
+    def show(self, file: object = None) -> None:
+        click.echo(f"slagate: error: {self.message}", err=True)
 
 
 def _fail(message: str, code: int = ExitCode.USAGE) -> None:
@@ -283,18 +287,19 @@ def _demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterat
         _fail(str(error), ExitCode.COULD_NOT_EVALUATE)
 
 
-def _demo_settings(defaults: object, assignments: tuple[str, ...]) -> object:
-    names = {f.name: f for f in dataclasses.fields(defaults)}  # type: ignore[arg-type]
+def _demo_settings(defaults: "DemoSettings", assignments: tuple[str, ...]) -> "DemoSettings":
+    """Apply `--demo-set KEY=VALUE` assignments; a bad one is a usage error naming it."""
     changes = {}
     for assignment in assignments:
         key, _, value = assignment.partition("=")
-        if key not in names or not value:
-            raise UsageFailure(f"--demo-set {assignment}: expected KEY=VALUE with KEY one of {', '.join(names)}")
         try:
-            changes[key] = type(getattr(defaults, key))(value)
-        except ValueError:
-            raise UsageFailure(f"--demo-set {assignment}: expected a number for {key}") from None
-    return dataclasses.replace(defaults, **changes)  # type: ignore[type-var]
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise UsageFailure(f"--demo-set {assignment}: expected KEY=NUMBER, e.g. latency_multiplier=2") from None
+    try:
+        return defaults.with_changes(changes)
+    except ValueError as error:
+        raise UsageFailure(f"--demo-set: {error}") from None
 
 
 def _empty_window() -> Window:
