@@ -18,6 +18,7 @@ import click
 
 from validator import __version__
 from validator.baseline import Baseline, BaselineError, baseline_document, load_baseline, write_baseline
+from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.pipeline import METRICS_FILE, MetricsRecord, judge, measure, new_run_dir
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
@@ -239,11 +240,13 @@ def _preflight(spec: Spec) -> str | None:
     return None
 
 
-def _run_load(spec: Spec) -> LoadResult:
+def _run_load(spec: Spec, master: load_runner.MasterOptions | None = None) -> LoadResult:
     try:
-        return load_runner.run_load(spec.load, spec.target_url, progress=_progress)
+        return load_runner.run_load(spec.load, spec.target_url, Progress(spec.load.duration), master)
     except load_runner.LocustfileError as error:
         _fail(str(error))
+    except load_runner.LoadError as error:
+        _fail(f"load: {error}", ExitCode.COULD_NOT_EVALUATE)
     raise AssertionError("unreachable")
 
 

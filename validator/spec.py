@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
-from validator.units import parse_duration, parse_fraction, parse_rate
+from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
 
 SEVERITIES = ("critical", "warning")
+ARRIVALS = ("poisson", "fixed")
+OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
 
 
 class SpecError(ValueError):
@@ -36,6 +38,14 @@ class LoadSpec:
     spawn_rate: float = 20.0
     duration: float = 30.0
     warmup: float = 5.0
+    workers: int = 1  # 1: in this process; N > 1: a Locust master plus N local worker processes
+    arrival_rate: float | None = None  # open model (requests/s); None: closed model (users loop)
+    arrival: str = "poisson"  # open model timetable: "poisson" or "fixed" spacing
+    ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
+
+    @property
+    def open_model(self) -> bool:
+        return self.arrival_rate is not None
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class Spec:
     confidence: float
     gates: tuple[GateSpec, ...] = field(default_factory=tuple)
     checklist: Path | None = None
+    client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -197,6 +208,9 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         confidence=root.sub("confidence", required=False).get("level", _confidence_level, "", 0.95),
         gates=_gates(root, path),
         checklist=_checklist(root.sub("report", required=False), base_dir),
+        client_server_gap=root.sub("report", required=False).get(
+            "client_server_gap", _gap_factor, "", Spec.client_server_gap
+        ),
     )
     return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
 
@@ -205,16 +219,51 @@ def _load_section(table: _Reader, base_dir: Path) -> LoadSpec:
     locustfile = base_dir / table.text("locustfile")
     if not locustfile.is_file():
         raise table.fail("locustfile", "a path to an existing locustfile (relative to the spec)", str(locustfile))
+    arrival_rate = table.get("arrival_rate", _positive(parse_rate, "a rate"), "", None)
+    default_users = LoadSpec.users if arrival_rate is None else OPEN_MODEL_DEFAULT_USERS
+    users = table.get("users", _positive_int, "a whole number of users", default_users)
+    default_spawn_rate = LoadSpec.spawn_rate if arrival_rate is None else float(users)  # open: whole pool at once
     load = LoadSpec(
         locustfile=locustfile,
-        users=table.get("users", _positive_int, "a whole number of users", LoadSpec.users),
-        spawn_rate=table.get("spawn_rate", _positive(parse_rate, "users per second"), "", LoadSpec.spawn_rate),
+        users=users,
+        spawn_rate=table.get("spawn_rate", _positive(parse_rate, "users per second"), "", default_spawn_rate),
         duration=table.get("duration", _positive(parse_duration, "a duration"), "", LoadSpec.duration),
         warmup=table.get("warmup", _non_negative_duration, "", LoadSpec.warmup),
+        workers=table.get("workers", _workers, "a whole number of worker processes or 'auto'", LoadSpec.workers),
+        arrival_rate=arrival_rate,
+        arrival=table.get("arrival", _arrival, "'poisson' or 'fixed'", LoadSpec.arrival),
+        ramp=table.get("ramp", _non_negative_duration, "", LoadSpec.ramp),
     )
     if load.warmup >= load.duration:
         raise table.fail("warmup", f"less than load.duration ({load.duration:g}s)", load.warmup)
+    if load.arrival_rate is None:
+        for key in ("arrival", "ramp"):
+            if key in table.table:
+                raise table.fail(key, "load.arrival_rate as well (it applies to the open model only)")
+    elif load.ramp > load.warmup:
+        raise table.fail("ramp", f"at most load.warmup ({load.warmup:g}s), so the steady window has the full rate")
     return load
+
+
+def _workers(value: object) -> int:
+    if value == "auto":
+        return os.cpu_count() or 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("a whole number of worker processes (at least 1) or 'auto' (one per core)")
+    return value
+
+
+def _arrival(value: object) -> str:
+    if value not in ARRIVALS:
+        raise ValueError("'poisson' or 'fixed'")
+    return str(value)
+
+
+def _gap_factor(value: object) -> float:
+    factor = parse_number(value)
+    if not factor > 1:
+        raise ValueError("a factor greater than 1, such as 2")
+    return factor
 
 
 def _prometheus_section(table: _Reader) -> PrometheusSpec:

@@ -1,45 +1,15 @@
 """The artifact of the load stage (`load.json`): the window, the profile and every request captured."""
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.histogram import LatencyHistogram, Timeline
+from validator.histogram import Timeline
+from validator.load.capture import Capture, EndpointStats, ErrorGroup
 
 LOAD_FILE = "load.json"
-SCHEMA_VERSION = 1
-SAMPLE_MESSAGE_LIMIT = 300
-
-
-@dataclass
-class ErrorGroup:
-    """Failures of one endpoint with the same status code and exception class."""
-
-    endpoint: str
-    status: str
-    exception: str
-    count: int = 0
-    first_seen: float = math.inf
-    last_seen: float = -math.inf
-    sample: str = ""
-
-    def add(self, timestamp: float, message: str) -> None:
-        self.count += 1
-        self.first_seen = min(self.first_seen, timestamp)
-        self.last_seen = max(self.last_seen, timestamp)
-        if not self.sample:
-            self.sample = message[:SAMPLE_MESSAGE_LIMIT]
-
-
-@dataclass
-class EndpointStats:
-    """Every request to one endpoint (Locust's request name): counts and a latency histogram."""
-
-    requests: int = 0
-    failures: int = 0
-    histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -54,6 +24,32 @@ class LoadResult:
     endpoints: dict[str, EndpointStats]
     errors: list[ErrorGroup]
     generator: dict[str, Any]
+    corrected: Timeline | None = None  # open model: latency from the intended send time, per window
+    late: Timeline | None = None  # open model: lateness of the sends that left behind their slot
+    health: dict[str, list[list[float]]] = field(default_factory=dict)  # process → [epoch s, CPU %, lag ms]
+    workers: list[dict[str, Any]] = field(default_factory=list)  # distributed: each worker, and whether lost
+    locust_requests: int | None = None  # what Locust itself counted, to check the capture is complete
+
+    @classmethod
+    def from_capture(cls, capture: Capture, **facts: Any) -> "LoadResult":
+        """A result from the (merged) capture of every process plus the run's facts."""
+        return cls(
+            origin=capture.origin,
+            timeline=capture.timeline,
+            corrected=capture.corrected,
+            late=capture.late,
+            endpoints=capture.endpoints,
+            errors=sorted(capture.errors.values(), key=lambda group: -group.count),
+            **facts,
+        )
+
+    @property
+    def captured_requests(self) -> int:
+        return sum(stats.requests for stats in self.endpoints.values())
+
+    @property
+    def lost_workers(self) -> list[dict[str, Any]]:
+        return [worker for worker in self.workers if worker["lost"]]
 
     @property
     def window_seconds(self) -> float:
@@ -61,9 +57,13 @@ class LoadResult:
 
     def steady_timeline(self) -> Timeline:
         """Only the windows inside the steady state (warm-up and the trailing partial window dropped)."""
-        first = round((self.window_start - self.origin) / self.timeline.window_seconds)
-        last = round((self.window_end - self.origin) / self.timeline.window_seconds)
-        return self.timeline.select(first, last)
+        return self.steady(self.timeline)
+
+    def steady(self, timeline: Timeline) -> Timeline:
+        """Any of this run's timelines (e.g. `corrected`) restricted to the steady windows."""
+        first = round((self.window_start - self.origin) / timeline.window_seconds)
+        last = round((self.window_end - self.origin) / timeline.window_seconds)
+        return timeline.select(first, last)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,14 +78,17 @@ class LoadResult:
             },
             "errors": [vars(group) for group in self.errors],
             "timeline": self.timeline.to_dict(),
+            "corrected_timeline": None if self.corrected is None else self.corrected.to_dict(),
+            "late_sends_timeline": None if self.late is None else self.late.to_dict(),
+            "health_samples": self.health,
+            "workers": self.workers,
+            "locust_requests": self.locust_requests,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LoadResult":
-        endpoints = {
-            name: EndpointStats(e["requests"], e["failures"], LatencyHistogram.from_dict(e["histogram_us"]))
-            for name, e in data["endpoints"].items()
-        }
+        endpoints = {name: EndpointStats.from_dict(e) for name, e in data["endpoints"].items()}
+        corrected, late = data.get("corrected_timeline"), data.get("late_sends_timeline")
         return cls(
             origin=data["origin"],
             window_start=data["window"]["start"],
@@ -95,6 +98,11 @@ class LoadResult:
             endpoints=endpoints,
             errors=[ErrorGroup(**group) for group in data["errors"]],
             generator=data["generator"],
+            corrected=None if corrected is None else Timeline.from_dict(corrected),
+            late=None if late is None else Timeline.from_dict(late),
+            health=data.get("health_samples", {}),
+            workers=data.get("workers", []),
+            locust_requests=data.get("locust_requests"),
         )
 
     def write(self, run_dir: Path) -> Path:

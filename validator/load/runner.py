@@ -1,116 +1,142 @@
-"""Run a Locust scenario headless, in this process, and capture every request into per-window histograms.
+"""Run a Locust scenario headless and capture every request into per-window histograms.
 
-Locust's own statistics round response times (to whole ms, and to 10/100 ms above 100 ms/1 s), so
-percentiles come from our µs-resolution histograms instead, fed by Locust's `request` event.
+`load.workers = 1` runs the users in this process; more workers (or `--expect-workers` for remote
+ones) run a Locust master here and the users in worker processes. Either way each process runs the
+same `LoadAgent`, so the result has the same meaning: exact µs histograms per window and endpoint,
+errors grouped, generator health, and (open model) corrected latency and late sends.
 """
 
 import math
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import gevent
 import locust
 from locust.env import Environment
-from locust.util.load_locustfile import load_locustfile
 
-from validator.histogram import Timeline
-from validator.load.result import EndpointStats, ErrorGroup, LoadResult
+from validator.load.agent import LoadAgent
+from validator.load.capture import Capture
+from validator.load.distributed import LoadError, Master, MasterOptions
+from validator.load.local_workers import LocalWorkers
+from validator.load.locustfile import LocustfileError, user_classes_from
+from validator.load.open_model import ArrivalPlan
+from validator.load.progress import Progress
+from validator.load.result import LoadResult
 from validator.spec import LoadSpec
 
-PROGRESS_EVERY_SECONDS = 5.0
+__all__ = ["LoadError", "LocustfileError", "MasterOptions", "run_load"]
+
+Tick = Callable[[float, Capture], None]
 
 
-class LocustfileError(ValueError):
-    """The locustfile cannot be used (no User class, import error)."""
+class _Outcome(NamedTuple):
+    """What a load run produced before it becomes a LoadResult."""
+
+    origin: float
+    capture: Capture
+    health: dict[str, list[list[float]]]
+    workers: list[dict[str, Any]]
+    locust_requests: int
 
 
-class RequestRecorder:
-    """The `request` event listener: one histogram record per request, plus endpoint and error tallies."""
+def run_load(
+    load: LoadSpec, target_url: str, progress: Progress | None = None, master: MasterOptions | None = None
+) -> LoadResult:
+    """Drive `load` at `target_url` for its duration and return what every request measured.
 
-    def __init__(self, origin: float, clock: Callable[[], float] = time.time) -> None:
-        self.timeline = Timeline(origin=origin)
-        self.endpoints: dict[str, EndpointStats] = {}
-        self.errors: dict[tuple[str, str, str], ErrorGroup] = {}
-        self.clock = clock
-
-    def __call__(
-        self, request_type: str, name: str, response_time: float, exception: BaseException | None = None, **kw: Any
-    ) -> None:
-        now = self.clock()
-        latency_us = response_time * 1000.0
-        self.timeline.record(now, latency_us, exception is None)
-        endpoint = f"{request_type} {name}"
-        stats = self.endpoints.get(endpoint)
-        if stats is None:
-            stats = self.endpoints[endpoint] = EndpointStats()
-        stats.requests += 1
-        stats.histogram.record(latency_us)
-        if exception is not None:
-            stats.failures += 1
-            self._error(endpoint, exception, kw.get("response"), now)
-
-    def _error(self, endpoint: str, exception: BaseException, response: Any, now: float) -> None:
-        status = str(getattr(response, "status_code", None) or "none")
-        key = (endpoint, status, type(exception).__name__)
-        group = self.errors.get(key)
-        if group is None:
-            group = self.errors[key] = ErrorGroup(*key)
-        group.add(now, repr(str(exception)))
-
-
-def user_classes_from(locustfile: str) -> list[type]:
-    """The User classes a locustfile defines; raises LocustfileError naming the file when there are none."""
-    try:
-        classes, _shapes = load_locustfile(locustfile)
-    except Exception as error:  # any import-time failure of user code
-        raise LocustfileError(f"{locustfile}: cannot be imported: {error.__class__.__name__}: {error}") from None
-    if not classes:
-        raise LocustfileError(f"{locustfile}: defines no locust User class (e.g. a FastHttpUser subclass)")
-    return list(classes.values())
-
-
-def run_load(load: LoadSpec, target_url: str, progress: Callable[[str], None] | None = None) -> LoadResult:
-    """Drive `load` at `target_url` for its duration and return what every request measured."""
+    `master` (remote workers, or where to bind) makes the load distributed even with one worker.
+    """
     user_classes = user_classes_from(str(load.locustfile))
     environment = Environment(user_classes=user_classes, host=target_url)
-    runner = environment.create_local_runner()
-    origin = time.time()
-    recorder = RequestRecorder(origin)
-    environment.events.request.add_listener(recorder)
+    tick = _ticker(progress)
+    if load.workers == 1 and master is None:
+        outcome = _run_here(environment, load, tick)
+    else:
+        outcome = _run_distributed(environment, load, master or MasterOptions(), tick)
+    processes = len(outcome.workers) or 1
+    if progress is not None:
+        progress.finish()
     first_window = math.ceil(load.warmup)
     last_window = max(first_window + 1, math.floor(load.duration))
-    runner.start(load.users, spawn_rate=load.spawn_rate)
-    _wait_until(origin + load.duration, recorder, progress)
-    runner.quit()
-    return LoadResult(
-        origin=origin,
-        window_start=origin + first_window,
-        window_end=origin + last_window,
-        profile={
-            "model": "closed",
-            "locustfile": str(load.locustfile),
-            "users": load.users,
-            "spawn_rate": load.spawn_rate,
-            "duration_s": load.duration,
-            "warmup_s": load.warmup,
-            "target": target_url,
+    return LoadResult.from_capture(
+        outcome.capture,
+        window_start=outcome.origin + first_window,
+        window_end=outcome.origin + last_window,
+        profile=_profile(load, target_url, processes),
+        generator={
+            "locust_version": locust.__version__,
+            "processes": processes,
+            "mode": "master + workers" if outcome.workers else "in-process",
+            "python": sys.version.split()[0],
         },
-        timeline=recorder.timeline,
-        endpoints=recorder.endpoints,
-        errors=sorted(recorder.errors.values(), key=lambda group: -group.count),
-        generator={"locust_version": locust.__version__, "processes": 1, "python": sys.version.split()[0]},
+        health=outcome.health,
+        workers=outcome.workers,
+        locust_requests=outcome.locust_requests,
     )
 
 
-def _wait_until(deadline: float, recorder: RequestRecorder, progress: Callable[[str], None] | None) -> None:
-    """Sleep cooperatively (so users keep running) until `deadline`, reporting progress every few seconds."""
-    timeline = recorder.timeline
-    while (remaining := deadline - time.time()) > 0:
-        gevent.sleep(min(remaining, PROGRESS_EVERY_SECONDS))
-        if progress and deadline - time.time() > 0.5:
-            progress(
-                f"load: {time.time() - timeline.origin:.0f}/{deadline - timeline.origin:.0f} s, "
-                f"{timeline.successes + timeline.failures} requests, {timeline.failures} failed"
-            )
+def _run_here(environment: Environment, load: LoadSpec, tick: Tick) -> _Outcome:
+    """Users in this process."""
+    agent = LoadAgent(environment)
+    runner = environment.create_local_runner()
+    origin = time.time()
+    agent.configure(origin, _plan(load, origin, 0, 1))
+    runner.start(load.users, spawn_rate=load.spawn_rate)
+    assert agent.recorder is not None
+    while (now := time.time()) < origin + load.duration:
+        gevent.sleep(min(1.0, origin + load.duration - now))
+        tick(time.time() - origin, agent.recorder.capture)
+    runner.quit()
+    capture, samples = agent.collect()
+    agent.stop()
+    assert capture is not None
+    health = {"in-process": [list(sample) for sample in samples]}
+    return _Outcome(origin, capture, health, [], runner.stats.total.num_requests)
+
+
+def _run_distributed(environment: Environment, load: LoadSpec, options: MasterOptions, tick: Tick) -> _Outcome:
+    """A master here, workers elsewhere (local processes unless the options expect remote ones)."""
+    master = Master(environment, options)
+    local = None
+    if not options.remote:
+        local = LocalWorkers(load.workers, options.bind_host, master.port, str(load.locustfile))
+    try:
+        collected = master.run(load, local, lambda origin, i, n: _plan(load, origin, i, n), tick)
+    finally:
+        if local is not None:
+            local.stop()
+    workers = [state.to_dict() for state in sorted(collected.workers.values(), key=lambda s: s.index)]
+    counted = master.runner.stats.total.num_requests
+    return _Outcome(collected.capture.origin, collected.capture, collected.health, workers, counted)
+
+
+def _plan(load: LoadSpec, origin: float, index: int, count: int) -> ArrivalPlan | None:
+    if load.arrival_rate is None:
+        return None
+    return ArrivalPlan(load.arrival_rate, load.arrival, load.ramp, origin, index, count)
+
+
+def _ticker(progress: Progress | None) -> Tick:
+    def tick(elapsed: float, capture: Capture) -> None:
+        if progress is not None:
+            progress.update(elapsed, capture.timeline)
+
+    return tick
+
+
+def _profile(load: LoadSpec, target_url: str, processes: int) -> dict[str, object]:
+    profile: dict[str, object] = {
+        "model": "open" if load.open_model else "closed",
+        "locustfile": str(load.locustfile),
+        "users": load.users,
+        "spawn_rate": load.spawn_rate,
+        "duration_s": load.duration,
+        "warmup_s": load.warmup,
+        "workers": processes,
+        "target": target_url,
+    }
+    if load.open_model:
+        profile |= {"arrival_rate": load.arrival_rate, "arrival": load.arrival, "ramp_s": load.ramp}
+    return profile

@@ -1,0 +1,170 @@
+"""A distributed load: a Locust master in this process and workers in other processes (local or remote).
+
+The master hands each worker the run's origin and its share of the open-model timetable, starts
+the users, and merges the workers' capture deltas as their reports arrive. At the end it does not
+rely on Locust's half-second grace for final reports: it stops the users, asks every worker for a
+final report and waits for each one (or for the worker to be declared lost). A worker that never
+delivered its final report is recorded as lost, with the requests it had reported, so the run's
+reduced data is visible downstream instead of silently smaller.
+"""
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+from locust.env import Environment
+
+from validator.load.agent import REPORT_KEY
+from validator.load.capture import Capture
+from validator.load.local_workers import LocalWorkers
+from validator.load.open_model import ArrivalPlan
+from validator.load.worker import DEFAULT_MASTER_PORT, FLUSH_MESSAGE, READY_MESSAGE, SETUP_MESSAGE
+from validator.spec import LoadSpec
+
+LOCAL_CONNECT_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+FINAL_REPORT_TIMEOUT_S = 10.0
+
+
+class LoadError(RuntimeError):
+    """The distributed load could not run (e.g. workers did not connect); the message says why."""
+
+
+@dataclass(frozen=True)
+class MasterOptions:
+    """Where the master listens and how many remote workers it waits for (None: start local ones)."""
+
+    bind_host: str = "127.0.0.1"
+    bind_port: int | None = None  # None: a free port (local workers), else e.g. 5557
+    expect_workers: int | None = None
+    connect_timeout: float = 120.0
+
+    @property
+    def remote(self) -> bool:
+        return self.expect_workers is not None
+
+
+@dataclass
+class WorkerState:
+    """What the master knows about one worker."""
+
+    client_id: str
+    index: int
+    ready: bool = False
+    requests: int = 0  # requests it reported so far
+    last_report: float | None = None
+    final: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.client_id,
+            "index": self.index,
+            "requests_reported": self.requests,
+            "last_report": self.last_report,
+            "final_report": self.final,
+            "lost": not self.final,
+        }
+
+
+@dataclass
+class Collected:
+    """Everything the master merged from its workers."""
+
+    capture: Capture
+    health: dict[str, list[list[float]]] = field(default_factory=dict)
+    workers: dict[str, WorkerState] = field(default_factory=dict)
+
+
+class Master:
+    """A Locust master whose workers ship slagate captures; `run` drives one load and returns what it merged."""
+
+    def __init__(self, environment: Environment, options: MasterOptions) -> None:
+        self.environment = environment
+        self.options = options
+        self.port = options.bind_port or (DEFAULT_MASTER_PORT if options.remote else _free_port(options.bind_host))
+        self.runner = environment.create_master_runner(options.bind_host, self.port)
+        self.collected: Collected | None = None
+        environment.events.worker_report.add_listener(self._on_report)
+        self.runner.register_message(READY_MESSAGE, self._on_ready)
+
+    def run(
+        self,
+        load: LoadSpec,
+        workers: LocalWorkers | None,
+        plan_for: Callable[[float, int, int], ArrivalPlan | None],
+        tick: Callable[[float, Capture], None],
+    ) -> Collected:
+        """Set up every connected worker, run the users for `load.duration`, collect every final report."""
+        expected = self.options.expect_workers or load.workers
+        timeout = self.options.connect_timeout if self.options.remote else LOCAL_CONNECT_TIMEOUT_S
+        self._wait(lambda: len(self.runner.clients.ready) >= expected, timeout, workers, "to connect")
+        origin = time.time()
+        self.collected = Collected(Capture(origin, open_model=load.open_model))
+        ids = sorted(client.id for client in self.runner.clients.ready)
+        for index, client_id in enumerate(ids):
+            self.collected.workers[client_id] = WorkerState(client_id, index)
+            plan = plan_for(origin, index, len(ids))
+            setup = {"origin": origin, "index": index, "plan": None if plan is None else plan.to_dict()}
+            self.runner.send_message(SETUP_MESSAGE, setup, client_id)
+        states = self.collected.workers.values()
+        self._wait(lambda: all(s.ready for s in states), READY_TIMEOUT_S, workers, "to be ready")
+        self.runner.start(load.users, spawn_rate=load.spawn_rate)
+        while (now := time.time()) < origin + load.duration:
+            gevent.sleep(min(1.0, origin + load.duration - now))
+            if workers is not None:
+                workers.poll()
+            tick(time.time() - origin, self.collected.capture)
+        self._stop_and_collect()
+        return self.collected
+
+    def _stop_and_collect(self) -> None:
+        assert self.collected is not None
+        with gevent.Timeout(STOP_TIMEOUT_S, False):
+            self.runner.stop()
+        for client_id in self.collected.workers:
+            self.runner.send_message(FLUSH_MESSAGE, None, client_id)
+        deadline = time.time() + FINAL_REPORT_TIMEOUT_S
+        while time.time() < deadline and not all(s.final for s in self.collected.workers.values()):
+            gevent.sleep(0.05)
+        self.runner.quit()
+
+    def _wait(self, condition: Callable[[], bool], timeout: float, workers: LocalWorkers | None, what: str) -> None:
+        deadline = time.time() + timeout
+        while not condition():
+            if workers is not None and (dead := workers.poll()):
+                raise LoadError(f"a local load worker exited before the load started: {dead}")
+            if time.time() > deadline:
+                expected = self.options.expect_workers or (workers.count if workers else 0)
+                raise LoadError(
+                    f"only {len(self.runner.clients.ready)} of {expected} load workers connected to the master "
+                    f"on {self.options.bind_host}:{self.port} within {timeout:g} s (waiting for them {what})"
+                )
+            gevent.sleep(0.05)
+
+    def _on_ready(self, environment: Environment, msg: Any, **kw: Any) -> None:
+        if self.collected is not None and msg.node_id in self.collected.workers:
+            self.collected.workers[msg.node_id].ready = True
+
+    def _on_report(self, client_id: str, data: dict[str, Any], **kw: Any) -> None:
+        payload = data.get(REPORT_KEY)
+        collected = self.collected
+        if payload is None or collected is None or client_id not in collected.workers:
+            return
+        state = collected.workers[client_id]
+        if payload["capture"] is not None:
+            delta = Capture.from_dict(payload["capture"])
+            state.requests += delta.requests
+            collected.capture.merge(delta)
+        collected.health.setdefault(f"worker {state.index}", []).extend(payload["health"])
+        state.last_report = time.time()
+        state.final = state.final or payload["final"]
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,72 @@
+"""The `request` event listener: one histogram record per request, plus endpoint and error tallies.
+
+Locust's own statistics round response times (to whole ms, and to 10/100 ms above 100 ms/1 s), so
+percentiles come from our µs-resolution histograms instead. In the open model a request's context
+carries its intended send time (see `open_model`), and the recorder also records the latency from
+that moment (coordinated-omission corrected) and how late the send was.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from validator.load.capture import Capture, EndpointStats, ErrorGroup
+
+INTENDED_KEY = "slagate_intended"  # request context key: the timetable slot (epoch seconds) of this send
+LATE_SEND_THRESHOLD_S = 0.005  # a send leaving more than 5 ms after its slot counts as late
+
+
+class RequestRecorder:
+    """Records every request Locust reports into a `Capture`; `drain()` hands over what was recorded so far."""
+
+    def __init__(self, origin: float, open_model: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self.capture = Capture(origin, open_model)
+        self.clock = clock
+
+    def __call__(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        exception: BaseException | None = None,
+        context: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        now = self.clock()
+        capture = self.capture
+        latency_us = response_time * 1000.0
+        success = exception is None
+        capture.timeline.record(now, latency_us, success)
+        if capture.corrected is not None and capture.late is not None:
+            intended = (context or {}).get(INTENDED_KEY)
+            corrected_us = latency_us if intended is None else max(latency_us, (now - intended) * 1e6)
+            capture.corrected.record(now, corrected_us, success)
+            lateness_us = corrected_us - latency_us
+            if lateness_us > LATE_SEND_THRESHOLD_S * 1e6:
+                capture.late.record(now, lateness_us, True)
+        endpoint = f"{request_type} {name}"
+        stats = capture.endpoints.get(endpoint)
+        if stats is None:
+            stats = capture.endpoints[endpoint] = EndpointStats()
+        stats.requests += 1
+        stats.histogram.record(latency_us)
+        if not success:
+            stats.failures += 1
+            self._error(endpoint, exception, kw.get("response"), now)
+
+    def _error(self, endpoint: str, exception: BaseException | None, response: Any, now: float) -> None:
+        status = str(getattr(response, "status_code", None) or "none")
+        key = (endpoint, status, type(exception).__name__)
+        group = self.capture.errors.get(key)
+        if group is None:
+            group = self.capture.errors[key] = ErrorGroup(*key)
+        group.add(now, repr(str(exception)))
+
+    def drain(self) -> Capture:
+        """What was recorded since the last drain; recording continues into a fresh capture.
+
+        Called from the same gevent loop as the listener and without yielding, so no request is
+        counted twice or lost between two drains.
+        """
+        drained, self.capture = self.capture, self.capture.empty_like()
+        return drained
