@@ -20,11 +20,12 @@ from validator import __version__
 from validator.baseline import Baseline, BaselineError, baseline_document, load_baseline, write_baseline
 from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
-from validator.pipeline import METRICS_FILE, MetricsRecord, judge, measure, new_run_dir
+from validator.load import quality as load_quality
+from validator.pipeline import METRICS_FILE, Judgement, MetricsRecord, judge, measure, new_run_dir
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
 from validator.report.render import RunArtifacts, write_reports
 from validator.spec import Spec, SpecError, load_spec
-from validator.verdict import ExitCode
+from validator.verdict import ExitCode, decide
 
 if TYPE_CHECKING:
     from validator.demo.target import DemoSettings
@@ -259,9 +260,16 @@ def _finish(
     caution_exit_code: int,
 ) -> None:
     judgement = judge(spec, metrics, baseline)
+    quality = load_quality.assess(load, metrics.measurements, spec.client_server_gap)
+    if quality.warnings:  # a doubtful measurement keeps the verdict from being GO
+        verdict = decide(judgement.results, metrics.could_not_evaluate, quality.warnings)
+        judgement = Judgement(judgement.results, verdict)
     verdict = judgement.verdict
     exit_code = verdict.exit_code(caution_exit_code)
-    report_path = write_reports(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code))
+    artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, quality)
+    report_path = write_reports(artifacts)
+    for warning in quality.warnings:
+        click.echo(f"slagate: measurement warning: {warning}", err=True)
     if verdict.could_not_evaluate:
         click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
     click.echo(f"slagate: verdict {verdict.decision.value} — rollout {verdict.rollout.describe()}")

@@ -5,6 +5,7 @@ with the slow rollout; only all-PASS is GO with the standard rollout. A run that
 evaluated at all (e.g. Prometheus unreachable) is NO-GO and says why.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -70,8 +71,14 @@ class Verdict:
         ]
 
 
-def decide(results: list[GateResult], could_not_evaluate: str | None = None) -> Verdict:
-    """Apply the decision matrix of DESIGN.md to the gate results."""
+def decide(
+    results: list[GateResult], could_not_evaluate: str | None = None, measurement_warnings: Sequence[str] = ()
+) -> Verdict:
+    """Apply the decision matrix of DESIGN.md to the gate results.
+
+    `measurement_warnings` (e.g. a saturated load generator, a lost load worker) say the figures rest
+    on a doubtful measurement: they keep the verdict from being GO (at most CAUTION) and are listed.
+    """
     blocking = [r for r in results if r.critical and r.status in (Status.FAIL, Status.NO_DATA)]
     doubtful = [r for r in results if r.status != Status.PASS and r not in blocking]
     if could_not_evaluate or blocking or not results:
@@ -80,12 +87,13 @@ def decide(results: list[GateResult], could_not_evaluate: str | None = None) -> 
         reasons += [f"critical gate '{r.gate.name}' is {r.status}: {r.reason}" for r in blocking]
         if not results:
             reasons.append("no gate was evaluated")
-    elif doubtful:
+    elif doubtful or measurement_warnings:
         decision = Decision.CAUTION
         reasons = [f"{r.gate.severity} gate '{r.gate.name}' is {r.status}: {r.reason}" for r in doubtful]
     else:
         decision = Decision.GO
         reasons = [f"all {len(results)} gates PASS on their whole confidence intervals"]
+    reasons += [f"measurement warning: {warning}" for warning in measurement_warnings]
     return Verdict(decision, ROLLOUTS[decision], tuple(reasons), _rollback_criteria(results), could_not_evaluate)
 
 

@@ -20,7 +20,7 @@ from validator.load.agent import LoadAgent
 from validator.load.capture import Capture
 from validator.load.distributed import LoadError, Master, MasterOptions
 from validator.load.local_workers import LocalWorkers
-from validator.load.locustfile import LocustfileError, user_classes_from
+from validator.load.locustfile import LocustfileError, mean_wait_seconds, user_classes_from
 from validator.load.open_model import ArrivalPlan
 from validator.load.progress import Progress
 from validator.load.result import LoadResult
@@ -64,7 +64,7 @@ def run_load(
         outcome.capture,
         window_start=outcome.origin + first_window,
         window_end=outcome.origin + last_window,
-        profile=_profile(load, target_url, processes),
+        profile=_profile(load, target_url, processes, user_classes),
         generator={
             "locust_version": locust.__version__,
             "processes": processes,
@@ -126,7 +126,7 @@ def _ticker(progress: Progress | None) -> Tick:
     return tick
 
 
-def _profile(load: LoadSpec, target_url: str, processes: int) -> dict[str, object]:
+def _profile(load: LoadSpec, target_url: str, processes: int, user_classes: list[type]) -> dict[str, object]:
     profile: dict[str, object] = {
         "model": "open" if load.open_model else "closed",
         "locustfile": str(load.locustfile),
@@ -139,4 +139,6 @@ def _profile(load: LoadSpec, target_url: str, processes: int) -> dict[str, objec
     }
     if load.open_model:
         profile |= {"arrival_rate": load.arrival_rate, "arrival": load.arrival, "ramp_s": load.ramp}
+    else:
+        profile["mean_wait_s"] = mean_wait_seconds(user_classes)  # for the Little's law check
     return profile

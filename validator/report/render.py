@@ -15,6 +15,7 @@ import jinja2
 from validator import __version__
 from validator.baseline import Baseline
 from validator.gates import GateResult
+from validator.load.quality import MeasurementQuality
 from validator.load.result import LoadResult
 from validator.pipeline import Judgement, MetricsRecord
 from validator.spec import Spec
@@ -43,6 +44,7 @@ class RunArtifacts:
     load: LoadResult | None
     baseline: Baseline | None
     exit_code: int
+    quality: MeasurementQuality | None = None  # doubts about the load's own measurement, if assessed
 
 
 def write_reports(artifacts: RunArtifacts) -> Path:
@@ -71,6 +73,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         if artifacts.baseline is None
         else {"file": str(artifacts.baseline.path), "version": artifacts.baseline.version},
         "gates": [_gate_document(result) for result in artifacts.judgement.results],
+        "measurement": None if artifacts.quality is None else artifacts.quality.to_dict(),
     }
 
 
@@ -116,6 +119,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         rollback_criteria=verdict.rollback_criteria,
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
+        measurement=_measurement(artifacts.quality),
         queries=list(queries.values()),
         checklist=_checklist(artifacts),
     )
@@ -237,7 +241,7 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
         {"name": "Prometheus", "value": _cell(metrics.prometheus_url), "source": "spec / PROMETHEUS_URL"},
     ]
     if load is not None:
-        facts += _load_facts(load)
+        facts += _load_facts(load, artifacts.quality)
     else:
         facts.append({"name": "Load", "value": "missing (no load.json)", "source": "—"})
     if baseline is not None:
@@ -255,7 +259,7 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
     return facts
 
 
-def _load_facts(load: LoadResult) -> list[dict[str, str]]:
+def _load_facts(load: LoadResult, quality: MeasurementQuality | None) -> list[dict[str, str]]:
     profile = load.profile
     steady = load.steady_timeline()
     requests = steady.successes + steady.failures
@@ -265,11 +269,18 @@ def _load_facts(load: LoadResult) -> list[dict[str, str]]:
         if combined.total
         else "missing (no request completed in the window)"
     )
+    if quality is not None and not quality.client_reliable:
+        client = f"**unreliable** (see Measurement): {client}"
+    if profile["model"] == "open":
+        shape = f"open model, {profile['arrival_rate']:g} req/s ({profile['arrival']}, ramp {profile['ramp_s']:g} s)"
+        users = f"{shape} served by up to {profile['users']} users"
+    else:
+        users = f"closed model, {profile['users']} users (spawn {profile['spawn_rate']:g}/s)"
     return [
         {
             "name": "Load profile",
-            "value": f"{profile['model']} model, {profile['users']} users (spawn {profile['spawn_rate']:g}/s), "
-            f"{profile['duration_s']:g} s with {profile['warmup_s']:g} s warm-up, target {profile['target']}",
+            "value": f"{users}, {profile['duration_s']:g} s with {profile['warmup_s']:g} s warm-up, "
+            f"target {profile['target']}",
             "source": f"spec, locustfile `{profile['locustfile']}`",
         },
         {
@@ -285,10 +296,73 @@ def _load_facts(load: LoadResult) -> list[dict[str, str]]:
         {"name": "Client latency", "value": client, "source": "client histogram (µs resolution, ≤0.1 % error)"},
         {
             "name": "Load generator",
-            "value": f"Locust {load.generator.get('locust_version')}, {load.generator.get('processes')} process(es)",
+            "value": f"Locust {load.generator.get('locust_version')}, {load.generator.get('processes')} process(es)"
+            f" ({load.generator.get('mode', 'in-process')}); {load.captured_requests} requests captured, "
+            f"Locust counted {_or_unknown(load.locust_requests)}",
             "source": "load.json",
         },
     ]
+
+
+def _or_unknown(value: object) -> str:
+    return "unknown" if value is None else str(value)
+
+
+def _measurement(quality: MeasurementQuality | None) -> dict[str, Any] | None:
+    """The report's Measurement section: warnings, generator health, client vs server, open model, workers."""
+    if quality is None:
+        return None
+
+    def seconds(value: float | None) -> str:
+        return "missing" if value is None else format_seconds(value)
+
+    open_model = quality.open_model
+    return {
+        "warnings": [_cell(w) for w in quality.warnings],
+        "notes": [_cell(n) for n in quality.notes],
+        "client_reliable": quality.client_reliable,
+        "health": [
+            {
+                "process": _cell(h.process),
+                "samples": h.samples,
+                "cpu": f"{h.cpu_mean:.0f} % / {h.cpu_max:.0f} %",
+                "lag": f"{h.lag_max_ms:.1f} ms",
+                "saturated": f"{h.saturated_share * 100:.0f} %" + (" — **saturated**" if h.saturated else ""),
+            }
+            for h in quality.health
+        ],
+        "comparison": [
+            {
+                "quantile": f"p{row['quantile'] * 100:g}",
+                "client": seconds(row["client_s"]),
+                "server": seconds(row["server_s"]),
+                "ratio": "—" if row["ratio"] is None else f"×{row['ratio']:.2f}",
+                "flag": "**gap**" if row["flagged"] else "ok" if row["ratio"] is not None else "not compared",
+            }
+            for row in quality.comparison
+        ],
+        "open_model": None
+        if open_model is None
+        else {
+            "rate": f"{open_model['achieved_rate']:.1f} req/s of {open_model['arrival_rate']:g} req/s configured",
+            "late": f"{open_model['late_sends']} ({open_model['late_share'] * 100:.2f} % of sends), late by "
+            f"p50 {seconds(open_model['late_by_p50_s'])}, p99 {seconds(open_model['late_by_p99_s'])}, "
+            f"max {seconds(open_model['late_by_max_s'])}",
+            "rows": [
+                {"quantile": key, "corrected": seconds(open_model["corrected"][key]), "raw": seconds(value)}
+                for key, value in open_model["raw"].items()
+            ],
+        },
+        "lost_workers": [
+            {
+                "index": w["index"],
+                "id": _cell(w["id"]),
+                "requests": w["requests_reported"],
+                "last_report": "never" if w["last_report"] is None else _utc(w["last_report"]),
+            }
+            for w in quality.lost_workers
+        ],
+    }
 
 
 def _errors(load: LoadResult | None) -> list[dict[str, Any]]:
