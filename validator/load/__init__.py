@@ -1,7 +1,7 @@
 """Load generation with Locust: runs a scenario headless and captures every request into histograms.
 
-Importing this package imports locust first, which monkey-patches the standard library with gevent;
-it must happen before `requests` or `prometheus_api_client` are imported anywhere in the process.
+Importing `locust` monkey-patches the standard library with gevent; it must happen before `requests`
+or `prometheus_api_client` are imported in a process that runs load. The modules that run Locust
+(`runner`, `worker`, `agent`, `distributed`) import it; the data modules (`capture`, `result`,
+`quality`, …) do not, so reading or judging a recorded load never patches the importing process.
 """
-
-import locust  # noqa: F401  (gevent monkey-patching must come first)

@@ -121,7 +121,7 @@ def _check_little(load: LoadResult, quality: MeasurementQuality) -> None:
         quality.client_reliable = False
         quality.warnings.append(
             f"{text}: users spent {(1 - ratio) * 100:.0f} % of their time neither in a request nor waiting "
-            "(generator queueing, slow task code, or users that never started)"
+            "(generator queueing, slow task code, users that never started, or a lost worker's users)"
         )
     elif ratio > 1 + LITTLE_TOLERANCE:
         quality.notes.append(f"{text}: tasks make several requests per wait or requests overlap")

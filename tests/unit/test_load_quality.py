@@ -1,0 +1,103 @@
+"""Measurement warnings: saturation, lost workers, incomplete capture, Little's law, client/server gap, verdict cap."""
+
+import io
+from types import SimpleNamespace
+
+from validator.gates import GateResult, Status
+from validator.load import quality
+from validator.load.capture import Capture
+from validator.load.progress import Progress
+from validator.load.recorder import RequestRecorder
+from validator.load.result import LoadResult
+from validator.metrics import BUILTIN_METRICS
+from validator.spec import GateSpec
+from validator.verdict import Decision, decide
+
+ORIGIN = 1000.0
+
+
+def closed_load(users: int = 20, latency_ms: float = 20.0, rate: int = 1000, **facts) -> LoadResult:
+    """A closed-model result of 10 s at `rate` requests/s, all of `latency_ms`."""
+    clock = SimpleNamespace(now=ORIGIN)
+    recorder = RequestRecorder(ORIGIN, clock=lambda: clock.now)
+    for i in range(rate * 10):
+        clock.now = ORIGIN + i / rate
+        recorder("GET", "/", latency_ms)
+    capture: Capture = recorder.drain()
+    defaults = {
+        "window_start": ORIGIN + 2,
+        "window_end": ORIGIN + 9,
+        "profile": {"model": "closed", "users": users, "mean_wait_s": 0.0},
+        "generator": {},
+        "locust_requests": capture.requests,
+    }
+    return LoadResult.from_capture(capture, **(defaults | facts))
+
+
+def samples(cpu: float, lag_ms: float) -> list[list[float]]:
+    return [[ORIGIN + i * 0.5, cpu, lag_ms] for i in range(20)]
+
+
+def server(seconds: float) -> dict:
+    evidence = SimpleNamespace(estimate=lambda: seconds)
+    return {name: SimpleNamespace(evidence=evidence) for name in ("latency_p50", "latency_p95", "latency_p99")}
+
+
+def test_a_healthy_consistent_run_has_no_warnings() -> None:
+    load = closed_load(health={"worker 0": samples(40, 1)})
+    result = quality.assess(load, server(0.020), 2.0)
+    assert result.warnings == [] and result.client_reliable
+    assert 0.95 < result.little["ratio"] < 1.05
+    assert all(row["ratio"] is not None and not row["flagged"] for row in result.comparison)
+
+
+def test_saturated_generator_is_flagged_and_client_marked_unreliable() -> None:
+    load = closed_load(health={"worker 0": samples(99, 1), "worker 1": samples(30, 120)})
+    result = quality.assess(load, {}, 2.0)
+    assert not result.client_reliable
+    assert len(result.warnings) == 1 and "saturated" in result.warnings[0]
+    assert "worker 0" in result.warnings[0] and "worker 1" in result.warnings[0]
+    assert quality.assess(load, {}, 2.0).to_dict()["generator_health"]["saturated"] is True
+
+
+def test_lost_worker_and_incomplete_capture_are_warnings() -> None:
+    lost = {"id": "w1", "index": 1, "requests_reported": 123, "last_report": ORIGIN + 3, "lost": True}
+    load = closed_load(workers=[lost], locust_requests=10_001)
+    warnings = quality.assess(load, {}, 2.0).warnings
+    assert any("worker 1 (w1) was lost" in w and "123 requests" in w for w in warnings)
+    assert any("Locust counted 10001" in w for w in warnings)
+
+
+def test_littles_law_mismatch_means_unaccounted_time() -> None:
+    load = closed_load(users=40)  # 1000/s × 20 ms = 20 users busy, but 40 configured
+    result = quality.assess(load, {}, 2.0)
+    assert any("Little's law" in w and "50 %" in w for w in result.warnings)
+    assert not result.client_reliable
+
+
+def test_client_server_gap_beyond_the_factor_is_flagged() -> None:
+    result = quality.assess(closed_load(), server(0.005), 2.0)  # client 20 ms vs server 5 ms
+    assert all(row["flagged"] for row in result.comparison)
+    assert any("×2" in w and "selector" in w for w in result.warnings)
+    assert quality.assess(closed_load(), server(0.005), 5.0).warnings == []
+
+
+def test_measurement_warnings_keep_the_verdict_from_go() -> None:
+    gate = GateSpec(name="p99", metric=BUILTIN_METRICS["latency_p99"], severity="critical", max=1.0)
+    passing = [GateResult(gate, Status.PASS, "within bound", "test")]
+    assert decide(passing).decision is Decision.GO
+    verdict = decide(passing, None, ["load worker 1 was lost"])
+    assert verdict.decision is Decision.CAUTION
+    assert any("measurement warning: load worker 1 was lost" in r for r in verdict.reasons)
+
+
+def test_progress_is_one_line_every_few_seconds_when_not_a_terminal() -> None:
+    load = closed_load()
+    stream = io.StringIO()
+    progress = Progress(30, stream, interactive=False)
+    for second in range(1, 11):
+        progress.update(second, load.timeline)
+    progress.finish()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "\r" not in stream.getvalue()
+    assert lines[0].startswith("slagate: load 1/30 s · 1000 req/s · 0 errors · p99 20 ms")
