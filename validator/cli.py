@@ -5,6 +5,7 @@ Exit codes: 0 GO, 3 CAUTION (--caution-exit-code may change it), 1 NO-GO, 2 usag
 """
 
 from validator.load import runner as load_runner  # noqa: I001  (locust's gevent patching must come first)
+from validator.load import worker as load_worker
 
 import contextlib
 import json
@@ -19,6 +20,7 @@ import click
 from validator import __version__
 from validator.baseline import Baseline, BaselineError, baseline_document, load_baseline, write_baseline
 from validator.load.progress import Progress
+from validator.load.worker import DEFAULT_MASTER_PORT
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.load import quality as load_quality
 from validator.pipeline import METRICS_FILE, Judgement, MetricsRecord, judge, measure, new_run_dir
@@ -114,7 +116,29 @@ caution_option = click.option(
     help="Where reports/<run-id>/ is created.",
 )
 @caution_option
-def run(spec_path: Path, demo: bool, demo_set: tuple[str, ...], reports_dir: Path, caution_exit_code: int) -> None:
+@click.option(
+    "--expect-workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Distributed load: wait for this many `slagate worker` processes (other machines) instead of "
+    "starting local workers.",
+)
+@click.option(
+    "--master-bind",
+    metavar="HOST[:PORT]",
+    default=None,
+    help=f"Where the Locust master listens for workers (default with --expect-workers: "
+    f"0.0.0.0:{DEFAULT_MASTER_PORT}; local workers: 127.0.0.1 on a free port).",
+)
+def run(
+    spec_path: Path,
+    demo: bool,
+    demo_set: tuple[str, ...],
+    reports_dir: Path,
+    caution_exit_code: int,
+    expect_workers: int | None,
+    master_bind: str | None,
+) -> None:
     """Run load, measure it in Prometheus, judge the gates and write the report.
 
     Writes reports/<run-id>/load.json, metrics.json, verdict.json and report.md, prints the verdict
@@ -122,19 +146,46 @@ def run(spec_path: Path, demo: bool, demo_set: tuple[str, ...], reports_dir: Pat
     """
     spec = _load_spec(spec_path)
     baseline = _load_baseline(spec)
+    master = _master_options(expect_workers, master_bind)
     with _demo_endpoints(spec, demo, demo_set) as spec:
         run_dir = new_run_dir(reports_dir, spec.service)
-        _progress(f"run {run_dir.name}: {spec.load.users} users for {spec.load.duration:g} s at {spec.target_url}")
+        _progress(f"run {run_dir.name}: {_describe_load(spec, master)} at {spec.target_url}")
         unreachable = _preflight(spec)
         if unreachable:
             metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=unreachable), None
         else:
-            load = _run_load(spec)
+            load = _run_load(spec, master)
             load.write(run_dir)
             _progress(f"load done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
             metrics = measure(spec, load)
         metrics.write(run_dir)
     _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+
+
+@main.command()
+@click.option("--master", "master", required=True, metavar="HOST[:PORT]", help="The `slagate run` master to join.")
+@click.option(
+    "--locustfile",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="The scenario (default: the spec's load.locustfile); must match the master's.",
+)
+@spec_option
+def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
+    """Join a distributed load as one worker (run one per core on each load machine).
+
+    The master is `slagate run --expect-workers N --master-bind HOST:PORT` on another machine; the
+    worker generates its share of the load and ships exact histograms to it, then exits.
+    """
+    host, port = _host_port(master, "--master", DEFAULT_MASTER_PORT)
+    if locustfile is None:
+        locustfile = _load_spec(spec_path).load.locustfile
+    _progress(f"worker: joining the master at {host}:{port} with {locustfile}")
+    try:
+        load_worker.run_worker(host, port, str(locustfile))
+    except load_runner.LocustfileError as error:
+        _fail(str(error))
+    _progress("worker: the master ended the load")
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -239,6 +290,40 @@ def _preflight(spec: Spec) -> str | None:
     except Exception as error:  # a server that answers but refuses queries is as unusable
         return f"Prometheus at {spec.prometheus.url} does not answer queries ({error})"
     return None
+
+
+def _host_port(value: str, option: str, default_port: int) -> tuple[str, int]:
+    host, _, port = value.rpartition(":") if ":" in value else (value, "", str(default_port))
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageFailure(f"{option} {value}: expected HOST or HOST:PORT, e.g. 10.0.0.5:{default_port}")
+    return host, int(port)
+
+
+def _master_options(expect_workers: int | None, master_bind: str | None) -> load_runner.MasterOptions | None:
+    """How the Locust master listens: None (spec's local workers on loopback) unless the options say otherwise."""
+    if expect_workers is None and master_bind is None:
+        return None
+    if expect_workers is None:
+        assert master_bind is not None
+        host, _, port = master_bind.partition(":")
+        bound = _host_port(master_bind, "--master-bind", DEFAULT_MASTER_PORT) if port else (host, None)
+        return load_runner.MasterOptions(bind_host=bound[0], bind_port=bound[1])
+    host, port = _host_port(master_bind or f"0.0.0.0:{DEFAULT_MASTER_PORT}", "--master-bind", DEFAULT_MASTER_PORT)
+    return load_runner.MasterOptions(bind_host=host, bind_port=port, expect_workers=expect_workers)
+
+
+def _describe_load(spec: Spec, master: load_runner.MasterOptions | None) -> str:
+    load = spec.load
+    shape = (
+        f"{load.arrival_rate:g} req/s ({load.arrival}, up to {load.users} users)"
+        if load.open_model
+        else f"{load.users} users"
+    )
+    if master is not None and master.remote:
+        where = f", {master.expect_workers} remote worker(s) via {master.bind_host}:{master.bind_port}"
+    else:
+        where = "" if load.workers == 1 and master is None else f", {load.workers} local worker process(es)"
+    return f"{shape} for {load.duration:g} s{where}"
 
 
 def _run_load(spec: Spec, master: load_runner.MasterOptions | None = None) -> LoadResult:
