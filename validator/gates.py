@@ -9,9 +9,10 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from validator.evidence import Change, IncomparableEvidence, Measurement
+from validator import stats
+from validator.evidence import DEFAULT_RESAMPLING, Change, IncomparableEvidence, Measurement, QuantileEvidence
 from validator.spec import GateSpec
-from validator.stats import Interval
+from validator.stats import Interval, Resampling
 from validator.units import format_value
 
 
@@ -23,6 +24,7 @@ class Status(StrEnum):
 
 
 _SEVERITY_ORDER = (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL)
+DEFAULT_PRECISION = 0.05  # without max_regression, "enough data" means the quantile is known to ± 5 %
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,18 @@ def evaluate_gate(
     baseline: Measurement | None,
     confidence: float,
     baseline_label: str | None = None,
+    resampling: Resampling = DEFAULT_RESAMPLING,
 ) -> GateResult:
-    """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline)."""
+    """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline).
+
+    A quantile with too few observations beyond it is at best WARN ("insufficient data"), never PASS.
+    """
     unit = gate.metric.unit
     source = measurement.source if measurement else "no measurement"
     if measurement is None or measurement.evidence is None:
         why = measurement.error if measurement and measurement.error else "no measurement was taken"
         return GateResult(gate, Status.NO_DATA, f"no data: {why}", source)
-    value = measurement.evidence.interval(confidence)
+    value = measurement.evidence.interval(confidence, resampling)
     if any(math.isnan(x) for x in (value.estimate, value.low, value.high)):
         return GateResult(gate, Status.NO_DATA, "no data: the measurement is NaN (no requests in the window?)", source)
 
@@ -102,16 +108,44 @@ def evaluate_gate(
 
     baseline_value, change = None, None
     if gate.max_regression is not None:
-        check, baseline_value, change = _regression_check(gate, measurement, baseline, confidence, baseline_label)
+        check, baseline_value, change = _regression_check(
+            gate, measurement, baseline, confidence, baseline_label, resampling
+        )
         checks.append(check)
+    checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, confidence)
 
     status = worst([check.status for check in checks])
     deciding = next(check for check in checks if check.status == status)
     return GateResult(gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks))
 
 
+def _tail_checks(
+    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, confidence: float
+) -> list[Check]:
+    """WARN "insufficient data" for each side whose quantile has fewer than 30 observations beyond it."""
+    checks = []
+    precision = gate.max_regression / 2 if gate.max_regression else DEFAULT_PRECISION
+    for side, item in (("candidate", measurement), ("baseline", baseline)):
+        evidence = item.evidence if item is not None else None
+        if not isinstance(evidence, QuantileEvidence) or evidence.tail_observations() >= stats.MIN_TAIL_OBSERVATIONS:
+            continue
+        needed = evidence.required_requests(precision, confidence)
+        reason = (
+            f"insufficient data: the {side} has {evidence.total:.0f} requests, {evidence.tail_observations():.0f} "
+            f"beyond p{evidence.q * 100:g} (< {stats.MIN_TAIL_OBSERVATIONS}); about {needed:,} requests are needed "
+            f"to know it to ± {precision * 100:g} %"
+        )
+        checks.append(Check("enough data", Status.WARN, reason))
+    return checks
+
+
 def _regression_check(
-    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, confidence: float, label: str | None
+    gate: GateSpec,
+    measurement: Measurement,
+    baseline: Measurement | None,
+    confidence: float,
+    label: str | None,
+    resampling: Resampling,
 ) -> tuple[Check, Interval | None, Change | None]:
     tolerance = gate.max_regression
     assert tolerance is not None
@@ -124,10 +158,12 @@ def _regression_check(
             why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
         return Check(bound_text, Status.NO_DATA, f"no baseline data: {why}"), None, None
     try:
-        change = measurement.evidence.change_vs(baseline.evidence, confidence)  # type: ignore[union-attr]
+        change = measurement.evidence.change_vs(  # type: ignore[union-attr]
+            baseline.evidence, confidence, resampling, baseline.run_noise
+        )
     except IncomparableEvidence as error:
         return Check(bound_text, Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
-    baseline_value = baseline.evidence.interval(confidence)
+    baseline_value = baseline.evidence.interval(confidence, resampling)
     if change.kind == "ratio":
         limit = 1 + tolerance if worse_is_higher else 1 - tolerance
         shown = f"ratio {change.interval.estimate:.3f} [{change.interval.low:.3f}, {change.interval.high:.3f}]"

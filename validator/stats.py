@@ -8,6 +8,7 @@ P(Binomial(N, F(x)) ≥ k) = I_F(x)(k, N-k+1), so its quantiles are F⁻¹ of Be
 Proportions use Wilson score intervals, rates exact Poisson (Garwood) intervals.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -293,3 +294,264 @@ def rate_ratio_interval(c1: float, t1: float, c2: float, t2: float, confidence: 
 def _odds(share: float) -> float:
     """share / (1 - share), +Inf for a share of 1."""
     return share / (1.0 - share) if share < 1.0 else math.inf
+
+
+# --- resampling over time windows and runs ------------------------------------------------------------
+
+AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many windows
+MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
+METHODS = ("auto", "exact", "block")
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How quantile intervals are computed: `auto` | `exact` | `block`, bootstrap resamples and the seed."""
+
+    method: str = "auto"
+    resamples: int = 2_000
+    seed: int = 20261123  # fixed, so a re-rendered verdict is identical
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.resamples < 100:
+            raise ValueError(f"resamples must be at least 100, got {self.resamples!r}")
+
+
+def choose_method(requested: str, windows_per_run: list[int]) -> str:
+    """`block` or `exact` for the data at hand: `auto` is `block` when every run has ≥ AUTO_MIN_WINDOWS windows."""
+    if requested == "exact" or not windows_per_run or min(windows_per_run) < 2:
+        return "exact"
+    if requested == "block":
+        return "block"
+    return "block" if min(windows_per_run) >= AUTO_MIN_WINDOWS else "exact"
+
+
+BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
+
+
+def block_length(window_cumulative: np.ndarray) -> int:
+    """Block length from the data: Carlstein's AR(1) rule L = (2ρ/(1-ρ²))^(2/3) n^(1/3), ρ the largest lag-1
+    autocorrelation of the per-window counts beyond the pooled p50, p95 and p99 (what their variance rests on).
+    """
+    counts = np.asarray(window_cumulative, dtype=float)
+    n = counts.shape[0]
+    pooled = counts.sum(axis=0)
+    rho = 0.0
+    for q in BLOCK_QUANTILES:
+        column = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), counts.shape[1] - 1)
+        centred = counts[:, -1] - counts[:, column]
+        centred = centred - centred.mean()
+        denominator = float(centred @ centred)
+        if denominator > 0 and n > 2:
+            rho = max(rho, float(centred[1:] @ centred[:-1]) / denominator)
+    rho = min(rho, 0.95)
+    length = math.ceil((2 * rho / (1 - rho * rho)) ** (2 / 3) * n ** (1 / 3)) if rho > 0 else 1
+    return max(1, min(length, int(n * MAX_BLOCK_FRACTION)))
+
+
+def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap.
+
+    ceil(n/block) blocks of consecutive windows (wrapping around), the last one cut so every resample has
+    exactly n windows.
+    """
+    if not 1 <= block <= n_windows:
+        raise ValueError(f"block must be within [1, {n_windows}], got {block!r}")
+    n_blocks = -(-n_windows // block)
+    last = n_windows - (n_blocks - 1) * block
+    starts = rng.integers(0, n_windows, (n_resamples, n_blocks))
+    if block == 1:
+        return _start_counts(starts, n_windows)
+    weights = _cover(_start_counts(starts[:, :-1], n_windows), block) if n_blocks > 1 else 0.0
+    return weights + _cover(_start_counts(starts[:, -1:], n_windows), last)
+
+
+def _start_counts(starts: np.ndarray, n_windows: int) -> np.ndarray:
+    """(resamples, n_windows): how many blocks start at each window."""
+    rows = starts.shape[0]
+    flat = (starts + np.arange(rows)[:, None] * n_windows).ravel()
+    return np.bincount(flat, minlength=rows * n_windows).reshape(rows, n_windows).astype(np.float32)
+
+
+def _cover(start_counts: np.ndarray, length: int) -> np.ndarray:
+    """How many blocks of `length` windows, starting where `start_counts` says, cover each window (circularly)."""
+    wrapped = np.concatenate((start_counts[:, start_counts.shape[1] - length + 1 :], start_counts), axis=1)
+    running = np.concatenate((np.zeros((wrapped.shape[0], 1), np.float32), np.cumsum(wrapped, axis=1)), axis=1)
+    return running[:, length:] - running[:, :-length]
+
+
+@functools.lru_cache(maxsize=8)
+def resampling_weights(
+    windows: tuple[int, ...], blocks: tuple[int, ...], n_resamples: int, seed: int, hierarchical: bool
+) -> np.ndarray:
+    """(n_resamples, sum(windows)) weights of every window of every run in each resample, float32, read-only.
+
+    Runs are drawn with replacement first when `hierarchical` (their multiplicity scales their windows'
+    weights), then circular blocks within each run. Cached: the gates of one run share it.
+    """
+    rng = np.random.default_rng(seed)
+    k = len(windows)
+    multiplicity = rng.multinomial(k, np.full(k, 1.0 / k), n_resamples) if hierarchical else np.ones((n_resamples, k))
+    parts = [
+        circular_block_weights(n, block, n_resamples, rng) * multiplicity[:, [r]].astype(np.float32)
+        for r, (n, block) in enumerate(zip(windows, blocks, strict=True))
+    ]
+    weights = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+def windowed_quantile_draws(
+    q: float,
+    upper_bounds: np.ndarray,
+    runs: list[np.ndarray],
+    n_resamples: int,
+    seed: int,
+    resample_runs: bool = True,
+    lower_edge: float | None = None,
+) -> tuple[np.ndarray, str]:
+    """Bootstrap draws of the pooled q-quantile from per-window histograms, and the method's description.
+
+    `runs` holds one (windows, buckets) matrix of cumulative counts per run (last column +Inf). Each run is
+    resampled with circular blocks; with several runs and `resample_runs`, the runs themselves are drawn
+    with replacement first (hierarchical bootstrap), so run-to-run variance is part of the draws.
+    """
+    _check_q(q)
+    matrices = [np.asarray(run, dtype=np.float32) for run in runs]
+    hierarchical = resample_runs and len(matrices) > 1
+    windows = tuple(m.shape[0] for m in matrices)
+    blocks = tuple(block_length(m) for m in matrices)
+    weights = resampling_weights(windows, blocks, n_resamples, seed, hierarchical)
+    bounds = np.asarray(upper_bounds, dtype=float)
+    draws = _resampled_quantiles(q, bounds, weights, np.vstack(matrices), lower_edge)
+    shown = "+".join(map(str, windows)), "/".join(map(str, blocks))
+    if hierarchical:
+        description = (
+            f"hierarchical bootstrap: {len(matrices)} runs resampled, then circular blocks of {shown[1]} windows "
+            f"within each ({shown[0]} one-second windows, {n_resamples} resamples)"
+        )
+    else:
+        description = (
+            f"circular block bootstrap over {shown[0]} one-second windows (block {shown[1]}, {n_resamples} resamples)"
+        )
+    return draws, description
+
+
+def _resampled_quantiles(
+    q: float, bounds: np.ndarray, weights: np.ndarray, cumulative: np.ndarray, lower_edge: float | None
+) -> np.ndarray:
+    """histogram_quantile of each resample (weights @ cumulative), computing only the columns that matter.
+
+    A coarse pass over every ~sqrt(K)-th bucket brackets where the resampled ranks fall; only that bracket
+    is multiplied out in full, so the cost is O(resamples · windows · (sqrt(K) + bracket)).
+    """
+    n_buckets = bounds.size
+    totals = (weights @ cumulative[:, -1]).astype(float)
+    ranks = q * totals
+    coarse = np.unique(np.append(np.arange(0, n_buckets, max(1, math.isqrt(n_buckets))), n_buckets - 1))
+    coarse_found = np.minimum((weights @ cumulative[:, coarse] < ranks[:, None]).sum(axis=1), coarse.size - 1)
+    first = int(coarse[coarse_found.min() - 1]) if coarse_found.min() > 0 else 0
+    last = int(coarse[coarse_found.max()])
+    fine = weights @ cumulative[:, first : last + 1]
+    bucket = first + np.minimum((fine < ranks[:, None]).sum(axis=1), last - first)
+    at = np.einsum("bn,nb->b", weights, cumulative[:, bucket], dtype=float)
+    below = np.einsum("bn,nb->b", weights, cumulative[:, np.maximum(bucket - 1, 0)], dtype=float)
+    below = np.where(bucket == 0, 0.0, below)
+    edges = np.concatenate(([0.0 if lower_edge is None else lower_edge], bounds[:-1]))
+    last_finite = n_buckets - 2
+    inside = np.minimum(bucket, last_finite)
+    start, end = edges[inside], edges[inside + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = start + (end - start) * (ranks - below) / (at - below)
+    if lower_edge is None:
+        values = np.where((bucket == 0) & (end <= 0), end, values)
+    values = np.where(bucket > last_finite, edges[-1], values)
+    return np.where(totals > 0, values, math.nan)
+
+
+def percentile_interval(draws: np.ndarray, confidence: float, estimate: float, method: str) -> Interval:
+    """The percentile bootstrap interval of `draws` around `estimate`; NaN when any draw is NaN."""
+    tail = _tail(confidence)
+    values = np.asarray(draws, dtype=float)
+    if values.size == 0 or np.isnan(values).any() or math.isnan(estimate):
+        return _nan_interval(method, estimate)
+    low, high = np.quantile(values, [tail, 1.0 - tail], method="inverted_cdf")
+    return Interval(estimate, float(low), float(high), method)
+
+
+def widen_to_bucket_edges(interval: Interval, upper_bounds: np.ndarray, lower_edge: float | None = None) -> Interval:
+    """Move `low` down to the lower edge of its bucket and `high` up to the upper edge of its, since the true
+    quantile may lie anywhere in the bucket; the method says which share of the width that adds.
+    """
+    if any(math.isnan(x) for x in (interval.low, interval.high)):
+        return interval
+    bounds = np.unique(np.asarray(upper_bounds, dtype=float))
+    edges = np.concatenate(([0.0 if lower_edge is None else lower_edge], bounds))
+    low_index = int(np.searchsorted(edges, interval.low, side="left")) - 1
+    low = float(edges[max(low_index, 0)]) if interval.low > edges[0] else interval.low
+    high = float(edges[min(int(np.searchsorted(edges, interval.high, side="left")), edges.size - 1)])
+    high = max(high, interval.high)
+    width, widened = interval.high - interval.low, high - low
+    share = 1.0 - width / widened if widened > 0 and math.isfinite(widened) else 0.0
+    method = f"{interval.method}; widened to bucket edges ({share * 100:.0f} % of the width is bucket width)"
+    return Interval(interval.estimate, low, high, method)
+
+
+# --- run-to-run noise, multiplicity, sample size --------------------------------------------------------
+
+
+def run_noise_sd(estimates: np.ndarray, sampling_sds: np.ndarray) -> float:
+    """Between-run standard deviation beyond sampling error: sqrt(max(0, var(estimates) - mean(sampling var))).
+
+    `estimates` on the comparison scale (log for ratios); needs at least two runs.
+    """
+    values = np.asarray(estimates, dtype=float)
+    sds = np.asarray(sampling_sds, dtype=float)
+    if values.size < 2 or np.isnan(values).any() or np.isnan(sds).any():
+        return math.nan
+    return math.sqrt(max(0.0, float(np.var(values, ddof=1)) - float(np.mean(sds**2))))
+
+
+def widen_for_run_noise(interval: Interval, extra_sd: float, confidence: float, log_scale: bool, note: str) -> Interval:
+    """Add a normal run-to-run variance to each side of an interval: half-width h → sqrt(h² + (z·sd)²).
+
+    On the log scale for ratios (so the widening is multiplicative), linear for differences.
+    """
+    z = float(ndtri(1.0 - _tail(confidence)))
+    forward, back = (np.log, np.exp) if log_scale else (lambda x: x, lambda x: x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre, low, high = (float(forward(x)) for x in (interval.estimate, interval.low, interval.high))
+    extra = z * extra_sd
+    new_low = centre - math.hypot(centre - low, extra)
+    new_high = centre + math.hypot(high - centre, extra)
+    return Interval(interval.estimate, float(back(new_low)), float(back(new_high)), f"{interval.method}; {note}")
+
+
+def per_check_confidence(family_confidence: float, checks: int) -> float:
+    """Bonferroni: the level each of `checks` bounds is judged at so that all hold together at `family_confidence`."""
+    tail = _tail(family_confidence) * 2.0
+    return 1.0 - tail / max(1, checks)
+
+
+MIN_TAIL_OBSERVATIONS = 30  # fewer observations beyond a quantile than this cannot estimate it
+
+
+def lognormal_sigma(upper_bounds: np.ndarray, cumulative_counts: np.ndarray) -> float:
+    """The log-scale spread of a histogram, read from its p50 and p90 as a lognormal would have them."""
+    p50, p90 = (histogram_quantile(q, upper_bounds, cumulative_counts) for q in (0.5, 0.9))
+    if not (p50 > 0 and p90 > 0):
+        return math.nan
+    return max(math.log(p90 / p50) / float(ndtri(0.9)), 1e-6)
+
+
+def required_requests(q: float, sigma: float, relative_half_width: float, confidence: float = 0.95) -> int:
+    """Requests needed to pin the q-quantile of a lognormal(σ) to ± `relative_half_width` (delta method),
+    and never fewer than MIN_TAIL_OBSERVATIONS beyond it.
+    """
+    _check_q(q)
+    z = float(ndtri(1.0 - _tail(confidence)))
+    z_q = float(ndtri(q))
+    density = math.exp(-z_q * z_q / 2) / math.sqrt(2 * math.pi)
+    delta = q * (1 - q) * (z * sigma / (relative_half_width * density)) ** 2
+    return math.ceil(max(delta, MIN_TAIL_OBSERVATIONS / (1.0 - q)))
