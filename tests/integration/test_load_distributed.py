@@ -1,0 +1,194 @@
+"""Issue 3 on real parts: Locust master + worker processes over loopback, a lost worker, the open model, saturation.
+
+Loads are short (6-12 s) against the demo target on 127.0.0.1. Runs that need a verdict go through
+`slagate run --demo` (real Prometheus); load-only runs call `run_load` in a child process, so this
+test process is never monkey-patched by Locust.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from validator.demo.processes import DemoTarget
+from validator.demo.prometheus_server import PrometheusNotFound, find_prometheus
+from validator.load import quality
+from validator.load.result import LoadResult
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCUSTFILE = ROOT / "loadtests/locustfile.py"
+RUN_LOAD = """
+import sys
+from pathlib import Path
+from validator.load.runner import run_load
+from validator.spec import load_spec
+spec = load_spec(sys.argv[1], environ={})
+run_load(spec.load, sys.argv[2]).write(Path(sys.argv[3]))
+"""
+
+
+def _have_prometheus() -> bool:
+    try:
+        find_prometheus()
+    except PrometheusNotFound:
+        return False
+    return True
+
+
+needs_prometheus = pytest.mark.skipif(
+    not _have_prometheus(), reason="no prometheus binary (apt-get install prometheus)"
+)
+
+
+def demo_spec(tmp_path: Path, load_lines: str, duration: str = "10s") -> Path:
+    """The shipped demo spec with a short load, absolute paths, and extra [load] lines."""
+    text = (ROOT / "sla.toml").read_text()
+    text = text.replace('duration = "30s"', f'duration = "{duration}"').replace('warmup = "5s"', 'warmup = "2s"')
+    text = text.replace('"loadtests/locustfile.py"', json.dumps(str(LOCUSTFILE)) + "\n" + load_lines)
+    for relative in ("baselines/demo/1.0.0.json", "checklists/production-readiness.md.j2"):
+        text = text.replace(f'"{relative}"', json.dumps(str(ROOT / relative)))
+    path = tmp_path / "sla.toml"
+    path.write_text(text)
+    return path
+
+
+def slagate(*args: str, **popen: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "validator.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,  # type: ignore[arg-type]
+    )
+
+
+def only_run_dir(reports: Path) -> Path:
+    run_dirs = sorted(reports.iterdir())
+    assert len(run_dirs) == 1
+    return run_dirs[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_only(tmp_path: Path, load_lines: str, target_url: str, locustfile: Path = LOCUSTFILE) -> LoadResult:
+    """Run just the load stage in a child process and read its load.json."""
+    spec = tmp_path / "load.toml"
+    spec.write_text(
+        f'[service]\nname = "t"\n[target]\nurl = "{target_url}"\n[load]\nlocustfile = {json.dumps(str(locustfile))}\n'
+        f'{load_lines}\n[prometheus]\nurl = "http://127.0.0.1:1"\nlatency_histogram = "h"\nrequest_counter = "c"\n'
+        '[[gates]]\nmetric = "latency_p99"\nmax = "1s"\n'
+    )
+    subprocess.run([sys.executable, "-c", RUN_LOAD, str(spec), target_url, str(tmp_path)], check=True, timeout=90)
+    return LoadResult.read(tmp_path)
+
+
+@needs_prometheus
+def test_master_with_two_workers_over_loopback_merges_exact_counts(tmp_path: Path) -> None:
+    """`slagate run --expect-workers 2` plus two `slagate worker --master` processes, as on several machines."""
+    port = free_port()
+    reports = tmp_path / "reports"
+    spec = demo_spec(tmp_path, "", duration="8s")
+    master = slagate(
+        "run", "--demo", "--spec", str(spec), "--reports-dir", str(reports),
+        "--expect-workers", "2", "--master-bind", f"127.0.0.1:{port}",
+    )  # fmt: skip
+    workers = [slagate("worker", "--master", f"127.0.0.1:{port}", "--locustfile", str(LOCUSTFILE)) for _ in range(2)]
+    try:
+        _, stderr = master.communicate(timeout=120)
+        assert master.returncode == 0, stderr
+        for worker in workers:
+            _, worker_stderr = worker.communicate(timeout=30)
+            assert worker.returncode == 0, worker_stderr
+    finally:
+        for process in (master, *workers):
+            process.kill()
+            process.communicate()
+    load = LoadResult.read(only_run_dir(reports))
+    assert load.locust_requests == load.captured_requests > 1000
+    assert len(load.workers) == 2 and not load.lost_workers
+    assert sum(w["requests_reported"] for w in load.workers) == load.captured_requests
+    assert load.timeline.successes + load.timeline.failures == load.captured_requests
+    assert sorted(load.health) == ["worker 0", "worker 1"]
+
+
+@needs_prometheus
+def test_a_worker_killed_mid_run_is_reported_and_the_verdict_is_not_go(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    run = slagate("run", "--demo", "--spec", str(demo_spec(tmp_path, "workers = 2")), "--reports-dir", str(reports))
+    victim = None
+    deadline = time.time() + 60
+    while victim is None and time.time() < deadline:  # kill one worker once it has run a few seconds
+        workers = [
+            p for p in psutil.Process(run.pid).children(recursive=True) if "validator.load.worker" in p.cmdline()
+        ]
+        if len(workers) == 2 and time.time() - workers[1].create_time() > 5:
+            victim = workers[1]
+            victim.kill()
+        time.sleep(0.2)
+    assert victim is not None, "the run never started two workers"
+    stdout, stderr = run.communicate(timeout=120)
+    run_dir = only_run_dir(reports)
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert run.returncode != 0 and verdict["decision"] != "GO", stdout
+    lost = verdict["measurement"]["lost_workers"]
+    assert len(lost) == 1 and lost[0]["requests_reported"] > 0
+    assert any("was lost" in reason for reason in verdict["reasons"])
+    report = (run_dir / "report.md").read_text()
+    assert "Load workers lost" in report and str(lost[0]["requests_reported"]) in report
+    load = LoadResult.read(run_dir)
+    assert load.captured_requests == load.locust_requests  # what did arrive is complete
+
+
+def test_open_model_holds_the_rate_within_five_percent(tmp_path: Path) -> None:
+    with DemoTarget() as target:
+        load = load_only(
+            tmp_path,
+            'arrival_rate = "300/s"\narrival = "fixed"\nworkers = 2\nduration = "9s"\nwarmup = "2s"',
+            target.url,
+        )
+    steady = load.steady_timeline()
+    achieved = (steady.successes + steady.failures) / load.window_seconds
+    assert achieved == pytest.approx(300, rel=0.05)
+    assessed = quality.assess(load, {}, 2.0)
+    assert assessed.open_model is not None and not assessed.warnings
+    assert assessed.open_model["corrected"]["p99"] >= assessed.open_model["raw"]["p99"]
+    assert load.captured_requests == load.locust_requests
+
+
+BURNING_LOCUSTFILE = """
+import time
+from locust import FastHttpUser, constant, task
+
+class Burner(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def burn(self):
+        self.client.get("/healthz")
+        end = time.perf_counter() + 0.005
+        while time.perf_counter() < end:  # CPU work in the generator, not in the target
+            pass
+"""
+
+
+def test_a_saturated_generator_is_flagged(tmp_path: Path) -> None:
+    locustfile = tmp_path / "burn.py"
+    locustfile.write_text(BURNING_LOCUSTFILE)
+    with DemoTarget() as target:
+        load = load_only(tmp_path, 'users = 50\nduration = "7s"\nwarmup = "2s"', target.url, locustfile)
+    assessed = quality.assess(load, {}, 2.0)
+    assert not assessed.client_reliable
+    assert any("saturated" in warning for warning in assessed.warnings), assessed.warnings
+    assert os.cpu_count()  # the flag does not depend on how many cores the machine has
