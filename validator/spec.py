@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
+from validator.stats import METHODS, Resampling
 from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
 
 SEVERITIES = ("critical", "warning")
@@ -42,6 +43,7 @@ class LoadSpec:
     arrival_rate: float | None = None  # open model (requests/s); None: closed model (users loop)
     arrival: str = "poisson"  # open model timetable: "poisson" or "fixed" spacing
     ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
+    repeat: int = 1  # k ≥ 2: k runs back to back, judged with a hierarchical bootstrap (runs, then blocks)
 
     @property
     def open_model(self) -> bool:
@@ -95,6 +97,8 @@ class Spec:
     gates: tuple[GateSpec, ...] = field(default_factory=tuple)
     checklist: Path | None = None
     client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
+    resampling: Resampling = Resampling()  # [confidence] method, resamples
+    multiplicity: str = "bonferroni"  # [confidence] multiplicity: "bonferroni" or "none"
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -170,6 +174,26 @@ def _positive_int(value: object) -> int:
     return value
 
 
+MULTIPLICITY = ("bonferroni", "none")
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[object], str]:
+    def parse_choice(value: object) -> str:
+        if value not in options:
+            raise ValueError(" or ".join(f"'{option}'" for option in options))
+        return str(value)
+
+    return parse_choice
+
+
+def _resampling(table: "_Reader") -> Resampling:
+    method = table.get("method", _choice(METHODS), "'auto', 'exact' or 'block'", Resampling.method)
+    resamples = table.get("resamples", _positive_int, "a whole number of resamples", Resampling.resamples)
+    if resamples < 100:
+        raise table.fail("resamples", "at least 100 resamples (2000 or more for stable 95 % intervals)", resamples)
+    return Resampling(method, resamples)
+
+
 def _confidence_level(value: object) -> float:
     level = parse_fraction(value)
     if not 0.5 <= level < 1.0:
@@ -211,6 +235,10 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         client_server_gap=root.sub("report", required=False).get(
             "client_server_gap", _gap_factor, "", Spec.client_server_gap
         ),
+        resampling=_resampling(root.sub("confidence", required=False)),
+        multiplicity=root.sub("confidence", required=False).get(
+            "multiplicity", _choice(MULTIPLICITY), "'bonferroni' or 'none'", Spec.multiplicity
+        ),
     )
     return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
 
@@ -233,6 +261,7 @@ def _load_section(table: _Reader, base_dir: Path) -> LoadSpec:
         arrival_rate=arrival_rate,
         arrival=table.get("arrival", _arrival, "'poisson' or 'fixed'", LoadSpec.arrival),
         ramp=table.get("ramp", _non_negative_duration, "", LoadSpec.ramp),
+        repeat=table.get("repeat", _positive_int, "a whole number of runs", LoadSpec.repeat),
     )
     if load.warmup >= load.duration:
         raise table.fail("warmup", f"less than load.duration ({load.duration:g}s)", load.warmup)
