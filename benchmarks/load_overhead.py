@@ -21,10 +21,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=20)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="slagate-bench-overhead-"))
     harness, bare = [], []
     print(f"{'round':>5} {'bare Locust req/s':>18} {'slagate req/s':>14} {'ratio':>6}")
-    with nginx() as target:
+    with nginx() as target, tempfile.TemporaryDirectory(prefix="slagate-bench-overhead-") as temporary:
+        work = Path(temporary)
         for round_number in range(1, args.rounds + 1):
             bare.append(bare_locust_rate(args.users, args.duration, target.url, work / f"bare-{round_number}"))
             lines = f'users = {args.users}\nspawn_rate = {args.users}\nwarmup = "1s"'

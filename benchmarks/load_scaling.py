@@ -21,10 +21,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=40)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="slagate-bench-scaling-"))
     rates: dict[int, list[float]] = {1: [], 2: []}
     print(f"{'round':>5} {'workers':>7} {'req/s':>8} {'nginx CPU % of a core':>22}")
-    with nginx() as target:
+    with nginx() as target, tempfile.TemporaryDirectory(prefix="slagate-bench-scaling-") as temporary:
+        work = Path(temporary)
         for round_number in range(1, args.rounds + 1):
             for workers in (1, 2):
                 lines = f'users = {args.users}\nspawn_rate = {args.users}\nwarmup = "1s"\nworkers = {workers}'
