@@ -1,8 +1,11 @@
 """The versioned baseline file: `baselines/<service>/<version>.json`, reviewed in git like code.
 
-It stores, per metric, the estimate and interval for humans and the evidence (bucket counts,
-successes/total, count/seconds) for the statistics, so intervals can be recomputed at any
-confidence level. Provenance says where it came from: date, slagate version, git commit, spec, load.
+It stores, per metric, the estimate and interval for humans and the evidence (bucket counts and
+per-window bucket counts of every run, successes/total, count/seconds) for the statistics, so
+intervals can be recomputed by any method at any confidence level. Recorded from k ≥ 2 runs of the
+same build, it also carries each metric's run-to-run noise, which widens a one-run candidate's
+comparison. Provenance says where it came from: date, slagate version, git commit, spec, load.
+Schema 2 added per-window counts and run noise; schema 1 files must be re-recorded.
 """
 
 import json
@@ -13,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from validator import __version__
-from validator.evidence import Measurement
+import numpy as np
 
-SCHEMA_VERSION = 1
+from validator import __version__, stats
+from validator.evidence import Evidence, Measurement, RunNoise
+
+SCHEMA_VERSION = 2
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -55,7 +60,12 @@ def load_baseline(path: Path) -> Baseline:
     if not isinstance(document, dict):
         raise BaselineError(path, "(root)", "a JSON object")
     if document.get("schema_version") != SCHEMA_VERSION:
-        raise BaselineError(path, "schema_version", f"{SCHEMA_VERSION}, got {document.get('schema_version')!r}")
+        raise BaselineError(
+            path,
+            "schema_version",
+            f"{SCHEMA_VERSION}, got {document.get('schema_version')!r} (re-record it with "
+            "`slagate baseline record <run-dir>...`: schema 2 holds per-window counts and run-to-run noise)",
+        )
     for key in ("service", "version"):
         if not isinstance(document.get(key), str):
             raise BaselineError(path, key, "a string")
@@ -71,10 +81,35 @@ def load_baseline(path: Path) -> Baseline:
     return Baseline(path, document["service"], document["version"], measurements, document.get("provenance", {}))
 
 
+def pool_runs(runs: list[dict[str, Measurement]]) -> dict[str, Measurement]:
+    """One measurement per metric over several runs of the same build: evidence pooled (each run's windows
+    kept), and with k ≥ 2 runs the metric's run-to-run noise. A metric missing from any run is missing."""
+    pooled = {}
+    for name in sorted(set().union(*runs)):
+        parts = [run.get(name) for run in runs]
+        first = parts[0]
+        if any(part is None or part.evidence is None for part in parts):
+            why = next((p.error for p in parts if p is not None and p.error), "missing from at least one run")
+            pooled[name] = Measurement(name, first.source if first else "", None, why)
+            continue
+        evidences = [part.evidence for part in parts]  # type: ignore[union-attr]
+        evidence = evidences[0].pooled(evidences[1:])  # type: ignore[union-attr]
+        noise = run_noise(evidences) if len(parts) > 1 else None  # type: ignore[arg-type]
+        pooled[name] = Measurement(name, first.source, evidence, None, noise)  # type: ignore[union-attr]
+    return pooled
+
+
+def run_noise(evidences: list[Evidence]) -> RunNoise:
+    """The run-to-run standard deviation beyond each run's own sampling error, on the comparison scale."""
+    spreads = [evidence.spread() for evidence in evidences]
+    sd = stats.run_noise_sd(np.array([s[0] for s in spreads]), np.array([s[1] for s in spreads]))
+    return RunNoise(sd, len(evidences))
+
+
 def baseline_document(
     service: str, version: str, measurements: dict[str, Measurement], confidence: float, provenance: dict[str, Any]
 ) -> dict[str, Any]:
-    """The JSON document of a baseline recorded from a run's measurements."""
+    """The JSON document of a baseline recorded from (pooled) measurements."""
     metrics = {}
     for name, measurement in sorted(measurements.items()):
         entry = measurement.to_dict()

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 import click
 
 from validator import __version__
-from validator.baseline import Baseline, BaselineError, baseline_document, load_baseline, write_baseline
+from validator.baseline import (
+    Baseline,
+    BaselineError,
+    baseline_document,
+    load_baseline,
+    pool_runs,
+    write_baseline,
+)
 from validator.load.progress import Progress
 from validator.load.worker import DEFAULT_MASTER_PORT
 from validator.load.result import LOAD_FILE, LoadResult
@@ -221,7 +228,7 @@ def baseline() -> None:
 
 
 @baseline.command("record")
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--version", "version", required=True, help="The baseline's version, e.g. the build's release (1.4.2).")
 @spec_option
 @click.option(
@@ -232,26 +239,38 @@ def baseline() -> None:
     help="Root of the baseline folders.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing baseline of the same version.")
-def baseline_record(run_dir: Path, version: str, spec_path: Path, baselines_dir: Path, force: bool) -> None:
-    """Write the figures measured in RUN_DIR as baselines/<service>/<VERSION>.json (review it in git)."""
+def baseline_record(
+    run_dirs: tuple[Path, ...], version: str, spec_path: Path, baselines_dir: Path, force: bool
+) -> None:
+    """Write the figures measured in RUN_DIRS as baselines/<service>/<VERSION>.json (review it in git).
+
+    Give two or more runs of the same build (e.g. three `slagate run`s in a row): the baseline then
+    carries their run-to-run noise, which keeps a one-run candidate's comparison honest.
+    """
     spec = _load_spec(spec_path)
-    metrics = _read_artifact(run_dir, METRICS_FILE, MetricsRecord.read)
-    if metrics.could_not_evaluate or not any(m.evidence for m in metrics.measurements.values()):
-        _fail(f"{run_dir / METRICS_FILE}: measurements: expected measured figures, the run has none to record")
-    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    records = []
+    for run_dir in run_dirs:
+        metrics = _read_artifact(run_dir, METRICS_FILE, MetricsRecord.read)
+        if metrics.could_not_evaluate or not any(m.evidence for m in metrics.measurements.values()):
+            _fail(f"{run_dir / METRICS_FILE}: measurements: expected measured figures, the run has none to record")
+        records.append(metrics)
+    first, last = records[0], records[-1]
+    load = LoadResult.read(run_dirs[0]) if (run_dirs[0] / LOAD_FILE).exists() else None
     provenance = {
-        "run_id": run_dir.name,
+        "run_id": run_dirs[0].name,
+        "run_ids": [run_dir.name for run_dir in run_dirs],
         "spec_file": str(spec.path),
-        "prometheus_url": metrics.prometheus_url,
-        "window": {"start": metrics.window.start, "end": metrics.window.end, "seconds": metrics.window.seconds},
+        "prometheus_url": first.prometheus_url,
+        "window": {"start": first.window.start, "end": last.window.end, "seconds": first.window.seconds},
         "load_profile": load.profile if load else None,
     }
-    document = baseline_document(spec.service, version, metrics.measurements, spec.confidence, provenance)
+    measurements = pool_runs([record.measurements for record in records])
+    document = baseline_document(spec.service, version, measurements, spec.confidence, provenance)
     try:
         path = write_baseline(document, baselines_dir, overwrite=force)
     except BaselineError as error:
         _fail(str(error))
-    click.echo(f"slagate: baseline written: {path}")
+    click.echo(f"slagate: baseline written: {path} ({len(run_dirs)} run(s))")
 
 
 def _load_spec(path: Path) -> Spec:

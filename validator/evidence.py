@@ -80,7 +80,9 @@ class QuantileEvidence:
             interval = replace(interval, method=_method_text(resampling.method, interval.method))
         else:
             draws, description = self._draws(resampling, resampling.seed, resample_runs=True)
-            interval = stats.percentile_interval(draws, confidence, self.estimate(), _method_text("", description))
+            interval = stats.percentile_interval(
+                draws, confidence, self.estimate(), _method_text(resampling.method, description)
+            )
         return stats.widen_to_bucket_edges(interval, self._bounds()) if widen else interval
 
     def change_vs(

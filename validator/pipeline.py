@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from validator import stats
 from validator.baseline import Baseline
 from validator.evidence import Measurement
 from validator.gates import GateResult, evaluate_gate
@@ -64,10 +65,12 @@ class MetricsRecord:
 
 @dataclass(frozen=True)
 class Judgement:
-    """The gates' results and the verdict they lead to."""
+    """The gates' results, the verdict they lead to, and the level each bound was judged at."""
 
     results: list[GateResult]
     verdict: Verdict
+    check_confidence: float | None = None
+    multiplicity: str = ""
 
 
 def new_run_dir(reports_dir: Path, service: str) -> Path:
@@ -101,16 +104,34 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
 
 
 def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judgement:
-    """Evaluate every gate of the spec on the measurements (and the baseline) and decide."""
+    """Evaluate every gate of the spec on the measurements (and the baseline) and decide.
+
+    With `multiplicity = "bonferroni"` each of the m bounds is judged at 1 - (1 - level)/m, so that all
+    intervals hold together at the spec's level: the verdict's false-alarm rate, not one gate's, is controlled.
+    """
     label = baseline.label if baseline else None
+    level, note = check_confidence(spec)
     results = [
         evaluate_gate(
             gate,
             metrics.measurements.get(gate.metric.name),
             baseline.measurements.get(gate.metric.name) if baseline else None,
-            spec.confidence,
+            level,
             label,
+            spec.resampling,
         )
         for gate in spec.gates
     ]
-    return Judgement(results, decide(results, metrics.could_not_evaluate))
+    return Judgement(results, decide(results, metrics.could_not_evaluate), level, note)
+
+
+def check_confidence(spec: Spec) -> tuple[float, str]:
+    """The level each bound is judged at, and one sentence saying why."""
+    checks = sum((g.max is not None) + (g.min is not None) + (g.max_regression is not None) for g in spec.gates)
+    if spec.multiplicity == "none" or checks <= 1:
+        return spec.confidence, f"each bound judged at {spec.confidence * 100:g} % on its own (no multiplicity control)"
+    level = stats.per_check_confidence(spec.confidence, checks)
+    return level, (
+        f"Bonferroni: each of the {checks} bounds is judged at {level * 100:.2f} %, so all intervals hold together "
+        f"with at least {spec.confidence * 100:g} % confidence (the whole verdict's false-alarm rate is controlled)"
+    )

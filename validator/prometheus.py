@@ -10,8 +10,10 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
@@ -84,6 +86,21 @@ class PrometheusSource:
         self.log.add(name, query, at, result=result)
         return result
 
+    def over_range(self, name: str, query: str, window: Window, step: float) -> list[dict[str, Any]]:
+        """Run one range query over the window at `step` seconds; logged like every instant query."""
+        start, end = (datetime.fromtimestamp(t, UTC) for t in (window.start, window.end))
+        shown = f"{query} (range {window.start:.3f} → {window.end:.3f}, step {step:g}s)"
+        try:
+            result = self.client.custom_query_range(query, start, end, f"{step:g}s")
+        except requests.exceptions.RequestException as error:
+            self.log.add(name, shown, window.end, error=f"unreachable: {error.__class__.__name__}")
+            raise PrometheusUnavailable(f"Prometheus at {self.spec.url} is unreachable ({_short(error)})") from None
+        except PrometheusApiClientException as error:
+            self.log.add(name, shown, window.end, error=str(error))
+            raise
+        self.log.add(name, shown, window.end, result=result)
+        return result
+
     def wait_for_scrape_after(self, moment: float) -> None:
         """Wait until Prometheus holds a scrape of the request counter taken at or after `moment`."""
         query = f"max(timestamp({self._series(self.spec.request_counter)}))"
@@ -130,9 +147,29 @@ class PrometheusSource:
             error = error or "the latency bucket query returned no usable series"
             return {m.name: Measurement(m.name, source, None, error) for m in quantile_metrics}
         bounds, counts = vector
+        windows = self._window_buckets(window, bounds)
         return {
-            m.name: Measurement(m.name, source, QuantileEvidence(m.quantile, bounds, counts)) for m in quantile_metrics
+            m.name: Measurement(m.name, source, QuantileEvidence(m.quantile, bounds, counts, windows))
+            for m in quantile_metrics
         }
+
+    def _window_buckets(self, window: Window, bounds: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+        """Per-window cumulative bucket counts (one run), for the block bootstrap; () when unavailable.
+
+        The raw `_bucket` counters at step = max(1 s, scrape interval), differenced per series (a drop is a
+        counter reset: the new value is the increase, as in `increase()`), then summed by `le`.
+        """
+        step = max(1.0, self.spec.scrape_interval)
+        n_windows = round(window.seconds / step)
+        if n_windows < 2:
+            return ()
+        query = self._series(self.spec.latency_histogram + "_bucket")
+        try:
+            result = self.over_range("latency buckets per window", query, window, step)
+        except PrometheusApiClientException:
+            return ()
+        matrix = window_increases(result, bounds, window.start, step, n_windows)
+        return () if matrix is None else (matrix,)
 
     def _requests(self, window: Window) -> dict[str, Measurement]:
         counter, rng = self.spec.request_counter, window.promql_range
@@ -203,6 +240,31 @@ def _bucket_vector(result: Any) -> tuple[tuple[float, ...], tuple[float, ...]] |
     if len(pairs) < 2 or not math.isinf(pairs[-1][0]):
         return None
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+
+def window_increases(
+    result: Any, bounds: tuple[float, ...], start: float, step: float, n_windows: int
+) -> np.ndarray | None:
+    """(n_windows, len(bounds)) cumulative bucket increases per window from a range query of raw `_bucket`
+    series; None when a series' `le` is not among `bounds` (the windows could not be trusted)."""
+    if not isinstance(result, list):
+        return None
+    columns = {bound: i for i, bound in enumerate(bounds)}
+    matrix = np.zeros((n_windows, len(bounds)))
+    for series in result:
+        column = columns.get(float(series.get("metric", {}).get("le", "nan")))
+        if column is None:
+            return None
+        samples = np.asarray(series.get("values", []), dtype=float).reshape(-1, 2)
+        if samples.shape[0] < 2:
+            continue
+        values = samples[:, 1]
+        steps = values[1:] - values[:-1]
+        increases = np.where(steps >= 0, steps, values[1:])  # a counter reset restarts from zero
+        index = np.round((samples[1:, 0] - start) / step).astype(int) - 1
+        keep = (index >= 0) & (index < n_windows) & np.isfinite(increases)
+        np.add.at(matrix[:, column], index[keep], increases[keep])
+    return np.maximum.accumulate(matrix, axis=1)
 
 
 def _short(error: BaseException) -> str:

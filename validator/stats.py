@@ -429,11 +429,11 @@ def windowed_quantile_draws(
     if hierarchical:
         description = (
             f"hierarchical bootstrap: {len(matrices)} runs resampled, then circular blocks of {shown[1]} windows "
-            f"within each ({shown[0]} one-second windows, {n_resamples} resamples)"
+            f"within each ({shown[0]} windows, {n_resamples} resamples)"
         )
     else:
         description = (
-            f"circular block bootstrap over {shown[0]} one-second windows (block {shown[1]}, {n_resamples} resamples)"
+            f"circular block bootstrap over {shown[0]} windows (block {shown[1]}, {n_resamples} resamples)"
         )
     return draws, description
 

@@ -68,6 +68,8 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "rollout": {"strategy": verdict.rollout.name, "steps_percent": list(verdict.rollout.steps)},
         "rollback_criteria": list(verdict.rollback_criteria),
         "confidence": spec.confidence,
+        "check_confidence": artifacts.judgement.check_confidence,
+        "multiplicity": artifacts.judgement.multiplicity,
         "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
         "baseline": None
         if artifacts.baseline is None
@@ -113,9 +115,10 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         generated_at=_utc(datetime.now(UTC).timestamp()),
         slagate_version=__version__,
         spec_path=spec.path,
-        confidence=f"{spec.confidence * 100:g} %",
+        confidence=_level_text(artifacts.judgement.check_confidence or spec.confidence),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results),
+        multiplicity=artifacts.judgement.multiplicity,
         rollback_criteria=verdict.rollback_criteria,
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
@@ -223,10 +226,21 @@ def _interval_text(interval: Any, unit: str, missing: str) -> str:
     return f"{estimate} [{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
 
 
-def _interval_methods(results: list[GateResult]) -> str:
-    methods = sorted({r.value.method for r in results if r.value is not None})
-    methods += sorted({r.change.interval.method for r in results if r.change is not None} - set(methods))
-    return "; ".join(methods) if methods else "none computed (no data)."
+def _level_text(level: float) -> str:
+    """A confidence level as the report shows it: 95 %, 99.29 %."""
+    return f"{round(level * 100, 2):g} %"
+
+
+def _interval_methods(results: list[GateResult]) -> list[str]:
+    """One line per gate: how its interval, and its change against the baseline, were computed."""
+    lines = []
+    for result in results:
+        parts = [f"measured: {result.value.method}"] if result.value is not None else []
+        if result.change is not None:
+            parts.append(f"change: {result.change.interval.method}")
+        if parts:
+            lines.append(_cell(f"**{result.gate.name}** — {'; '.join(parts)}"))
+    return lines or ["none computed (no data)"]
 
 
 def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
