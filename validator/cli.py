@@ -30,7 +30,7 @@ from validator.load.progress import Progress
 from validator.load.worker import DEFAULT_MASTER_PORT
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.load import quality as load_quality
-from validator.pipeline import METRICS_FILE, Judgement, MetricsRecord, judge, measure, new_run_dir
+from validator.pipeline import METRICS_FILE, Judgement, MetricsRecord, judge, measure, new_run_dir, pool_records
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
 from validator.report.render import RunArtifacts, write_reports
 from validator.spec import Spec, SpecError, load_spec
@@ -161,10 +161,7 @@ def run(
         if unreachable:
             metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=unreachable), None
         else:
-            load = _run_load(spec, master)
-            load.write(run_dir)
-            _progress(f"load done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
-            metrics = measure(spec, load)
+            load, metrics = _run_and_measure(spec, master, run_dir)
         metrics.write(run_dir)
     _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
 
@@ -353,6 +350,27 @@ def _run_load(spec: Spec, master: load_runner.MasterOptions | None = None) -> Lo
     except load_runner.LoadError as error:
         _fail(f"load: {error}", ExitCode.COULD_NOT_EVALUATE)
     raise AssertionError("unreachable")
+
+
+def _run_and_measure(
+    spec: Spec, master: load_runner.MasterOptions | None, run_dir: Path
+) -> tuple[LoadResult, MetricsRecord]:
+    """Run the load `load.repeat` times back to back, measuring each run; k > 1 runs go to run_dir/run-<i>/
+    and are judged together (hierarchical bootstrap); run_dir/load.json is then the last run's."""
+    repeat = spec.load.repeat
+    records = []
+    for index in range(1, repeat + 1):
+        target = run_dir if repeat == 1 else run_dir / f"run-{index}"
+        target.mkdir(exist_ok=True)
+        load = _run_load(spec, master)
+        load.write(target)
+        _progress(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
+        records.append(measure(spec, load))
+        if repeat > 1:
+            records[-1].write(target)
+    if repeat > 1:
+        load.write(run_dir)
+    return load, pool_records(records)
 
 
 def _finish(

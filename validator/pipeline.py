@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from validator import stats
-from validator.baseline import Baseline
+from validator.baseline import Baseline, pool_runs
 from validator.evidence import Measurement
 from validator.gates import GateResult, evaluate_gate
 from validator.load.result import LoadResult
@@ -101,6 +101,19 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
     if source is not None:
         record.queries = source.log.entries
     return record
+
+
+def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
+    """Repeated runs of one candidate as one record: each metric's evidence pooled (every run's windows kept,
+    so the gates use a hierarchical bootstrap), every query kept, the window spanning all runs."""
+    if len(records) == 1:
+        return records[0]
+    failed = next((r.could_not_evaluate for r in records if r.could_not_evaluate), None)
+    window = Window(records[0].window.start, records[-1].window.end)
+    pooled = MetricsRecord(records[0].prometheus_url, window, could_not_evaluate=failed)
+    pooled.measurements = pool_runs([r.measurements for r in records])
+    pooled.queries = [query for r in records for query in r.queries]
+    return pooled
 
 
 def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judgement:
