@@ -1,0 +1,147 @@
+"""Simulated request streams with known truth, judged through slagate's real code path.
+
+Streams of `WINDOWS` one-second windows at `RATE` requests/s are binned into the client histogram's
+log buckets per window, turned into the same evidence the pipeline builds, judged by the real gates
+and the real decision matrix. Each run draws its own scale factor (run-to-run noise). Shared by
+benchmarks/stat_quality.py and the fixed-seed test in tests/unit/test_stats_simulation.py.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from validator import stats
+from validator.baseline import pool_runs
+from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
+from validator.gates import GateResult, Status, evaluate_gate
+from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
+from validator.metrics import BUILTIN_METRICS
+from validator.spec import GateSpec
+from validator.verdict import Decision, decide
+
+STREAMS = ("iid", "ar1", "bimodal", "bursts")
+WINDOWS, RATE = 60, 500
+MEDIAN_S, SIGMA = 0.020, 0.5
+RUN_NOISE = 0.03  # each run's latencies are scaled by exp(N(0, 3 %)), as two real runs of one build differ
+ERROR_RATE = 0.001
+MAX_REGRESSION = 0.10
+GATES = (
+    GateSpec("p50", BUILTIN_METRICS["latency_p50"], "warning", max_regression=MAX_REGRESSION),
+    GateSpec("p95", BUILTIN_METRICS["latency_p95"], "critical", max_regression=MAX_REGRESSION),
+    GateSpec("p99", BUILTIN_METRICS["latency_p99"], "critical", max_regression=MAX_REGRESSION),
+    GateSpec("success rate", BUILTIN_METRICS["success_rate"], "critical", min=0.99),
+)
+CHECKS = 4  # bounds in GATES: Bonferroni splits the verdict's 5 % over them
+DEFAULT_RESAMPLING = stats.Resampling()
+QUANTILES = {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}
+
+
+def latencies(
+    rng: np.random.Generator, stream: str, scale: float = 1.0, tail_factor: float = 1.0, windows: int = WINDOWS
+) -> np.ndarray:
+    """(windows, RATE) latencies in seconds: lognormal, AR(1)-modulated, bimodal (1 % slow path) or bursts (3 s at 5×).
+
+    `scale` slows every request; `tail_factor` slows only the requests above the run's p95.
+    """
+    values = rng.lognormal(math.log(MEDIAN_S), SIGMA, (windows, RATE))
+    if stream == "ar1":
+        phi, level = 0.8, np.zeros(windows)
+        level[0] = rng.normal(0, 0.1)
+        for i in range(1, windows):
+            level[i] = phi * level[i - 1] + rng.normal(0, 0.1 * math.sqrt(1 - phi * phi))
+        values *= np.exp(level)[:, None]
+    elif stream == "bimodal":
+        slow = rng.random(values.shape) < 0.01
+        values[slow] = rng.lognormal(math.log(0.2), 0.3, int(slow.sum()))
+    elif stream == "bursts":
+        start = int(rng.integers(0, windows - 3))
+        values[start : start + 3] *= 5.0
+    if tail_factor != 1.0:
+        values = np.where(values > np.quantile(values, 0.95), values * tail_factor, values)
+    return values * scale
+
+
+def bucket_layout(runs: list[np.ndarray]) -> tuple[int, np.ndarray]:
+    """The first key and the upper bounds (seconds, +Inf last) covering every value of `runs`."""
+    keys = [np.ceil(np.log2(run * MICROSECONDS_PER_SECOND) * _KEYS_PER_OCTAVE) for run in runs]
+    first, last = int(min(k.min() for k in keys)), int(max(k.max() for k in keys))
+    bounds = np.append(upper_edges_us(np.arange(first, last + 1)) / MICROSECONDS_PER_SECOND, math.inf)
+    return first, bounds
+
+
+def window_matrix(run: np.ndarray, first_key: int, n_buckets: int) -> np.ndarray:
+    """(windows, buckets) cumulative counts of one run in the client histogram's 0.2 % log buckets."""
+    keys = np.ceil(np.log2(run * MICROSECONDS_PER_SECOND) * _KEYS_PER_OCTAVE).astype(np.int64) - first_key
+    rows = np.arange(run.shape[0])[:, None] * n_buckets
+    counts = np.bincount((keys + rows).ravel(), minlength=run.shape[0] * n_buckets).reshape(run.shape[0], n_buckets)
+    return np.cumsum(counts, axis=1).astype(float)
+
+
+def measurements(matrix: np.ndarray, bounds: np.ndarray, rng: np.random.Generator) -> dict[str, Measurement]:
+    """What the pipeline measures for one run: three quantiles from the windows, and the success rate."""
+    pooled = tuple(matrix.sum(axis=0))
+    found = {
+        name: Measurement(name, "simulation", QuantileEvidence(q, tuple(bounds), pooled, (matrix,)))
+        for name, q in QUANTILES.items()
+    }
+    total = matrix[:, -1].sum()
+    successes = rng.binomial(int(total), 1.0 - ERROR_RATE)
+    found["success_rate"] = Measurement("success_rate", "simulation", ProportionEvidence(successes, total))
+    return found
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One judged comparison: the verdict and each gate's result."""
+
+    decision: Decision
+    results: list[GateResult]
+
+    def status(self, name: str) -> Status:
+        return next(r.status for r in self.results if r.gate.name == name)
+
+
+def judge_pair(
+    rng: np.random.Generator,
+    stream: str,
+    candidate_runs: int,
+    baseline_runs: int,
+    scale: float = 1.0,
+    tail_factor: float = 1.0,
+    resampling: stats.Resampling = DEFAULT_RESAMPLING,
+) -> Trial:
+    """Simulate a baseline of `baseline_runs` runs and a candidate of `candidate_runs` (slowed by `scale` /
+    `tail_factor`), each run with its own noise, and judge the candidate through the real gates and verdict."""
+
+    def run(factor: float, tail: float) -> np.ndarray:
+        return latencies(rng, stream, factor * math.exp(rng.normal(0, RUN_NOISE)), tail)
+
+    base = [run(1.0, 1.0) for _ in range(baseline_runs)]
+    cand = [run(scale, tail_factor) for _ in range(candidate_runs)]
+    first, bounds = bucket_layout(base + cand)
+    baseline = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in base])
+    candidate = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand])
+    level = stats.per_check_confidence(0.95, CHECKS)
+    results = [
+        evaluate_gate(gate, candidate[gate.metric.name], baseline[gate.metric.name], level, "baseline", resampling)
+        for gate in GATES
+    ]
+    return Trial(decide(results).decision, results)
+
+
+def true_quantile(stream: str, q: float, runs: int = 100, seed: int = 0) -> float:
+    """The stream's q-quantile over many runs (no run noise): the truth a one-run interval should cover."""
+    rng = np.random.default_rng(seed)
+    return float(np.quantile(np.concatenate([latencies(rng, stream).ravel() for _ in range(runs)]), q))
+
+
+def coverage_trial(rng: np.random.Generator, stream: str, truth: float, q: float = 0.99) -> tuple[bool, bool]:
+    """Whether the exact and the block 95 % intervals of one run's q-quantile cover the truth."""
+    run = latencies(rng, stream)
+    first, bounds = bucket_layout([run])
+    matrix = window_matrix(run, first, bounds.size)
+    evidence = QuantileEvidence(q, tuple(bounds), tuple(matrix.sum(axis=0)), (matrix,))
+    exact = evidence.interval(0.95, stats.Resampling("exact"), widen=False)
+    block = evidence.interval(0.95, stats.Resampling("block", seed=int(rng.integers(1 << 30))), widen=False)
+    return exact.low <= truth <= exact.high, block.low <= truth <= block.high
