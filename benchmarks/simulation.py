@@ -25,6 +25,7 @@ WINDOWS, RATE = 60, 500
 MEDIAN_S, SIGMA = 0.020, 0.5
 RUN_NOISE = 0.03  # each run's latencies are scaled by exp(N(0, 3 %)), as two real runs of one build differ
 ERROR_RATE = 0.001
+AR1_PHI, AR1_SD = 0.7, 0.05  # per-second log-level AR(1): lag-1 correlation 0.7, stationary SD 5 %
 MAX_REGRESSION = 0.10
 GATES = (
     GateSpec("p50", BUILTIN_METRICS["latency_p50"], "warning", max_regression=MAX_REGRESSION),
@@ -46,10 +47,10 @@ def latencies(
     """
     values = rng.lognormal(math.log(MEDIAN_S), SIGMA, (windows, RATE))
     if stream == "ar1":
-        phi, level = 0.8, np.zeros(windows)
-        level[0] = rng.normal(0, 0.1)
+        phi, level = AR1_PHI, np.zeros(windows)
+        level[0] = rng.normal(0, AR1_SD)
         for i in range(1, windows):
-            level[i] = phi * level[i - 1] + rng.normal(0, 0.1 * math.sqrt(1 - phi * phi))
+            level[i] = phi * level[i - 1] + rng.normal(0, AR1_SD * math.sqrt(1 - phi * phi))
         values *= np.exp(level)[:, None]
     elif stream == "bimodal":
         slow = rng.random(values.shape) < 0.01
@@ -124,7 +125,9 @@ def judge_pair(
     candidate = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand])
     level = stats.per_check_confidence(0.95, CHECKS)
     results = [
-        evaluate_gate(gate, candidate[gate.metric.name], baseline[gate.metric.name], level, "baseline", resampling)
+        evaluate_gate(
+            gate, candidate[gate.metric.name], baseline[gate.metric.name], 0.95, "baseline", resampling, level
+        )
         for gate in GATES
     ]
     return Trial(decide(results).decision, results)

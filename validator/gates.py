@@ -5,7 +5,9 @@ interval is on the bad side; an interval that straddles it is WARN. Missing data
 that cannot be compared is NO_DATA, which the verdict treats as failing closed.
 """
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,11 +81,15 @@ def evaluate_gate(
     confidence: float,
     baseline_label: str | None = None,
     resampling: Resampling = DEFAULT_RESAMPLING,
+    fail_confidence: float | None = None,
 ) -> GateResult:
     """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline).
 
+    PASS needs the whole `confidence` interval on the good side; FAIL needs the whole `fail_confidence`
+    interval (default: the same) on the bad side, so a family-wise level can guard the NO-GOs alone.
     A quantile with too few observations beyond it is at best WARN ("insufficient data"), never PASS.
     """
+    fail_level = confidence if fail_confidence is None else fail_confidence
     unit = gate.metric.unit
     source = measurement.source if measurement else "no measurement"
     if measurement is None or measurement.evidence is None:
@@ -95,13 +101,14 @@ def evaluate_gate(
 
     checks: list[Check] = []
     shown = _shown(value, unit)
+    wider = functools.partial(measurement.evidence.interval, fail_level, resampling)
     if gate.max is not None:
-        status = judge(value, gate.max, upper=True)
+        status = _judged(value, wider, gate.max, True, fail_level != confidence)
         checks.append(
             Check(f"≤ {format_value(gate.max, unit)}", status, f"{shown} vs max {format_value(gate.max, unit)}")
         )
     if gate.min is not None:
-        status = judge(value, gate.min, upper=False)
+        status = _judged(value, wider, gate.min, False, fail_level != confidence)
         checks.append(
             Check(f"≥ {format_value(gate.min, unit)}", status, f"{shown} vs min {format_value(gate.min, unit)}")
         )
@@ -109,7 +116,7 @@ def evaluate_gate(
     baseline_value, change = None, None
     if gate.max_regression is not None:
         check, baseline_value, change = _regression_check(
-            gate, measurement, baseline, confidence, baseline_label, resampling
+            gate, measurement, baseline, (confidence, fail_level), baseline_label, resampling
         )
         checks.append(check)
     checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, confidence)
@@ -117,6 +124,17 @@ def evaluate_gate(
     status = worst([check.status for check in checks])
     deciding = next(check for check in checks if check.status == status)
     return GateResult(gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks))
+
+
+def _judged(interval: Interval, wider: Callable[[], Interval], limit: float, upper: bool, separate: bool) -> Status:
+    """judge() with PASS on `interval` and FAIL only if the wider (family-wise) interval is beyond too.
+
+    The wider interval contains the narrower one, so it is computed only when the narrower says FAIL.
+    """
+    status = judge(interval, limit, upper)
+    if status != Status.FAIL or not separate:
+        return status
+    return Status.FAIL if judge(wider(), limit, upper) == Status.FAIL else Status.WARN
 
 
 def _tail_checks(
@@ -143,10 +161,11 @@ def _regression_check(
     gate: GateSpec,
     measurement: Measurement,
     baseline: Measurement | None,
-    confidence: float,
+    levels: tuple[float, float],
     label: str | None,
     resampling: Resampling,
 ) -> tuple[Check, Interval | None, Change | None]:
+    confidence, fail_level = levels
     tolerance = gate.max_regression
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
@@ -173,7 +192,14 @@ def _regression_check(
         pp = change.interval
         shown = f"change {pp.estimate * 100:+.3f} pp [{pp.low * 100:+.3f}, {pp.high * 100:+.3f}]"
         limit_text = f"{limit * 100:+.3f} pp"
-    status = judge(change.interval, limit, upper=worse_is_higher)
+    wider_change = functools.partial(
+        measurement.evidence.change_vs,  # type: ignore[union-attr]
+        baseline.evidence,
+        fail_level,
+        resampling,
+        baseline.run_noise,
+    )
+    status = _judged(change.interval, lambda: wider_change().interval, limit, worse_is_higher, fail_level != confidence)
     relation = "≤" if worse_is_higher else "≥"
     return Check(bound_text, status, f"{shown} vs {label}, limit {relation} {limit_text}"), baseline_value, change
 

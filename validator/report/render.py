@@ -115,7 +115,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         generated_at=_utc(datetime.now(UTC).timestamp()),
         slagate_version=__version__,
         spec_path=spec.path,
-        confidence=_level_text(artifacts.judgement.check_confidence or spec.confidence),
+        confidence=_level_text(spec.confidence),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results),
         multiplicity=artifacts.judgement.multiplicity,
