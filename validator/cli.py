@@ -382,7 +382,10 @@ def _finish(
     caution_exit_code: int,
 ) -> None:
     judgement = judge(spec, metrics, baseline)
-    quality = load_quality.assess(load, metrics.measurements, spec.client_server_gap)
+    runs = sorted(int(p.name[4:]) for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists())
+    loads = [LoadResult.read(run_dir / f"run-{number}") for number in runs]
+    loads = loads or ([] if load is None else [load])  # load.repeat > 1: every run's measurement counts
+    quality = load_quality.assess_runs(loads, metrics.measurements, spec.client_server_gap)
     if quality.warnings:  # a doubtful measurement keeps the verdict from being GO
         verdict = decide(judgement.results, metrics.could_not_evaluate, quality.warnings)
         judgement = Judgement(judgement.results, verdict)

@@ -101,3 +101,11 @@ def test_progress_is_one_line_every_few_seconds_when_not_a_terminal() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2 and "\r" not in stream.getvalue()
     assert lines[0].startswith("slagate: load 1/30 s · 1000 req/s · 0 errors · p99 20 ms")
+
+
+def test_a_warning_in_any_of_several_runs_counts() -> None:
+    lost = {"id": "w1", "index": 1, "requests_reported": 7, "last_report": None, "lost": True}
+    result = quality.assess_runs([closed_load(), closed_load(workers=[lost])], server(0.020), 2.0)
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("run 2: load worker 1 (w1) was lost")
+    assert result.lost_workers == [lost | {"run": 2}]
+    assert quality.assess_runs([closed_load()], server(0.020), 2.0).warnings == []

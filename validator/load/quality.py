@@ -7,8 +7,8 @@ factor. Each is a warning with a one-line reason; any warning keeps the verdict 
 """
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from validator.load import health as generator_health
@@ -188,3 +188,23 @@ def _quantile_s(histogram: Any, q: float) -> float | None:
     if histogram is None or not histogram.total:
         return None
     return histogram.quantile(q) / 1e6
+
+
+def assess_runs(loads: Sequence[LoadResult], measurements: Mapping[str, Any], gap_factor: float) -> MeasurementQuality:
+    """One assessment of several back-to-back runs (`load.repeat`): a warning in any run counts.
+
+    Each run's own facts are prefixed with its number; Prometheus's figures are pooled over the
+    runs, so each run's client quantiles are compared with the pooled server ones.
+    """
+    if len(loads) <= 1:
+        return assess(loads[0] if loads else None, measurements, gap_factor)
+    combined = MeasurementQuality()
+    for number, load in enumerate(loads, 1):
+        run = assess(load, measurements, gap_factor)
+        combined.warnings += [f"run {number}: {warning}" for warning in run.warnings]
+        combined.notes += [f"run {number}: {note}" for note in run.notes]
+        combined.client_reliable = combined.client_reliable and run.client_reliable
+        combined.health += [replace(h, process=f"run {number} {h.process}") for h in run.health]
+        combined.lost_workers += [worker | {"run": number} for worker in run.lost_workers]
+        combined.comparison, combined.little, combined.open_model = run.comparison, run.little, run.open_model
+    return combined

@@ -369,7 +369,7 @@ def _measurement(quality: MeasurementQuality | None) -> dict[str, Any] | None:
         },
         "lost_workers": [
             {
-                "index": w["index"],
+                "index": (f"run {w['run']}, " if "run" in w else "") + str(w["index"]),
                 "id": _cell(w["id"]),
                 "requests": w["requests_reported"],
                 "last_report": "never" if w["last_report"] is None else _utc(w["last_report"]),
