@@ -59,6 +59,7 @@ class QuantileEvidence:
     upper_bounds: tuple[float, ...]
     cumulative_counts: tuple[float, ...]
     windows: tuple[np.ndarray, ...] = field(default=(), compare=False)  # per run: (windows, buckets) cumulative
+    _memo: dict[tuple[int, int, bool], tuple[np.ndarray, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total(self) -> float:
@@ -145,9 +146,13 @@ class QuantileEvidence:
         return stats.choose_method(requested, [w.shape[0] for side in sides for w in side.windows])
 
     def _draws(self, resampling: Resampling, seed: int, resample_runs: bool) -> tuple[np.ndarray, str]:
-        return stats.windowed_quantile_draws(
-            self.q, self._bounds(), list(self.windows), resampling.resamples, seed, resample_runs
-        )
+        """Bootstrap draws of this quantile, memoised: a gate's interval and its ratio share them."""
+        key = (seed, resampling.resamples, resample_runs and self.runs > 1)
+        if key not in self._memo:
+            self._memo[key] = stats.windowed_quantile_draws(
+                self.q, self._bounds(), list(self.windows), resampling.resamples, seed, resample_runs
+            )
+        return self._memo[key]
 
     def _bounds(self) -> np.ndarray:
         return np.asarray(self.upper_bounds, dtype=float)

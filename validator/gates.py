@@ -5,6 +5,7 @@ interval is on the bad side; an interval that straddles it is WARN. Missing data
 that cannot be compared is NO_DATA, which the verdict treats as failing closed.
 """
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -182,7 +183,8 @@ def _regression_check(
         )
     except IncomparableEvidence as error:
         return Check(bound_text, Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
-    baseline_value = baseline.evidence.interval(confidence, resampling)
+    baseline_side = dataclasses.replace(resampling, seed=resampling.seed + 1)  # the draws its ratio used
+    baseline_value = baseline.evidence.interval(confidence, baseline_side)
     if change.kind == "ratio":
         limit = 1 + tolerance if worse_is_higher else 1 - tolerance
         shown = f"ratio {change.interval.estimate:.3f} [{change.interval.low:.3f}, {change.interval.high:.3f}]"

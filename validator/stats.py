@@ -301,6 +301,7 @@ def _odds(share: float) -> float:
 AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many windows
 MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
 METHODS = ("auto", "exact", "block")
+BRACKET_PROBES = 16  # columns probed per level when searching the resampled quantiles' buckets
 
 
 @dataclass(frozen=True)
@@ -443,23 +444,29 @@ def _resampled_quantiles(
 ) -> np.ndarray:
     """histogram_quantile of each resample (weights @ cumulative), computing only the columns that matter.
 
-    A coarse pass over every ~sqrt(K)-th bucket brackets where the resampled ranks fall; only that bracket
-    is multiplied out in full, so the cost is O(resamples · windows · (sqrt(K) + bracket)).
+    The bracket of buckets where the resampled ranks fall is narrowed a level at a time by probing
+    BRACKET_PROBES evenly spaced columns, so the cost is O(resamples · windows · probes · log K).
     """
-    n_buckets = bounds.size
     totals = (weights @ cumulative[:, -1]).astype(float)
     ranks = q * totals
-    coarse = np.unique(np.append(np.arange(0, n_buckets, max(1, math.isqrt(n_buckets))), n_buckets - 1))
-    coarse_found = np.minimum((weights @ cumulative[:, coarse] < ranks[:, None]).sum(axis=1), coarse.size - 1)
-    first = int(coarse[coarse_found.min() - 1]) if coarse_found.min() > 0 else 0
-    last = int(coarse[coarse_found.max()])
+    first, last = 0, bounds.size - 1  # the answer's bucket lies in first..last for every resample
+    while last - first > BRACKET_PROBES:
+        probes = np.unique(np.linspace(first, last, BRACKET_PROBES).round().astype(int))
+        found = (weights @ cumulative[:, probes] < ranks[:, None]).sum(axis=1)
+        narrowed = (
+            int(probes[found.min() - 1]) if found.min() > 0 else first,
+            int(probes[min(found.max(), probes.size - 1)]),
+        )
+        if narrowed == (first, last):
+            break  # the resamples spread over the whole bracket: compute it in full
+        first, last = narrowed
     fine = weights @ cumulative[:, first : last + 1]
     bucket = first + np.minimum((fine < ranks[:, None]).sum(axis=1), last - first)
     at = np.einsum("bn,nb->b", weights, cumulative[:, bucket], dtype=float)
     below = np.einsum("bn,nb->b", weights, cumulative[:, np.maximum(bucket - 1, 0)], dtype=float)
     below = np.where(bucket == 0, 0.0, below)
     edges = np.concatenate(([0.0 if lower_edge is None else lower_edge], bounds[:-1]))
-    last_finite = n_buckets - 2
+    last_finite = bounds.size - 2
     inside = np.minimum(bucket, last_finite)
     start, end = edges[inside], edges[inside + 1]
     with np.errstate(divide="ignore", invalid="ignore"):

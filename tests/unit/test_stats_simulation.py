@@ -1,0 +1,39 @@
+"""A small, fixed-seed version of benchmarks/stat_quality.py: simulated runs judged by the real gates."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import simulation as sim  # noqa: E402
+
+from validator.verdict import Decision  # noqa: E402
+
+
+@pytest.mark.parametrize("stream", ["iid", "ar1"])
+def test_same_build_is_never_no_go(stream):
+    rng = np.random.default_rng(101)
+    decisions = [sim.judge_pair(rng, stream, 3, 3).decision for _ in range(4)]
+    assert Decision.NO_GO not in decisions
+
+
+def test_thirty_percent_slower_is_no_go_on_the_p99_gate():
+    rng = np.random.default_rng(102)
+    trials = [sim.judge_pair(rng, "iid", 3, 3, scale=1.3) for _ in range(3)]
+    assert all(t.decision == Decision.NO_GO and t.status("p99").value == "FAIL" for t in trials)
+
+
+def test_tail_only_regression_is_caught_by_the_p99_gate():
+    rng = np.random.default_rng(103)
+    trial = sim.judge_pair(rng, "iid", 3, 3, tail_factor=1.5)
+    assert trial.status("p99").value == "FAIL" and trial.status("p50").value == "PASS"
+
+
+def test_block_covers_the_true_p99_of_autocorrelated_runs_more_often_than_exact():
+    rng = np.random.default_rng(104)
+    truth = sim.true_quantile("ar1", 0.99, runs=20)
+    covered = np.array([sim.coverage_trial(rng, "ar1", truth) for _ in range(40)])
+    exact, block = covered.mean(axis=0)
+    assert block > exact + 0.05  # exact ignores the autocorrelation and under-covers badly
