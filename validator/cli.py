@@ -161,7 +161,11 @@ def run(
         if unreachable:
             metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=unreachable), None
         else:
-            load, metrics = _run_and_measure(spec, master, run_dir)
+            try:
+                load, metrics = _run_and_measure(spec, master, run_dir)
+            except load_runner.LoadError as error:  # e.g. workers never connected: NO-GO, exit 4, with a report
+                why = f"the load could not run: {error}"
+                metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=why), None
         metrics.write(run_dir)
     _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
 
@@ -347,8 +351,6 @@ def _run_load(spec: Spec, master: load_runner.MasterOptions | None = None) -> Lo
         return load_runner.run_load(spec.load, spec.target_url, Progress(spec.load.duration), master)
     except load_runner.LocustfileError as error:
         _fail(str(error))
-    except load_runner.LoadError as error:
-        _fail(f"load: {error}", ExitCode.COULD_NOT_EVALUATE)
     raise AssertionError("unreachable")
 
 
