@@ -6,15 +6,18 @@ re-renders. A stage that fails never deletes what an earlier stage wrote.
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from validator import stats
 from validator.baseline import Baseline, pool_runs
-from validator.evidence import Measurement
+from validator.evidence import Measurement, QuantileEvidence
 from validator.gates import GateResult, evaluate_gate
 from validator.load.result import LoadResult
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
@@ -71,6 +74,7 @@ class Judgement:
     verdict: Verdict
     check_confidence: float | None = None
     multiplicity: str = ""
+    shape: str | None = None  # the distribution-shape observation against the baseline
 
 
 def new_run_dir(reports_dir: Path, service: str) -> Path:
@@ -138,7 +142,37 @@ def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judg
         )
         for gate in spec.gates
     ]
-    return Judgement(results, decide(results, metrics.could_not_evaluate), level, note)
+    shape = shape_observation(metrics.measurements, baseline.measurements if baseline else {}, spec.confidence)
+    return Judgement(results, decide(results, metrics.could_not_evaluate), level, note, shape)
+
+
+def shape_observation(
+    candidate: dict[str, Measurement], baseline: dict[str, Measurement], confidence: float
+) -> str | None:
+    """One sentence comparing the whole latency distribution with the baseline's, p50 to p99.9 (not a gate)."""
+    sides = [side.get("latency_p50") for side in (candidate, baseline)]
+    if not all(m is not None and isinstance(m.evidence, QuantileEvidence) for m in sides):
+        return None
+    evidences = [m.evidence for m in sides]  # type: ignore[union-attr]
+    band = stats.quantile_ratio_band(
+        *((np.asarray(e.upper_bounds), np.asarray(e.cumulative_counts)) for e in evidences), confidence=confidence
+    )
+    if any(math.isnan(i.low) or math.isnan(i.high) for i in band):
+        return None
+    shown = ", ".join(
+        f"p{p * 100:g} ×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
+        for p, i in zip(stats.SHAPE_PROBABILITIES, band, strict=True)
+    )
+    median = band[0]
+    apart = [
+        p for p, i in zip(stats.SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low
+    ]
+    verdict = (
+        f"the shape changed: the ratio at p{apart[-1] * 100:g} is clearly unlike the median's"
+        if apart
+        else "the distribution moved as a whole (no quantile's ratio is clearly unlike the median's)"
+    )
+    return f"candidate ÷ baseline {shown} ({confidence * 100:g} % exact intervals); {verdict}"
 
 
 def check_confidence(spec: Spec) -> tuple[float, str]:

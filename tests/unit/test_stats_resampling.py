@@ -149,3 +149,14 @@ def test_one_run_candidate_comparison_is_widened_by_the_baseline_noise_floor():
     floored = candidate.change_vs(baseline, 0.95, noise=RunNoise(0.03, 3)).interval
     assert floored.low < plain.low and floored.high > plain.high
     assert "noise floor" in floored.method and "not included" in plain.method
+
+
+def test_quantile_ratio_band_shows_a_tail_only_change_and_a_pure_shift():
+    rng = np.random.default_rng(16)
+    base = rng.lognormal(math.log(0.01), 0.3, 50_000)
+    tail_slower = np.where(base > np.quantile(base, 0.95), base * 1.3, base)
+    histogram = windows_of(base[None, :])[0]
+    band = stats.quantile_ratio_band((BOUNDS, windows_of(tail_slower[None, :])[0]), (BOUNDS, histogram))
+    assert band[0].low < 1.0 < band[0].high and band[4].low > 1.2  # p50 unchanged, p99 30 % slower
+    shifted = stats.quantile_ratio_band((BOUNDS, windows_of(base[None, :] * 1.1)[0]), (BOUNDS, histogram))
+    assert all(1.05 < i.estimate < 1.15 for i in shifted)

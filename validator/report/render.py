@@ -70,6 +70,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "confidence": spec.confidence,
         "check_confidence": artifacts.judgement.check_confidence,
         "multiplicity": artifacts.judgement.multiplicity,
+        "shape": artifacts.judgement.shape,
         "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
         "baseline": None
         if artifacts.baseline is None
@@ -117,7 +118,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         spec_path=spec.path,
         confidence=_level_text(spec.confidence),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
-        interval_methods=_interval_methods(artifacts.judgement.results),
+        interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
         multiplicity=artifacts.judgement.multiplicity,
         rollback_criteria=verdict.rollback_criteria,
         facts=_facts(artifacts),
@@ -224,6 +225,11 @@ def _interval_text(interval: Any, unit: str, missing: str) -> str:
     if interval.low == interval.high == interval.estimate:
         return f"{estimate} (no interval)"
     return f"{estimate} [{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
+
+
+def _shape_line(shape: str | None) -> list[str]:
+    """The distribution-shape observation as one more line under the intervals (it is not a gate)."""
+    return [] if shape is None else [_cell(f"**distribution shape** (observation, not a gate) — {shape}")]
 
 
 def _level_text(level: float) -> str:
