@@ -43,6 +43,7 @@ class ErrorGroup:
 
     @property
     def key(self) -> tuple[str, str, str]:
+        """(endpoint, status, exception): what makes two failures the same group."""
         return (self.endpoint, self.status, self.exception)
 
 
@@ -61,10 +62,12 @@ class EndpointStats:
         self.histogram.merge(other.histogram)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON form, as in load.json's `endpoints`."""
         return {"requests": self.requests, "failures": self.failures, "histogram_us": self.histogram.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EndpointStats":
+        """Rebuild from `to_dict` output."""
         return cls(int(data["requests"]), int(data["failures"]), LatencyHistogram.from_dict(data["histogram_us"]))
 
 
@@ -108,6 +111,7 @@ class Capture:
             self.errors.setdefault(key, ErrorGroup(*key)).merge(group)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON- and msgpack-safe form, shipped from worker to master."""
         return {
             "origin": self.origin,
             "timeline": self.timeline.to_dict(),
@@ -119,6 +123,7 @@ class Capture:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Capture":
+        """Rebuild from `to_dict` output."""
         capture = cls(float(data["origin"]))
         capture.timeline = Timeline.from_dict(data["timeline"])
         if data.get("corrected") is not None:

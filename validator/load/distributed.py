@@ -45,6 +45,7 @@ class MasterOptions:
 
     @property
     def remote(self) -> bool:
+        """Workers come from elsewhere (`slagate worker`); none are started here."""
         return self.expect_workers is not None
 
 
@@ -60,6 +61,7 @@ class WorkerState:
     final: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The worker's entry in load.json's `workers`."""
         return {
             "id": self.client_id,
             "index": self.index,

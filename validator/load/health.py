@@ -66,9 +66,11 @@ class ProcessHealth:
 
     @property
     def saturated(self) -> bool:
+        """Saturated in at least SATURATED_SHARE of its steady-window samples."""
         return self.samples > 0 and self.saturated_share >= SATURATED_SHARE
 
     def describe(self) -> str:
+        """One line for a warning."""
         return (
             f"{self.process}: CPU mean {self.cpu_mean:.0f} % / max {self.cpu_max:.0f} %, loop lag max "
             f"{self.lag_max_ms:.0f} ms, saturated in {self.saturated_share * 100:.0f} % of {self.samples} samples"

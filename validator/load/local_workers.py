@@ -23,7 +23,7 @@ def _die_with_parent() -> None:
 
 
 class LocalWorkers:
-    """`count` worker processes connected to a master on `host:port`; a context manager that stops them."""
+    """`count` worker processes connected to a master on `host:port`; `stop()` always ends them."""
 
     def __init__(self, count: int, host: str, port: int, locustfile: str) -> None:
         self.count = count
@@ -75,9 +75,3 @@ class LocalWorkers:
         except OSError:
             return "(no log)"
         return " | ".join(lines[-3:]) or "(no output)"
-
-    def __enter__(self) -> "LocalWorkers":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -31,6 +31,7 @@ class ArrivalPlan:
     count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as a message payload (master → worker)."""
         return dict(vars(self))
 
 

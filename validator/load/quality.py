@@ -34,6 +34,7 @@ class MeasurementQuality:
     lost_workers: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """verdict.json's `measurement`."""
         return {
             "warnings": self.warnings,
             "notes": self.notes,

@@ -45,10 +45,12 @@ class LoadResult:
 
     @property
     def captured_requests(self) -> int:
+        """Requests in the client histograms (all windows, warm-up included)."""
         return sum(stats.requests for stats in self.endpoints.values())
 
     @property
     def lost_workers(self) -> list[dict[str, Any]]:
+        """The workers that never delivered their final report."""
         return [worker for worker in self.workers if worker["lost"]]
 
     @property
@@ -72,10 +74,7 @@ class LoadResult:
             "window": {"start": self.window_start, "end": self.window_end, "seconds": self.window_seconds},
             "profile": self.profile,
             "generator": self.generator,
-            "endpoints": {
-                name: {"requests": s.requests, "failures": s.failures, "histogram_us": s.histogram.to_dict()}
-                for name, s in sorted(self.endpoints.items())
-            },
+            "endpoints": {name: stats.to_dict() for name, stats in sorted(self.endpoints.items())},
             "errors": [vars(group) for group in self.errors],
             "timeline": self.timeline.to_dict(),
             "corrected_timeline": None if self.corrected is None else self.corrected.to_dict(),
