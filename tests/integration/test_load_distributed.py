@@ -96,15 +96,25 @@ def load_only(tmp_path: Path, load_lines: str, target_url: str, locustfile: Path
 
 @needs_prometheus
 def test_master_with_two_workers_over_loopback_merges_exact_counts(tmp_path: Path) -> None:
-    """`slagate run --expect-workers 2` plus two `slagate worker --master` processes, as on several machines."""
+    """`slagate run --expect-workers 2`, a `slagate worker` and a plain `locust --worker` using the plugin."""
     port = free_port()
     reports = tmp_path / "reports"
+    locustfile = tmp_path / "locustfile.py"  # the default scenario, plus the plugin import
+    locustfile.write_text("import validator.load.plugin  # noqa: F401\n" + LOCUSTFILE.read_text())
     spec = demo_spec(tmp_path, "", duration="8s")
+    spec.write_text(spec.read_text().replace(json.dumps(str(LOCUSTFILE)), json.dumps(str(locustfile))))
     master = slagate(
         "run", "--demo", "--spec", str(spec), "--reports-dir", str(reports),
         "--expect-workers", "2", "--master-bind", f"127.0.0.1:{port}",
     )  # fmt: skip
-    workers = [slagate("worker", "--master", f"127.0.0.1:{port}", "--locustfile", str(LOCUSTFILE)) for _ in range(2)]
+    plain_locust = [
+        str(Path(sys.executable).with_name("locust")), "-f", str(locustfile), "--worker",
+        "--master-host", "127.0.0.1", "--master-port", str(port),
+    ]  # fmt: skip
+    workers = [
+        slagate("worker", "--master", f"127.0.0.1:{port}", "--locustfile", str(locustfile)),
+        subprocess.Popen(plain_locust, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+    ]
     try:
         _, stderr = master.communicate(timeout=120)
         assert master.returncode == 0, stderr

@@ -8,6 +8,7 @@ delta and our capture delta, drained in the same instant, so merged counts match
 
 import argparse
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -29,10 +30,21 @@ def run_worker(master_host: str, master_port: int, locustfile: str) -> None:
     """Connect to the master, generate the load it asks for, and return when it says quit."""
     environment = Environment(user_classes=user_classes_from(locustfile))
     runner = environment.create_worker_runner(master_host, master_port)
+    detach = attach(environment, runner)
+    runner.greenlet.join()
+    detach()
+
+
+def attach(environment: Environment, runner: WorkerRunner) -> Callable[[], None]:
+    """Make a Locust worker serve a slagate master: capture, answer setup and flush, report every second.
+
+    Used by `run_worker` and by `validator.load.plugin` (a plain `locust --worker`); returns a
+    function that stops the background reporting.
+    """
     agent = LoadAgent(environment)
     final = {"requested": False}
 
-    def add_our_report(client_id: str, data: dict[str, Any]) -> None:
+    def add_our_report(client_id: str, data: dict[str, Any], **kw: Any) -> None:
         data[REPORT_KEY] = agent.report(final=final["requested"])
 
     def send_report() -> None:
@@ -54,9 +66,12 @@ def run_worker(master_host: str, master_port: int, locustfile: str) -> None:
     runner.register_message(SETUP_MESSAGE, on_setup)
     runner.register_message(FLUSH_MESSAGE, on_flush)
     reporter = gevent.spawn(_every, REPORT_EVERY_SECONDS, send_report, runner)
-    runner.greenlet.join()
-    reporter.kill()
-    agent.stop()
+
+    def detach() -> None:
+        reporter.kill()
+        agent.stop()
+
+    return detach
 
 
 def _every(seconds: float, action: Any, runner: WorkerRunner) -> None:
