@@ -24,11 +24,15 @@ class Progress:
         self._last_plain = -math.inf
         self._drawn = False
 
-    def update(self, elapsed: float, timeline: Timeline) -> None:
-        """Show the state `elapsed` seconds into the load, from the requests captured so far."""
+    def update(self, elapsed: float, timeline: Timeline, settle: float = 0.0) -> None:
+        """Show the state `elapsed` seconds into the load, from the requests captured so far.
+
+        `settle`: how long captured data takes to arrive (workers report once a second), so the
+        "last window" shown is one that is complete.
+        """
         if not self.interactive and elapsed - self._last_plain < PLAIN_EVERY_SECONDS:
             return
-        line = describe(elapsed, self.total, timeline)
+        line = describe(elapsed, self.total, timeline, settle)
         if self.interactive:
             self.stream.write(f"\r\x1b[2K{line}")
             self._drawn = True
@@ -44,9 +48,9 @@ class Progress:
             self.stream.flush()
 
 
-def describe(elapsed: float, total: float, timeline: Timeline) -> str:
+def describe(elapsed: float, total: float, timeline: Timeline, settle: float = 0.0) -> str:
     """One progress line, e.g. 'slagate: load 12/30 s · 812 req/s · 3 errors · p99 41.2ms (last 1 s)'."""
-    last_complete = math.floor(elapsed / timeline.window_seconds) - 1
+    last_complete = math.floor((elapsed - settle) / timeline.window_seconds) - 1
     window = next((w for w in timeline.windows() if w.index == last_complete), None)
     rate, p99 = "0 req/s", "p99 —"
     if window is not None and window.histogram.total:

@@ -24,6 +24,7 @@ from validator.load.locustfile import LocustfileError, mean_wait_seconds, user_c
 from validator.load.open_model import ArrivalPlan
 from validator.load.progress import Progress
 from validator.load.result import LoadResult
+from validator.load.worker import REPORT_EVERY_SECONDS
 from validator.spec import LoadSpec
 
 __all__ = ["LoadError", "LocustfileError", "MasterOptions", "run_load"]
@@ -50,10 +51,10 @@ def run_load(
     """
     user_classes = user_classes_from(str(load.locustfile))
     environment = Environment(user_classes=user_classes, host=target_url)
-    tick = _ticker(progress)
     if load.workers == 1 and master is None:
-        outcome = _run_here(environment, load, tick)
+        outcome = _run_here(environment, load, _ticker(progress, settle=0.0))
     else:
+        tick = _ticker(progress, settle=REPORT_EVERY_SECONDS)  # worker reports arrive once a second
         outcome = _run_distributed(environment, load, master or MasterOptions(), tick)
     processes = len(outcome.workers) or 1
     if progress is not None:
@@ -118,10 +119,10 @@ def _plan(load: LoadSpec, origin: float, index: int, count: int) -> ArrivalPlan 
     return ArrivalPlan(load.arrival_rate, load.arrival, load.ramp, origin, index, count)
 
 
-def _ticker(progress: Progress | None) -> Tick:
+def _ticker(progress: Progress | None, settle: float) -> Tick:
     def tick(elapsed: float, capture: Capture) -> None:
         if progress is not None:
-            progress.update(elapsed, capture.timeline)
+            progress.update(elapsed, capture.timeline, settle)
 
     return tick
 
