@@ -59,7 +59,9 @@ class QuantileEvidence:
     upper_bounds: tuple[float, ...]
     cumulative_counts: tuple[float, ...]
     windows: tuple[np.ndarray, ...] = field(default=(), compare=False)  # per run: (windows, buckets) cumulative
-    _memo: dict[tuple[int, int, bool], tuple[np.ndarray, str]] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[tuple[int, int, bool], tuple[np.ndarray, str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def total(self) -> float:
