@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaincinv, gammaincinv, ndtri
+from scipy.special import betaincinv, gammaincinv, ndtri, stdtrit
 
 QUANTILE_METHOD = "exact bootstrap percentile (order statistic over the bucket CDF)"
 RATIO_METHOD = "bootstrap percentile of the ratio (independent draws)"
@@ -331,24 +331,62 @@ def choose_method(requested: str, windows_per_run: list[int]) -> str:
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
 
 
-def block_length(window_cumulative: np.ndarray) -> int:
-    """Block length from the data: Carlstein's AR(1) rule L = (2ρ/(1-ρ²))^(2/3) n^(1/3), ρ the largest lag-1
-    autocorrelation of the per-window counts beyond the pooled p50, p95 and p99 (what their variance rests on).
-    """
+def _exceedance_autocorrelations(window_cumulative: np.ndarray, q: float) -> tuple[float, float]:
+    """Lag-1 and lag-2 autocorrelation of the per-window counts beyond the pooled q-quantile, with the usual
+    small-sample bias (-(1 + 3ρ)/n) added back."""
     counts = np.asarray(window_cumulative, dtype=float)
     n = counts.shape[0]
     pooled = counts.sum(axis=0)
-    rho = 0.0
-    for q in BLOCK_QUANTILES:
-        column = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), counts.shape[1] - 1)
-        centred = counts[:, -1] - counts[:, column]
-        centred = centred - centred.mean()
-        denominator = float(centred @ centred)
-        if denominator > 0 and n > 2:
-            rho = max(rho, float(centred[1:] @ centred[:-1]) / denominator)
-    rho = min(rho, 0.95)
+    column = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), counts.shape[1] - 1)
+    centred = counts[:, -1] - counts[:, column]
+    centred = centred - centred.mean()
+    denominator = float(centred @ centred)
+    if denominator <= 0 or n < 4:
+        return 0.0, 0.0
+    lag1 = float(centred[1:] @ centred[:-1]) / denominator
+    lag2 = float(centred[2:] @ centred[:-2]) / denominator
+    return lag1 + (1 + 3 * lag1) / n, lag2 + (1 + 3 * lag2) / n
+
+
+def lag1_autocorrelation(window_cumulative: np.ndarray) -> float:
+    """The largest lag-1 autocorrelation, clamped to [0, 0.95], of the per-window counts beyond the pooled p50,
+    p95 and p99 (what those quantiles' variance rests on)."""
+    rho = max(_exceedance_autocorrelations(window_cumulative, q)[0] for q in BLOCK_QUANTILES)
+    return min(max(rho, 0.0), 0.95)
+
+
+def block_length(window_cumulative: np.ndarray) -> int:
+    """Block length from the data: Carlstein's AR(1) rule L = (2ρ/(1-ρ²))^(2/3) n^(1/3), ρ from
+    `lag1_autocorrelation`, at most a quarter of the run."""
+    n = np.asarray(window_cumulative).shape[0]
+    rho = lag1_autocorrelation(window_cumulative)
     length = math.ceil((2 * rho / (1 - rho * rho)) ** (2 / 3) * n ** (1 / 3)) if rho > 0 else 1
     return max(1, min(length, int(n * MAX_BLOCK_FRACTION)))
+
+
+def block_spread_factor(window_cumulative: np.ndarray, q: float, block: int) -> float:
+    """How much wider the q-quantile's true spread is than a circular block bootstrap's.
+
+    The counts beyond the quantile are modelled as a slowly varying AR(1) level plus sampling noise, so their
+    autocorrelation is ρ_k = ρ₁·φ^(k-1), φ the decay of the most correlated quantile's counts. Blocks of L
+    windows keep 1 + 2·Σ_{k<L} (1 - k/L)·ρ_k of the long-run variance 1 + 2·Σ_k ρ_k; the factor is the
+    square root of the ratio (1 when the counts are not positively correlated)."""
+    rho1 = min(max(_exceedance_autocorrelations(window_cumulative, q)[0], 0.0), 0.95)
+    if rho1 <= 0:
+        return 1.0
+    phi = max(rho1, lag1_autocorrelation(window_cumulative))
+    lags = np.arange(1, block)
+    kept = 1.0 + 2.0 * rho1 * float(np.sum((1.0 - lags / block) * phi ** (lags - 1)))
+    return math.sqrt((1.0 + 2.0 * rho1 / (1.0 - phi)) / kept)
+
+
+def few_blocks_factor(blocks: int, confidence: float = 0.95) -> float:
+    """Student-t calibration for a spread learnt from `blocks` independent blocks: t_{m-1} / z · sqrt(m / (m-1)),
+    as for batch means (≈ 1.03 for 60 one-window blocks, 1.17 for 12 blocks of five)."""
+    if blocks < 2:
+        return 1.0
+    tail = _tail(confidence)
+    return float(stdtrit(blocks - 1, 1.0 - tail) / ndtri(1.0 - tail)) * math.sqrt(blocks / (blocks - 1))
 
 
 def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -414,26 +452,44 @@ def windowed_quantile_draws(
 ) -> tuple[np.ndarray, str]:
     """Bootstrap draws of the pooled q-quantile from per-window histograms, and the method's description.
 
-    `runs` holds one (windows, buckets) matrix of cumulative counts per run (last column +Inf). Each run is
-    resampled with circular blocks; with several runs and `resample_runs`, the runs themselves are drawn
-    with replacement first (hierarchical bootstrap), so run-to-run variance is part of the draws.
+    `runs` holds one (windows, buckets) matrix of cumulative counts per run (last column +Inf). With several
+    runs and `resample_runs`, the runs are the units: drawn with replacement, each kept whole (hierarchical
+    bootstrap; the spread between runs already holds each run's sampling error, so resampling inside the runs
+    too would count it twice). Otherwise each run is resampled with circular blocks, and the draws' spread
+    around the estimate is widened by `block_spread_factor` for the correlation the blocks cut.
     """
     _check_q(q)
     matrices = [np.asarray(run, dtype=np.float32) for run in runs]
     hierarchical = resample_runs and len(matrices) > 1
     windows = tuple(m.shape[0] for m in matrices)
-    blocks = tuple(block_length(m) for m in matrices)
-    weights = resampling_weights(windows, blocks, n_resamples, seed, hierarchical)
     bounds = np.asarray(upper_bounds, dtype=float)
-    draws = _resampled_quantiles(q, bounds, weights, np.vstack(matrices), lower_edge)
-    shown = "+".join(map(str, windows)), "/".join(map(str, blocks))
+    cumulative = np.vstack(matrices)
     if hierarchical:
+        weights = resampling_weights(windows, windows, n_resamples, seed, True)
         description = (
-            f"hierarchical bootstrap: {len(matrices)} runs resampled, then circular blocks of {shown[1]} windows "
-            f"within each ({shown[0]} windows, {n_resamples} resamples)"
+            f"hierarchical bootstrap: {len(matrices)} runs resampled with replacement, each run's "
+            f"{'/'.join(map(str, windows))} windows kept together ({n_resamples} resamples)"
         )
-    else:
-        description = f"circular block bootstrap over {shown[0]} windows (block {shown[1]}, {n_resamples} resamples)"
+        return _resampled_quantiles(q, bounds, weights, cumulative, lower_edge), description
+    blocks = tuple(block_length(m) for m in matrices)
+    weights = resampling_weights(windows, blocks, n_resamples, seed, False)
+    draws = _resampled_quantiles(q, bounds, weights, cumulative, lower_edge)
+    correlation = float(
+        np.average([block_spread_factor(m, q, b) for m, b in zip(matrices, blocks, strict=True)], weights=windows)
+    )
+    calibration = few_blocks_factor(sum(n // b for n, b in zip(windows, blocks, strict=True)))
+    description = (
+        f"circular block bootstrap over {'+'.join(map(str, windows))} windows (block {'/'.join(map(str, blocks))}, "
+        f"{n_resamples} resamples)"
+    )
+    centre = histogram_quantile(q, bounds, cumulative.sum(axis=0))
+    factor = correlation * calibration
+    if factor > 1.0 and centre > 0 and np.all(draws > 0):
+        draws = np.exp(math.log(centre) + factor * (np.log(draws) - math.log(centre)))
+        description += (
+            f", spread ×{factor:.2f} (×{correlation:.2f} for correlation beyond the blocks, ×{calibration:.2f} "
+            "Student-t for the number of blocks)"
+        )
     return draws, description
 
 

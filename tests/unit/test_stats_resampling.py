@@ -66,9 +66,22 @@ def test_block_interval_is_wider_than_exact_on_autocorrelated_windows():
 def test_resampled_quantiles_equal_histogram_quantile_of_each_resample():
     matrix = windows_of(np.random.default_rng(9).lognormal(math.log(0.01), 0.5, (30, 100)))
     weights = stats.resampling_weights((30,), (stats.block_length(matrix),), 50, 10, False)
-    draws, _ = stats.windowed_quantile_draws(0.95, BOUNDS, [matrix], 50, 10)
-    expected = [stats.histogram_quantile(0.95, BOUNDS, row) for row in weights.astype(float) @ matrix]
-    assert draws == pytest.approx(expected, rel=1e-6)
+    draws, method = stats.windowed_quantile_draws(0.95, BOUNDS, [matrix], 50, 10)
+    raw = np.log([stats.histogram_quantile(0.95, BOUNDS, row) for row in weights.astype(float) @ matrix])
+    block = stats.block_length(matrix)
+    factor = stats.block_spread_factor(matrix, 0.95, block) * stats.few_blocks_factor(30 // block)
+    centre = math.log(stats.histogram_quantile(0.95, BOUNDS, matrix.sum(axis=0)))
+    assert factor > 1.0 and f"spread ×{factor:.2f}" in method
+    assert draws == pytest.approx(np.exp(centre + factor * (raw - centre)), rel=1e-6)
+
+
+def test_spread_factors_grow_with_correlation_and_with_fewer_blocks():
+    iid = windows_of(np.random.default_rng(3).lognormal(math.log(0.01), 0.5, (60, 500)))
+    correlated = windows_of(ar1_latencies(np.random.default_rng(4), 60, 500, 0.8))
+    assert stats.block_spread_factor(iid, 0.99, 1) < 1.1 < stats.block_spread_factor(correlated, 0.99, 2)
+    assert stats.few_blocks_factor(60) == pytest.approx(1.03, abs=0.01)
+    assert stats.few_blocks_factor(12) == pytest.approx(1.17, abs=0.01)
+    assert stats.few_blocks_factor(1) == 1.0
 
 
 def test_hierarchical_bootstrap_includes_the_spread_between_runs():
