@@ -89,7 +89,7 @@ class PrometheusSource:
     def over_range(self, name: str, query: str, window: Window, step: float) -> list[dict[str, Any]]:
         """Run one range query over the window at `step` seconds; logged like every instant query."""
         start, end = (datetime.fromtimestamp(t, UTC) for t in (window.start, window.end))
-        shown = f"{query} (range {window.start:.3f} → {window.end:.3f}, step {step:g}s)"
+        shown = _range_text(query, window, step)
         try:
             result = self.client.custom_query_range(query, start, end, f"{step:g}s")
         except requests.exceptions.RequestException as error:
@@ -136,40 +136,42 @@ class PrometheusSource:
             f"sum by (le) (increase({self._series(self.spec.latency_histogram + '_bucket')}[{window.promql_range}]))"
         )
         quantile_metrics = [m for m in BUILTIN_METRICS.values() if m.quantile is not None]
+        own = {m.name: f"histogram_quantile({m.quantile}, {buckets})" for m in quantile_metrics}
         for metric in quantile_metrics:  # Prometheus's own figure, logged beside ours as a cross-check
-            self._try(
-                f"{metric.name} (histogram_quantile)", f"histogram_quantile({metric.quantile}, {buckets})", window
-            )
+            self._try(f"{metric.name} (histogram_quantile)", own[metric.name], window)
         result, error = self._try("latency buckets", buckets, window)
-        source = f"PromQL `{buckets}` at {window.end:.3f}, interpolated as histogram_quantile"
+        sources = {name: f"PromQL `{buckets}` at {window.end:.3f}, interpolated as `{q}`" for name, q in own.items()}
         vector = None if error else _bucket_vector(result)
         if vector is None:
             error = error or "the latency bucket query returned no usable series"
-            return {m.name: Measurement(m.name, source, None, error) for m in quantile_metrics}
+            return {m.name: Measurement(m.name, sources[m.name], None, error) for m in quantile_metrics}
         bounds, counts = vector
-        windows = self._window_buckets(window, bounds)
+        windows, per_window = self._window_buckets(window, bounds)
+        suffix = f"; per-window buckets `{per_window}`" if windows else ""
         return {
-            m.name: Measurement(m.name, source, QuantileEvidence(m.quantile, bounds, counts, windows))
+            m.name: Measurement(m.name, sources[m.name] + suffix, QuantileEvidence(m.quantile, bounds, counts, windows))
             for m in quantile_metrics
         }
 
-    def _window_buckets(self, window: Window, bounds: tuple[float, ...]) -> tuple[np.ndarray, ...]:
-        """Per-window cumulative bucket counts (one run), for the block bootstrap; () when unavailable.
+    def _window_buckets(self, window: Window, bounds: tuple[float, ...]) -> tuple[tuple[np.ndarray, ...], str]:
+        """Per-window cumulative bucket counts (one run), for the block bootstrap, () when unavailable; and the
+        range query as logged.
 
         The raw `_bucket` counters at step = max(1 s, scrape interval), differenced per series (a drop is a
         counter reset: the new value is the increase, as in `increase()`), then summed by `le`.
         """
         step = max(1.0, self.spec.scrape_interval)
         n_windows = round(window.seconds / step)
-        if n_windows < 2:
-            return ()
         query = self._series(self.spec.latency_histogram + "_bucket")
+        shown = _range_text(query, window, step)
+        if n_windows < 2:
+            return (), shown
         try:
             result = self.over_range("latency buckets per window", query, window, step)
         except PrometheusApiClientException:
-            return ()
+            return (), shown
         matrix = window_increases(result, bounds, window.start, step, n_windows)
-        return () if matrix is None else (matrix,)
+        return (() if matrix is None else (matrix,)), shown
 
     def _requests(self, window: Window) -> dict[str, Measurement]:
         counter, rng = self.spec.request_counter, window.promql_range
@@ -270,3 +272,8 @@ def window_increases(
 def _short(error: BaseException) -> str:
     text = str(error).splitlines()[0] if str(error) else error.__class__.__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _range_text(query: str, window: Window, step: float) -> str:
+    """A range query as the log and the report show it."""
+    return f"{query} (range {window.start:.3f} → {window.end:.3f}, step {step:g}s)"
