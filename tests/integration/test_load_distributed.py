@@ -134,6 +134,38 @@ def test_master_with_two_workers_over_loopback_merges_exact_counts(tmp_path: Pat
 
 
 @needs_prometheus
+def test_a_worker_that_connects_after_the_start_is_recorded_as_joined_late(tmp_path: Path) -> None:
+    port = free_port()
+    reports = tmp_path / "reports"
+    spec = demo_spec(tmp_path, "", duration="10s")
+    master = slagate(
+        "run", "--demo", "--spec", str(spec), "--reports-dir", str(reports),
+        "--expect-workers", "1", "--master-bind", f"127.0.0.1:{port}",
+    )  # fmt: skip
+    worker_args = ("worker", "--master", f"127.0.0.1:{port}", "--locustfile", str(LOCUSTFILE))
+    workers = [slagate(*worker_args)]
+    try:
+        deadline = time.time() + 60
+        while not any(path.glob("*/") for path in [reports] if reports.exists()) and time.time() < deadline:
+            time.sleep(0.2)  # the run directory appears once the master has started
+        time.sleep(5)  # well after the set-up: the load is running
+        workers.append(slagate(*worker_args))
+        _, stderr = master.communicate(timeout=120)
+    finally:
+        for process in (master, *workers):
+            process.kill()
+            process.communicate()
+    verdict = json.loads((only_run_dir(reports) / "verdict.json").read_text())
+    load = LoadResult.read(only_run_dir(reports))
+    assert [w["joined_late"] for w in load.workers] == [False, True]
+    late = load.workers[1]["locust_requests"]  # Locust rebalances users onto it; slagate never configured it
+    assert late > 0 and load.captured_requests + late == load.locust_requests
+    assert master.returncode != 0 and verdict["decision"] != "GO", stderr
+    assert any(f"connected after the load started and sent {late} requests" in r for r in verdict["reasons"])
+    assert not any("some reports were lost" in r for r in verdict["reasons"])
+
+
+@needs_prometheus
 def test_a_worker_killed_mid_run_is_reported_and_the_verdict_is_not_go(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     run = slagate("run", "--demo", "--spec", str(demo_spec(tmp_path, "workers = 2")), "--reports-dir", str(reports))

@@ -109,3 +109,13 @@ def test_a_warning_in_any_of_several_runs_counts() -> None:
     assert len(result.warnings) == 1 and result.warnings[0].startswith("run 2: load worker 1 (w1) was lost")
     assert result.lost_workers == [lost | {"run": 2}]
     assert quality.assess_runs([closed_load()], server(0.020), 2.0).warnings == []
+
+
+def test_a_worker_that_joined_late_is_a_warning_only_when_it_sent_requests() -> None:
+    late = {"id": "w2", "index": 2, "requests_reported": 0, "last_report": ORIGIN + 9, "lost": False}
+    late |= {"joined_late": True, "locust_requests": 500}
+    sent = quality.assess(closed_load(workers=[late], locust_requests=10_500), {}, 2.0)
+    assert [w for w in sent.warnings if "connected after" in w] == sent.warnings  # not also "reports were lost"
+    assert "worker 2 (w2) connected after the load started and sent 500 requests" in sent.warnings[0]
+    idle = quality.assess(closed_load(workers=[late | {"locust_requests": 0}]), {}, 2.0)
+    assert not idle.warnings and any("Locust gave it no users" in note for note in idle.notes)

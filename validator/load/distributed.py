@@ -5,7 +5,9 @@ the users, and merges the workers' capture deltas as their reports arrive. At th
 rely on Locust's half-second grace for final reports: it stops the users, asks every worker for a
 final report and waits for each one (or for the worker to be declared lost). A worker that never
 delivered its final report is recorded as lost, with the requests it had reported, so the run's
-reduced data is visible downstream instead of silently smaller.
+reduced data is visible downstream instead of silently smaller. A worker that connects after the set-up
+was never configured to capture: it is recorded as joined late with the requests Locust counted for
+it, so any it sent are known to be missing from the client histograms.
 """
 
 import socket
@@ -57,8 +59,10 @@ class WorkerState:
     index: int
     ready: bool = False
     requests: int = 0  # requests it reported so far
+    locust_requests: int = 0  # requests Locust's own stats counted for it (captured or not)
     last_report: float | None = None
     final: bool = False
+    joined_late: bool = False  # connected after the set-up: slagate never configured it to capture
 
     def to_dict(self) -> dict[str, Any]:
         """The worker's entry in load.json's `workers`."""
@@ -66,9 +70,11 @@ class WorkerState:
             "id": self.client_id,
             "index": self.index,
             "requests_reported": self.requests,
+            "locust_requests": self.locust_requests,
             "last_report": self.last_report,
             "final_report": self.final,
             "lost": not self.final,
+            "joined_late": self.joined_late,
         }
 
 
@@ -112,7 +118,7 @@ class Master:
             plan = plan_for(origin, index, len(ids))
             setup = {"origin": origin, "index": index, "plan": None if plan is None else plan.to_dict()}
             self.runner.send_message(SETUP_MESSAGE, setup, client_id)
-        states = self.collected.workers.values()
+        states = list(self.collected.workers.values())
         self._wait(lambda: all(s.ready for s in states), READY_TIMEOUT_S, workers, "to be ready")
         self.runner.start(load.users, spawn_rate=load.spawn_rate)
         while (now := time.time()) < origin + load.duration:
@@ -154,9 +160,12 @@ class Master:
     def _on_report(self, client_id: str, data: dict[str, Any], **kw: Any) -> None:
         payload = data.get(REPORT_KEY)
         collected = self.collected
-        if payload is None or collected is None or client_id not in collected.workers:
+        if payload is None or collected is None:
             return
+        if client_id not in collected.workers:
+            collected.workers[client_id] = WorkerState(client_id, len(collected.workers), joined_late=True)
         state = collected.workers[client_id]
+        state.locust_requests += int((data.get("stats_total") or {}).get("num_requests", 0))
         if payload["capture"] is not None:
             delta = Capture.from_dict(payload["capture"])
             state.requests += delta.requests

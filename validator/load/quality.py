@@ -85,8 +85,21 @@ def _check_workers(load: LoadResult, quality: MeasurementQuality) -> None:
         )
 
 
+    for worker in load.late_workers:
+        who = f"load worker {worker['index']} ({worker['id']}) connected after the load started"
+        sent = worker.get("locust_requests", 0)
+        if sent:
+            quality.warnings.append(
+                f"{who} and sent {sent} requests that slagate never captured (they reached the target and "
+                "Prometheus, not the client histograms); start every worker before the load (`--expect-workers`)"
+            )
+        else:
+            quality.notes.append(f"{who}; Locust gave it no users, so the load ran on the workers set up at the start")
+
+
 def _check_completeness(load: LoadResult, quality: MeasurementQuality) -> None:
-    if load.locust_requests is not None and load.locust_requests != load.captured_requests:
+    uncaptured = sum(worker.get("locust_requests", 0) for worker in load.late_workers)  # named on their own
+    if load.locust_requests is not None and load.locust_requests - uncaptured != load.captured_requests:
         quality.warnings.append(
             f"the client histograms hold {load.captured_requests} requests but Locust counted "
             f"{load.locust_requests}: some reports were lost"

@@ -54,6 +54,11 @@ class LoadResult:
         return [worker for worker in self.workers if worker["lost"]]
 
     @property
+    def late_workers(self) -> list[dict[str, Any]]:
+        """The workers that connected after the set-up: their requests were not captured."""
+        return [worker for worker in self.workers if worker.get("joined_late")]
+
+    @property
     def window_seconds(self) -> float:
         return self.window_end - self.window_start
 
