@@ -201,11 +201,18 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
 @spec_option
 @caution_option
 def validate(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
-    """Re-query Prometheus for the window recorded in RUN_DIR/load.json, then judge and report again."""
+    """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
+    `load.repeat` > 1, pooled as in the run), then judge and report again."""
     spec = _load_spec(spec_path)
     baseline = _load_baseline(spec)
     load = _read_artifact(run_dir, LOAD_FILE, LoadResult.read)
-    metrics = measure(spec, load, wait_for_scrape=False)
+    repeats = [run_dir / f"run-{number}" for number in _repeat_numbers(run_dir)]
+    records = []
+    for target in repeats or [run_dir]:
+        records.append(measure(spec, _read_artifact(target, LOAD_FILE, LoadResult.read), wait_for_scrape=False))
+        if repeats:
+            records[-1].write(target)
+    metrics = pool_records(records)
     metrics.write(run_dir)
     _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
 
@@ -384,8 +391,7 @@ def _finish(
     caution_exit_code: int,
 ) -> None:
     judgement = judge(spec, metrics, baseline)
-    runs = sorted(int(p.name[4:]) for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists())
-    loads = [LoadResult.read(run_dir / f"run-{number}") for number in runs]
+    loads = [LoadResult.read(run_dir / f"run-{number}") for number in _repeat_numbers(run_dir)]
     loads = loads or ([] if load is None else [load])  # load.repeat > 1: every run's measurement counts
     quality = load_quality.assess_runs(loads, metrics.measurements, spec.client_server_gap)
     if quality.warnings:  # a doubtful measurement keeps the verdict from being GO
@@ -402,6 +408,13 @@ def _finish(
     click.echo(f"slagate: verdict {verdict.decision.value} — rollout {verdict.rollout.describe()}")
     click.echo(f"slagate: report {report_path}")
     sys.exit(exit_code)
+
+
+def _repeat_numbers(run_dir: Path) -> list[int]:
+    """The numbers i of RUN_DIR/run-<i>/ holding a load.json (a run with `load.repeat` > 1), in order."""
+    return sorted(
+        int(p.name[4:]) for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists()
+    )
 
 
 @contextlib.contextmanager

@@ -202,3 +202,35 @@ def test_recorded_baseline_round_trips(tmp_path, stack, target) -> None:
     assert document["version"] == "9.9.9" and document["provenance"]["run_id"] == run_dir.name
     p99 = document["metrics"]["latency_p99"]
     assert p99["interval"]["low"] <= p99["estimate"] <= p99["interval"]["high"]
+
+
+def test_repeated_runs_use_the_hierarchical_bootstrap_and_validate_re_measures_each(tmp_path, stack, target) -> None:
+    spec = short_spec(tmp_path)
+    text = spec.read_text().replace('duration = "12s"', 'duration = "7s"\nrepeat = 2')
+    spec.write_text(text.replace('# method = "auto"', 'method = "block"'))  # 5 windows a run: auto would be exact
+    code, _, stderr, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
+    assert code in (0, 3), stderr
+    assert sorted(p.name for p in run_dir.glob("run-*")) == ["run-1", "run-2"]
+    assert "hierarchical bootstrap: 2 runs resampled" in (run_dir / "report.md").read_text()
+    single = json.loads((run_dir / "run-1/metrics.json").read_text())
+    before = json.loads((run_dir / "metrics.json").read_text())
+    assert len(before["queries"]) == 2 * len(single["queries"])
+    for part in ("run-1", "run-2"):
+        (run_dir / part / "metrics.json").unlink()
+    env = {**os.environ, "ENDPOINT": target.url, "PROMETHEUS_URL": stack.prometheus.url}
+    completed = subprocess.run(
+        [sys.executable, "-m", "validator.cli", "validate", str(run_dir), "--spec", str(spec)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode in (0, 3), completed.stderr
+    after = json.loads((run_dir / "metrics.json").read_text())
+    assert all((run_dir / part / "metrics.json").is_file() for part in ("run-1", "run-2"))
+    assert [q["query"] for q in after["queries"]] == [q["query"] for q in before["queries"]]
+    p99 = ("measurements", "latency_p99", "evidence", "cumulative_counts")
+    assert _dig(after, p99) == _dig(before, p99)  # the same windows, re-queried: the same counts
+
+
+def _dig(document: dict, keys: tuple[str, ...]) -> object:
+    for key in keys:
+        document = document[key]
+    return document
