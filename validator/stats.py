@@ -331,28 +331,24 @@ def choose_method(requested: str, windows_per_run: list[int]) -> str:
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
 
 
-def _exceedance_autocorrelations(window_cumulative: np.ndarray, q: float) -> tuple[float, float]:
-    """Lag-1 and lag-2 autocorrelation of the per-window counts beyond the pooled q-quantile, with the usual
-    small-sample bias (-(1 + 3ρ)/n) added back."""
-    counts = np.asarray(window_cumulative, dtype=float)
+def lag1_autocorrelation(window_cumulative: np.ndarray, quantiles: tuple[float, ...] = BLOCK_QUANTILES) -> float:
+    """The largest lag-1 autocorrelation, clamped to [0, 0.95], of the per-window counts beyond the pooled
+    `quantiles` (what their variance rests on), with the usual small-sample bias (-(1 + 3ρ)/n) added back."""
+    counts = np.asarray(window_cumulative)
     n = counts.shape[0]
-    pooled = counts.sum(axis=0)
-    column = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), counts.shape[1] - 1)
-    centred = counts[:, -1] - counts[:, column]
-    centred = centred - centred.mean()
-    denominator = float(centred @ centred)
-    if denominator <= 0 or n < 4:
-        return 0.0, 0.0
-    lag1 = float(centred[1:] @ centred[:-1]) / denominator
-    lag2 = float(centred[2:] @ centred[:-2]) / denominator
-    return lag1 + (1 + 3 * lag1) / n, lag2 + (1 + 3 * lag2) / n
-
-
-def lag1_autocorrelation(window_cumulative: np.ndarray) -> float:
-    """The largest lag-1 autocorrelation, clamped to [0, 0.95], of the per-window counts beyond the pooled p50,
-    p95 and p99 (what those quantiles' variance rests on)."""
-    rho = max(_exceedance_autocorrelations(window_cumulative, q)[0] for q in BLOCK_QUANTILES)
-    return min(max(rho, 0.0), 0.95)
+    if n < 3:
+        return 0.0
+    pooled = counts.sum(axis=0, dtype=float)
+    rho = 0.0
+    for q in quantiles:
+        column = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), counts.shape[1] - 1)
+        beyond = counts[:, -1].astype(float) - counts[:, column]
+        beyond -= beyond.mean()
+        denominator = float(beyond @ beyond)
+        if denominator > 0:
+            lag1 = float(beyond[1:] @ beyond[:-1]) / denominator
+            rho = max(rho, lag1 + (1 + 3 * lag1) / n)
+    return min(rho, 0.95)
 
 
 def block_length(window_cumulative: np.ndarray) -> int:
@@ -364,17 +360,16 @@ def block_length(window_cumulative: np.ndarray) -> int:
     return max(1, min(length, int(n * MAX_BLOCK_FRACTION)))
 
 
-def block_spread_factor(window_cumulative: np.ndarray, q: float, block: int) -> float:
-    """How much wider the q-quantile's true spread is than a circular block bootstrap's.
+def block_spread_factor(rho1: float, phi: float, block: int) -> float:
+    """How much wider a quantile's true spread is than a circular block bootstrap's.
 
-    The counts beyond the quantile are modelled as a slowly varying AR(1) level plus sampling noise, so their
-    autocorrelation is ρ_k = ρ₁·φ^(k-1), φ the decay of the most correlated quantile's counts. Blocks of L
-    windows keep 1 + 2·Σ_{k<L} (1 - k/L)·ρ_k of the long-run variance 1 + 2·Σ_k ρ_k; the factor is the
-    square root of the ratio (1 when the counts are not positively correlated)."""
-    rho1 = min(max(_exceedance_autocorrelations(window_cumulative, q)[0], 0.0), 0.95)
+    The counts beyond the quantile (lag-1 autocorrelation `rho1`) are modelled as a slowly varying AR(1) level
+    plus sampling noise, so their autocorrelation is ρ_k = ρ₁·φ^(k-1), `phi` the decay of the run's most
+    correlated counts. Blocks of L windows keep 1 + 2·Σ_{k<L} (1 - k/L)·ρ_k of the long-run variance
+    1 + 2·Σ_k ρ_k; the factor is the square root of the ratio (1 without positive correlation)."""
     if rho1 <= 0:
         return 1.0
-    phi = max(rho1, lag1_autocorrelation(window_cumulative))
+    phi = min(max(phi, rho1), 0.95)
     lags = np.arange(1, block)
     kept = 1.0 + 2.0 * rho1 * float(np.sum((1.0 - lags / block) * phi ** (lags - 1)))
     return math.sqrt((1.0 + 2.0 * rho1 / (1.0 - phi)) / kept)
@@ -474,9 +469,11 @@ def windowed_quantile_draws(
     blocks = tuple(block_length(m) for m in matrices)
     weights = resampling_weights(windows, blocks, n_resamples, seed, False)
     draws = _resampled_quantiles(q, bounds, weights, cumulative, lower_edge)
-    correlation = float(
-        np.average([block_spread_factor(m, q, b) for m, b in zip(matrices, blocks, strict=True)], weights=windows)
-    )
+    factors = [
+        block_spread_factor(lag1_autocorrelation(m, (q,)), lag1_autocorrelation(m), b)
+        for m, b in zip(matrices, blocks, strict=True)
+    ]
+    correlation = float(np.average(factors, weights=windows))
     calibration = few_blocks_factor(sum(n // b for n, b in zip(windows, blocks, strict=True)))
     description = (
         f"circular block bootstrap over {'+'.join(map(str, windows))} windows (block {'/'.join(map(str, blocks))}, "

@@ -69,7 +69,8 @@ def test_resampled_quantiles_equal_histogram_quantile_of_each_resample():
     draws, method = stats.windowed_quantile_draws(0.95, BOUNDS, [matrix], 50, 10)
     raw = np.log([stats.histogram_quantile(0.95, BOUNDS, row) for row in weights.astype(float) @ matrix])
     block = stats.block_length(matrix)
-    factor = stats.block_spread_factor(matrix, 0.95, block) * stats.few_blocks_factor(30 // block)
+    own, strongest = stats.lag1_autocorrelation(matrix, (0.95,)), stats.lag1_autocorrelation(matrix)
+    factor = stats.block_spread_factor(own, strongest, block) * stats.few_blocks_factor(30 // block)
     centre = math.log(stats.histogram_quantile(0.95, BOUNDS, matrix.sum(axis=0)))
     assert factor > 1.0 and f"spread ×{factor:.2f}" in method
     assert draws == pytest.approx(np.exp(centre + factor * (raw - centre)), rel=1e-6)
@@ -78,7 +79,11 @@ def test_resampled_quantiles_equal_histogram_quantile_of_each_resample():
 def test_spread_factors_grow_with_correlation_and_with_fewer_blocks():
     iid = windows_of(np.random.default_rng(3).lognormal(math.log(0.01), 0.5, (60, 500)))
     correlated = windows_of(ar1_latencies(np.random.default_rng(4), 60, 500, 0.8))
-    assert stats.block_spread_factor(iid, 0.99, 1) < 1.1 < stats.block_spread_factor(correlated, 0.99, 2)
+    rhos = [(stats.lag1_autocorrelation(m, (0.99,)), stats.lag1_autocorrelation(m)) for m in (iid, correlated)]
+    assert stats.block_spread_factor(*rhos[0], 1) < 1.1 < stats.block_spread_factor(*rhos[1], 2)
+    assert stats.block_spread_factor(0.0, 0.5, 4) == 1.0
+    kept = 1 + 2 * 0.5 * (0.75 + 0.25 + 0.0625)  # blocks of 4 keep lags 1..3 at weights 3/4, 1/2, 1/4
+    assert stats.block_spread_factor(0.5, 0.5, 4) == pytest.approx(math.sqrt(3.0 / kept))
     assert stats.few_blocks_factor(60) == pytest.approx(1.03, abs=0.01)
     assert stats.few_blocks_factor(12) == pytest.approx(1.17, abs=0.01)
     assert stats.few_blocks_factor(1) == 1.0
