@@ -80,11 +80,13 @@ def main() -> None:
                 trials = n if math.isclose(scale, 1.20) else max(50, n // 4)
                 hits = run(pool, power_trial, [(k, scale, i) for i in range(trials)])
                 detected[(k, scale)] = float(np.mean(hits))
+                if math.isclose(scale, 1.20):
+                    by_stream = ", ".join(f"{st} {np.mean(hits[i::4]) * 100:.0f} %" for i, st in enumerate(sim.STREAMS))
             rows.append(
                 (
                     f"power k={k}: NO-GO at p99 +20 % (2 × max_regression)",
                     f"{detected[(k, 1.20)] * 100:.1f} %",
-                    "≥ 95 % at k=3",
+                    f"≥ 95 % at k=3; {by_stream}",
                 )
             )
             smallest = next((f"+{(s - 1) * 100:.0f} %" for s in SWEEP if detected[(k, s)] >= 0.8), "> +30 %")
