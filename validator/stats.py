@@ -474,7 +474,8 @@ def windowed_quantile_draws(
         for m, b in zip(matrices, blocks, strict=True)
     ]
     correlation = float(np.average(factors, weights=windows))
-    calibration = few_blocks_factor(sum(n // b for n, b in zip(windows, blocks, strict=True)))
+    n_blocks = sum(n // b for n, b in zip(windows, blocks, strict=True))
+    calibration = few_blocks_factor(n_blocks)
     description = (
         f"circular block bootstrap over {'+'.join(map(str, windows))} windows (block {'/'.join(map(str, blocks))}, "
         f"{n_resamples} resamples)"
@@ -484,8 +485,8 @@ def windowed_quantile_draws(
     if factor > 1.0 and centre > 0 and np.all(draws > 0):
         draws = np.exp(math.log(centre) + factor * (np.log(draws) - math.log(centre)))
         description += (
-            f", spread ×{factor:.2f} (×{correlation:.2f} for correlation beyond the blocks, ×{calibration:.2f} "
-            "Student-t for the number of blocks)"
+            f", spread ×{factor:.2f} (correlation beyond the blocks ×{correlation:.2f}, "
+            f"Student-t for {n_blocks} blocks ×{calibration:.2f})"
         )
     return draws, description
 
