@@ -130,7 +130,7 @@ def test_master_with_two_workers_over_loopback_merges_exact_counts(tmp_path: Pat
     assert len(load.workers) == 2 and not load.lost_workers
     assert sum(w["requests_reported"] for w in load.workers) == load.captured_requests
     assert load.timeline.successes + load.timeline.failures == load.captured_requests
-    assert sorted(load.health) == ["worker 0", "worker 1"]
+    assert sorted(load.health) == ["master", "worker 0", "worker 1"]
 
 
 @needs_prometheus

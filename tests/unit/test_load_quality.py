@@ -60,6 +60,14 @@ def test_saturated_generator_is_flagged_and_client_marked_unreliable() -> None:
     assert quality.assess(load, {}, 2.0).to_dict()["generator_health"]["saturated"] is True
 
 
+def test_a_saturated_master_is_a_note_since_the_workers_measure() -> None:
+    load = closed_load(health={"master": samples(99, 80), "worker 0": samples(40, 1)})
+    result = quality.assess(load, {}, 2.0)
+    assert result.client_reliable and not result.warnings
+    assert any(note.startswith("the master was saturated (master: CPU mean 99 %") for note in result.notes)
+    assert result.to_dict()["generator_health"]["saturated"] is False
+
+
 def test_lost_worker_and_incomplete_capture_are_warnings() -> None:
     lost = {"id": "w1", "index": 1, "requests_reported": 123, "last_report": ORIGIN + 3, "lost": True}
     load = closed_load(workers=[lost], locust_requests=10_001)

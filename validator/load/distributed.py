@@ -21,6 +21,7 @@ from locust.env import Environment
 
 from validator.load.agent import REPORT_KEY
 from validator.load.capture import Capture
+from validator.load.health import MASTER_PROCESS, HealthSampler
 from validator.load.local_workers import LocalWorkers
 from validator.load.open_model import ArrivalPlan
 from validator.load.worker import DEFAULT_MASTER_PORT, FLUSH_MESSAGE, READY_MESSAGE, SETUP_MESSAGE
@@ -112,6 +113,7 @@ class Master:
         self._wait(lambda: len(self.runner.clients.ready) >= expected, timeout, workers, "to connect")
         origin = time.time()
         self.collected = Collected(Capture(origin, open_model=load.open_model))
+        sampler = HealthSampler().start()  # the master's own CPU and loop lag, shown beside the workers'
         ids = sorted(client.id for client in self.runner.clients.ready)
         for index, client_id in enumerate(ids):
             self.collected.workers[client_id] = WorkerState(client_id, index)
@@ -127,6 +129,8 @@ class Master:
                 workers.poll()
             tick(time.time() - origin, self.collected.capture)
         self._stop_and_collect()
+        sampler.stop()
+        self.collected.health[MASTER_PROCESS] = [list(sample) for sample in sampler.drain()]
         return self.collected
 
     def _stop_and_collect(self) -> None:

@@ -18,6 +18,7 @@ SAMPLE_INTERVAL_S = 0.5
 CPU_SATURATED_PERCENT = 90.0  # of one core: a Locust process runs one Python thread
 LAG_SATURATED_MS = 50.0  # a timed sleep waking up this late means greenlets queue for the CPU
 SATURATED_SHARE = 0.2  # saturated in at least this share of the steady window's samples → unreliable
+MASTER_PROCESS = "master"  # a distributed load's master: merges reports, sends no requests itself
 
 
 class HealthSampler:
@@ -106,5 +107,5 @@ def health_document(health: list[ProcessHealth]) -> dict[str, Any]:
             "saturated_share": SATURATED_SHARE,
         },
         "processes": [vars(h) | {"saturated": h.saturated} for h in health],
-        "saturated": any(h.saturated for h in health),
+        "saturated": any(h.saturated for h in health if h.process != MASTER_PROCESS),
     }

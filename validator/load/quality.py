@@ -65,7 +65,13 @@ def assess(load: LoadResult | None, measurements: Mapping[str, Any], gap_factor:
 
 def _check_health(load: LoadResult, quality: MeasurementQuality) -> None:
     quality.health = generator_health.assess(load.health, load.window_start, load.window_end)
-    saturated = [h for h in quality.health if h.saturated]
+    saturated = [h for h in quality.health if h.saturated and h.process != generator_health.MASTER_PROCESS]
+    master = next((h for h in quality.health if h.process == generator_health.MASTER_PROCESS and h.saturated), None)
+    if master is not None:
+        quality.notes.append(
+            f"the master was saturated ({master.describe()}): the latencies come from the workers and stay "
+            "trustworthy, but progress lines and a lost worker's detection may lag"
+        )
     if saturated:
         quality.client_reliable = False
         quality.warnings.append(
