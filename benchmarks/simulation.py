@@ -17,6 +17,7 @@ from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 from validator.gates import GateResult, Status, evaluate_gate
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
 from validator.metrics import BUILTIN_METRICS
+from validator.pipeline import fail_confidence
 from validator.spec import GateSpec
 from validator.verdict import Decision, decide
 
@@ -33,7 +34,6 @@ GATES = (
     GateSpec("p99", BUILTIN_METRICS["latency_p99"], "critical", max_regression=MAX_REGRESSION),
     GateSpec("success rate", BUILTIN_METRICS["success_rate"], "critical", min=0.99),
 )
-CHECKS = 4  # bounds in GATES: Bonferroni splits the verdict's 5 % over them
 DEFAULT_RESAMPLING = stats.Resampling()
 QUANTILES = {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}
 
@@ -123,7 +123,7 @@ def judge_pair(
     first, bounds = bucket_layout(base + cand)
     baseline = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in base])
     candidate = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand])
-    level = stats.per_check_confidence(0.95, CHECKS)
+    level, _ = fail_confidence(GATES, 0.95)
     results = [
         evaluate_gate(
             gate, candidate[gate.metric.name], baseline[gate.metric.name], 0.95, "baseline", resampling, level

@@ -120,7 +120,8 @@ def main() -> None:
     print(
         f"({n} trials per A/A and +20 % row, {max(50, n // 4)} per other sweep point, "
         f"{COVERAGE_TRIALS_PER_TRIAL * n} per coverage row; streams cycled; "
-        f"{sim.WINDOWS} s × {sim.RATE}/s per run; run noise {sim.RUN_NOISE * 100:g} %; Bonferroni over 4 bounds)"
+        f"{sim.WINDOWS} s × {sim.RATE}/s per run; run noise {sim.RUN_NOISE * 100:g} %; "
+        "FAIL on Bonferroni over the 3 critical bounds)"
     )
     print(
         f"stat_quality: A/A false NO-GO k1 {aa[1][0] * 100:.1f} % k3 {aa[3][0] * 100:.1f} %, false CAUTION "

@@ -22,6 +22,7 @@ from validator import stats  # noqa: E402
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
 from validator.gates import evaluate_gate  # noqa: E402
 from validator.metrics import BUILTIN_METRICS  # noqa: E402
+from validator.pipeline import fail_confidence  # noqa: E402
 from validator.spec import GateSpec  # noqa: E402
 
 REQUESTS, WINDOWS, SUBSAMPLE = 10_000_000, 600, 100_000
@@ -61,7 +62,7 @@ def judge_all(candidate: dict[str, Measurement], baseline: dict[str, Measurement
     candidate, baseline = fresh(candidate), fresh(baseline)
     stats.resampling_weights.cache_clear()
     resampling = stats.Resampling(method)
-    level = stats.per_check_confidence(0.95, 9)
+    level, _ = fail_confidence(GATES, 0.95)
     start = time.perf_counter()
     for gate in GATES:
         name = gate.metric.name

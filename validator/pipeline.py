@@ -8,6 +8,7 @@ re-renders. A stage that fails never deletes what an earlier stage wrote.
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from validator.evidence import Measurement, QuantileEvidence
 from validator.gates import GateResult, evaluate_gate
 from validator.load.result import LoadResult
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
-from validator.spec import Spec
+from validator.spec import GateSpec, Spec
 from validator.verdict import Verdict, decide
 
 METRICS_FILE = "metrics.json"
@@ -177,12 +178,24 @@ def shape_observation(
 
 def check_confidence(spec: Spec) -> tuple[float, str]:
     """The level a bound's FAIL is judged at, and one sentence saying why."""
-    checks = sum((g.max is not None) + (g.min is not None) + (g.max_regression is not None) for g in spec.gates)
-    if spec.multiplicity == "none" or checks <= 1:
-        return spec.confidence, f"each bound judged at {spec.confidence * 100:g} % on its own (no multiplicity control)"
-    level = stats.per_check_confidence(spec.confidence, checks)
+    return fail_confidence(spec.gates, spec.confidence, spec.multiplicity)
+
+
+def fail_confidence(
+    gates: Iterable[GateSpec], confidence: float, multiplicity: str = "bonferroni"
+) -> tuple[float, str]:
+    """The level a bound's FAIL is judged at: Bonferroni over the bounds of critical gates, since only their
+    FAIL makes a NO-GO (a warning gate's FAIL is a CAUTION, as its WARN already is); and one sentence why."""
+    checks = sum(
+        (g.max is not None) + (g.min is not None) + (g.max_regression is not None)
+        for g in gates
+        if g.severity == "critical"
+    )
+    if multiplicity == "none" or checks <= 1:
+        return confidence, f"each bound judged at {confidence * 100:g} % on its own (no multiplicity control)"
+    level = stats.per_check_confidence(confidence, checks)
     return level, (
-        f"PASS on {spec.confidence * 100:g} % intervals; FAIL only when the {level * 100:.2f} % interval is wholly "
-        f"beyond the bound (Bonferroni over {checks} bounds, so the whole verdict's false NO-GO rate is at most "
-        f"{(1 - spec.confidence) * 50:g} %)"
+        f"PASS on {confidence * 100:g} % intervals; FAIL only when the {level * 100:.2f} % interval is wholly "
+        f"beyond the bound (Bonferroni over the {checks} bounds of critical gates, so the whole verdict's false "
+        f"NO-GO rate is at most {(1 - confidence) * 50:g} %)"
     )
