@@ -331,31 +331,42 @@ def choose_method(requested: str, windows_per_run: list[int]) -> str:
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
 
 
-def lag1_autocorrelation(window_cumulative: np.ndarray, quantiles: tuple[float, ...] = BLOCK_QUANTILES) -> float:
-    """The largest lag-1 autocorrelation, clamped to [0, 0.95], of the per-window counts beyond the pooled
-    `quantiles` (what their variance rests on), with the usual small-sample bias (-(1 + 3ρ)/n) added back."""
+def _lag1_by_quantile(window_cumulative: np.ndarray, quantiles: tuple[float, ...]) -> list[float]:
+    """Lag-1 autocorrelation of the per-window counts beyond each pooled quantile (what its variance rests on),
+    with the usual small-sample bias (-(1 + 3ρ)/n) added back; 0 where the counts do not vary."""
     counts = np.asarray(window_cumulative)
     n = counts.shape[0]
     if n < 3:
-        return 0.0
+        return [0.0 for _ in quantiles]
     pooled = counts.sum(axis=0, dtype=float)
-    rho = 0.0
+    found = []
     for q in quantiles:
         column = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), counts.shape[1] - 1)
         beyond = counts[:, -1].astype(float) - counts[:, column]
         beyond -= beyond.mean()
         denominator = float(beyond @ beyond)
-        if denominator > 0:
-            lag1 = float(beyond[1:] @ beyond[:-1]) / denominator
-            rho = max(rho, lag1 + (1 + 3 * lag1) / n)
-    return min(rho, 0.95)
+        lag1 = float(beyond[1:] @ beyond[:-1]) / denominator if denominator > 0 else 0.0
+        found.append(lag1 + (1 + 3 * lag1) / n if denominator > 0 else 0.0)
+    return found
+
+
+def _clamped(rho: float) -> float:
+    return min(max(rho, 0.0), 0.95)
+
+
+def lag1_autocorrelation(window_cumulative: np.ndarray, quantiles: tuple[float, ...] = BLOCK_QUANTILES) -> float:
+    """The largest lag-1 autocorrelation, clamped to [0, 0.95], of the per-window counts beyond the pooled
+    `quantiles` (bias-corrected, see `_lag1_by_quantile`)."""
+    return _clamped(max(_lag1_by_quantile(window_cumulative, quantiles)))
 
 
 def block_length(window_cumulative: np.ndarray) -> int:
-    """Block length from the data: Carlstein's AR(1) rule L = (2ρ/(1-ρ²))^(2/3) n^(1/3), ρ from
-    `lag1_autocorrelation`, at most a quarter of the run."""
-    n = np.asarray(window_cumulative).shape[0]
-    rho = lag1_autocorrelation(window_cumulative)
+    """Block length from the data: Carlstein's AR(1) rule, ρ from `lag1_autocorrelation`."""
+    return _carlstein_length(lag1_autocorrelation(window_cumulative), np.asarray(window_cumulative).shape[0])
+
+
+def _carlstein_length(rho: float, n: int) -> int:
+    """L = (2ρ/(1-ρ²))^(2/3) n^(1/3), at least 1 and at most a quarter of the run."""
     length = math.ceil((2 * rho / (1 - rho * rho)) ** (2 / 3) * n ** (1 / 3)) if rho > 0 else 1
     return max(1, min(length, int(n * MAX_BLOCK_FRACTION)))
 
@@ -466,12 +477,13 @@ def windowed_quantile_draws(
             f"{'/'.join(map(str, windows))} windows kept together ({n_resamples} resamples)"
         )
         return _resampled_quantiles(q, bounds, weights, cumulative, lower_edge), description
-    blocks = tuple(block_length(m) for m in matrices)
+    rhos = [_lag1_by_quantile(m, (*BLOCK_QUANTILES, q)) for m in matrices]  # one pass per run
+    strongest = [_clamped(max(r[:-1])) for r in rhos]
+    blocks = tuple(_carlstein_length(rho, n) for rho, n in zip(strongest, windows, strict=True))
     weights = resampling_weights(windows, blocks, n_resamples, seed, False)
     draws = _resampled_quantiles(q, bounds, weights, cumulative, lower_edge)
     factors = [
-        block_spread_factor(lag1_autocorrelation(m, (q,)), lag1_autocorrelation(m), b)
-        for m, b in zip(matrices, blocks, strict=True)
+        block_spread_factor(_clamped(r[-1]), phi, b) for r, phi, b in zip(rhos, strongest, blocks, strict=True)
     ]
     correlation = float(np.average(factors, weights=windows))
     n_blocks = sum(n // b for n, b in zip(windows, blocks, strict=True))
