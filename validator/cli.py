@@ -412,9 +412,7 @@ def _finish(
 
 def _repeat_numbers(run_dir: Path) -> list[int]:
     """The numbers i of RUN_DIR/run-<i>/ holding a load.json (a run with `load.repeat` > 1), in order."""
-    return sorted(
-        int(p.name[4:]) for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists()
-    )
+    return sorted(int(p.name[4:]) for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists())
 
 
 @contextlib.contextmanager

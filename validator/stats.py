@@ -482,9 +482,7 @@ def windowed_quantile_draws(
     blocks = tuple(_carlstein_length(rho, n) for rho, n in zip(strongest, windows, strict=True))
     weights = resampling_weights(windows, blocks, n_resamples, seed, False)
     draws = _resampled_quantiles(q, bounds, weights, cumulative, lower_edge)
-    factors = [
-        block_spread_factor(_clamped(r[-1]), phi, b) for r, phi, b in zip(rhos, strongest, blocks, strict=True)
-    ]
+    factors = [block_spread_factor(_clamped(r[-1]), phi, b) for r, phi, b in zip(rhos, strongest, blocks, strict=True)]
     correlation = float(np.average(factors, weights=windows))
     n_blocks = sum(n // b for n, b in zip(windows, blocks, strict=True))
     calibration = few_blocks_factor(n_blocks)

@@ -89,8 +89,6 @@ def _check_workers(load: LoadResult, quality: MeasurementQuality) -> None:
             f"{worker['requests_reported']} requests, anything it sent after its last report is missing, "
             f"and the load after its loss was lower than specified"
         )
-
-
     for worker in load.late_workers:
         who = f"load worker {worker['index']} ({worker['id']}) connected after the load started"
         sent = worker.get("locust_requests", 0)
