@@ -118,6 +118,10 @@ class QuantileEvidence:
             return Change("ratio", interval)
         return Change("ratio", _with_run_noise(interval, noise, self.runs, True, confidence))
 
+    def at(self, q: float) -> "QuantileEvidence":
+        """The same counts read at another quantile."""
+        return replace(self, q=q)
+
     def spread(self, resampling: Resampling = DEFAULT_RESAMPLING) -> tuple[float, float]:
         """(log estimate, sampling standard deviation of it), from the unwidened 95 % interval."""
         interval = self.interval(0.95, resampling, widen=False)

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from validator import stats
 from validator.baseline import Baseline, pool_runs
-from validator.evidence import Measurement, QuantileEvidence
+from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
 from validator.gates import GateResult, evaluate_gate
 from validator.load.result import LoadResult
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
@@ -26,6 +24,7 @@ from validator.spec import GateSpec, Spec
 from validator.verdict import Verdict, decide
 
 METRICS_FILE = "metrics.json"
+SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
 
 
 @dataclass
@@ -143,37 +142,43 @@ def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judg
         )
         for gate in spec.gates
     ]
-    shape = shape_observation(metrics.measurements, baseline.measurements if baseline else {}, spec.confidence)
+    shape = shape_observation(
+        metrics.measurements, baseline.measurements if baseline else {}, spec.confidence, spec.resampling
+    )
     return Judgement(results, decide(results, metrics.could_not_evaluate), level, note, shape)
 
 
 def shape_observation(
-    candidate: dict[str, Measurement], baseline: dict[str, Measurement], confidence: float
+    candidate: dict[str, Measurement],
+    baseline: dict[str, Measurement],
+    confidence: float,
+    resampling: stats.Resampling = DEFAULT_RESAMPLING,
 ) -> str | None:
-    """One sentence comparing the whole latency distribution with the baseline's, p50 to p99.9 (not a gate)."""
+    """One sentence comparing the whole latency distribution with the baseline's, p50 to p99.9 (not a gate).
+
+    Each ratio's interval comes from the gates' own machinery (exact, block or hierarchical draws), without the
+    run-to-run noise floor: that noise scales every quantile alike, so it cannot make the shape look changed.
+    """
     sides = [side.get("latency_p50") for side in (candidate, baseline)]
     if not all(m is not None and isinstance(m.evidence, QuantileEvidence) for m in sides):
         return None
-    evidences = [m.evidence for m in sides]  # type: ignore[union-attr]
-    band = stats.quantile_ratio_band(
-        *((np.asarray(e.upper_bounds), np.asarray(e.cumulative_counts)) for e in evidences), confidence=confidence
-    )
+    ours, theirs = (m.evidence for m in sides)  # type: ignore[union-attr]
+    band = [ours.at(p).change_vs(theirs.at(p), confidence, resampling).interval for p in SHAPE_PROBABILITIES]
     if any(math.isnan(i.low) or math.isnan(i.high) for i in band):
         return None
     shown = ", ".join(
         f"p{p * 100:g} ×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
-        for p, i in zip(stats.SHAPE_PROBABILITIES, band, strict=True)
+        for p, i in zip(SHAPE_PROBABILITIES, band, strict=True)
     )
     median = band[0]
-    apart = [
-        p for p, i in zip(stats.SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low
-    ]
+    apart = [p for p, i in zip(SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low]
     verdict = (
         f"the shape changed: the ratio at p{apart[-1] * 100:g} is clearly unlike the median's"
         if apart
         else "the distribution moved as a whole (no quantile's ratio is clearly unlike the median's)"
     )
-    return f"candidate ÷ baseline {shown} ({confidence * 100:g} % exact intervals); {verdict}"
+    method = next(m for m in ("hierarchical", "block", "exact") if m in median.method)
+    return f"candidate ÷ baseline {shown} ({confidence * 100:g} % intervals, {method} draws); {verdict}"
 
 
 def check_confidence(spec: Spec) -> tuple[float, str]:

@@ -624,26 +624,3 @@ def required_requests(q: float, sigma: float, relative_half_width: float, confid
     density = math.exp(-z_q * z_q / 2) / math.sqrt(2 * math.pi)
     delta = q * (1 - q) * (z * sigma / (relative_half_width * density)) ** 2
     return math.ceil(max(delta, MIN_TAIL_OBSERVATIONS / (1.0 - q)))
-
-
-# --- distribution shape ---------------------------------------------------------------------------------
-
-SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)
-
-
-def quantile_ratio_band(
-    candidate: tuple[np.ndarray, np.ndarray],
-    baseline: tuple[np.ndarray, np.ndarray],
-    confidence: float = 0.95,
-    probabilities: tuple[float, ...] = SHAPE_PROBABILITIES,
-    seed: int = 20261123,
-) -> list[Interval]:
-    """Candidate ÷ baseline at each probability from p50 to p99.9 (exact draws): the quantile function's band,
-    so a change of shape (tail, variance) shows even when the gated quantiles pass."""
-    rng = np.random.default_rng(seed)
-    band = []
-    for p in probabilities:
-        draws = [quantile_bootstrap_draws(p, bounds, counts, 4_000, rng) for bounds, counts in (candidate, baseline)]
-        estimate = histogram_quantile(p, *candidate) / histogram_quantile(p, *baseline)
-        band.append(ratio_interval(draws[0], draws[1], confidence, estimate))
-    return band

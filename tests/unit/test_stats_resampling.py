@@ -1,6 +1,7 @@
 """Block and hierarchical bootstrap over per-window histograms, bucket widening, run noise, sample size."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from validator import stats
 from validator.evidence import Measurement, QuantileEvidence, RunNoise, evidence_from_dict
 from validator.gates import Status, evaluate_gate
 from validator.metrics import BUILTIN_METRICS
+from validator.pipeline import shape_observation
 from validator.spec import GateSpec
 
 BOUNDS = np.append(0.001 * 1.01 ** np.arange(400), math.inf)  # 1 %-wide buckets from 1 ms to ~54 ms
@@ -169,12 +171,18 @@ def test_one_run_candidate_comparison_is_widened_by_the_baseline_noise_floor():
     assert "noise floor" in floored.method and "not included" in plain.method
 
 
-def test_quantile_ratio_band_shows_a_tail_only_change_and_a_pure_shift():
+def test_shape_observation_shows_a_tail_only_change_and_a_pure_shift():
     rng = np.random.default_rng(16)
-    base = rng.lognormal(math.log(0.01), 0.3, 50_000)
+    base = rng.lognormal(math.log(0.01), 0.3, (40, 1_250))
     tail_slower = np.where(base > np.quantile(base, 0.95), base * 1.3, base)
-    histogram = windows_of(base[None, :])[0]
-    band = stats.quantile_ratio_band((BOUNDS, windows_of(tail_slower[None, :])[0]), (BOUNDS, histogram))
-    assert band[0].low < 1.0 < band[0].high and band[4].low > 1.2  # p50 unchanged, p99 30 % slower
-    shifted = stats.quantile_ratio_band((BOUNDS, windows_of(base[None, :] * 1.1)[0]), (BOUNDS, histogram))
-    assert all(1.05 < i.estimate < 1.15 for i in shifted)
+
+    def p50(latencies: np.ndarray) -> dict[str, Measurement]:
+        return {"latency_p50": Measurement("latency_p50", "test", quantile_evidence(0.5, windows_of(latencies)))}
+
+    tail = shape_observation(p50(tail_slower), p50(base), 0.95)
+    assert tail is not None and "block draws" in tail and "the shape changed: the ratio at p99.9" in tail
+    shifted = shape_observation(p50(base * 1.1), p50(base), 0.95)
+    assert shifted is not None and "moved as a whole" in shifted
+    ratios = [float(ratio) for ratio in re.findall(r"p[\d.]+ ×([\d.]+)", shifted)]
+    assert len(ratios) == 6 and all(1.05 < ratio < 1.15 for ratio in ratios)
+    assert shape_observation(p50(base), {}, 0.95) is None
