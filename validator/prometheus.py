@@ -276,4 +276,5 @@ def _short(error: BaseException) -> str:
 
 def _range_text(query: str, window: Window, step: float) -> str:
     """A range query as the log and the report show it."""
-    return f"{query} (range {window.start:.3f} → {window.end:.3f}, step {step:g}s)"
+    start, end = (datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds") for t in (window.start, window.end))
+    return f"{query} (range {start} → {end}, step {step:g}s)"
