@@ -187,6 +187,8 @@ def test_a_worker_killed_mid_run_is_reported_and_the_verdict_is_not_go(tmp_path:
     lost = verdict["measurement"]["lost_workers"]
     assert len(lost) == 1 and lost[0]["requests_reported"] > 0
     assert any("was lost" in reason for reason in verdict["reasons"])
+    exits = [note for note in verdict["measurement"]["notes"] if "exited during the load" in note]
+    assert len(exits) == 1 and f"pid {victim.pid} exited with status -9" in exits[0], verdict["measurement"]
     report = (run_dir / "report.md").read_text()
     assert "Load workers lost" in report and str(lost[0]["requests_reported"]) in report
     load = LoadResult.read(run_dir)

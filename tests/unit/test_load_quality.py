@@ -70,10 +70,12 @@ def test_a_saturated_master_is_a_note_since_the_workers_measure() -> None:
 
 def test_lost_worker_and_incomplete_capture_are_warnings() -> None:
     lost = {"id": "w1", "index": 1, "requests_reported": 123, "last_report": ORIGIN + 3, "lost": True}
-    load = closed_load(workers=[lost], locust_requests=10_001)
-    warnings = quality.assess(load, {}, 2.0).warnings
-    assert any("worker 1 (w1) was lost" in w and "123 requests" in w for w in warnings)
-    assert any("Locust counted 10001" in w for w in warnings)
+    exited = "pid 42 exited with status -9: (no output)"
+    load = closed_load(workers=[lost], locust_requests=10_001, generator={"worker_exits": [exited]})
+    result = quality.assess(load, {}, 2.0)
+    assert any("worker 1 (w1) was lost" in w and "123 requests" in w for w in result.warnings)
+    assert any("Locust counted 10001" in w for w in result.warnings)
+    assert f"a local worker process exited during the load: {exited}" in result.notes
 
 
 def test_littles_law_mismatch_means_unaccounted_time() -> None:

@@ -86,6 +86,7 @@ class Collected:
     capture: Capture
     health: dict[str, list[list[float]]] = field(default_factory=dict)
     workers: dict[str, WorkerState] = field(default_factory=dict)
+    exits: list[str] = field(default_factory=list)  # local worker processes that exited during the load, and why
 
 
 class Master:
@@ -125,8 +126,8 @@ class Master:
         self.runner.start(load.users, spawn_rate=load.spawn_rate)
         while (now := time.time()) < origin + load.duration:
             gevent.sleep(min(1.0, origin + load.duration - now))
-            if workers is not None:
-                workers.poll()
+            if workers is not None and (exited := workers.poll()):
+                self.collected.exits.append(exited)
             tick(time.time() - origin, self.collected.capture)
         self._stop_and_collect()
         sampler.stop()

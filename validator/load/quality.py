@@ -89,6 +89,8 @@ def _check_workers(load: LoadResult, quality: MeasurementQuality) -> None:
             f"{worker['requests_reported']} requests, anything it sent after its last report is missing, "
             f"and the load after its loss was lower than specified"
         )
+    for exited in load.generator.get("worker_exits", []):
+        quality.notes.append(f"a local worker process exited during the load: {exited}")
     for worker in load.late_workers:
         who = f"load worker {worker['index']} ({worker['id']}) connected after the load started"
         sent = worker.get("locust_requests", 0)

@@ -40,6 +40,7 @@ class _Outcome(NamedTuple):
     health: dict[str, list[list[float]]]
     workers: list[dict[str, Any]]
     locust_requests: int
+    worker_exits: tuple[str, ...] = ()
 
 
 def run_load(
@@ -71,6 +72,7 @@ def run_load(
             "processes": processes,
             "mode": "master + workers" if outcome.workers else "in-process",
             "python": sys.version.split()[0],
+            "worker_exits": list(outcome.worker_exits),  # local workers that exited during the load, and why
         },
         health=outcome.health,
         workers=outcome.workers,
@@ -110,7 +112,8 @@ def _run_distributed(environment: Environment, load: LoadSpec, options: MasterOp
             local.stop()
     workers = [state.to_dict() for state in sorted(collected.workers.values(), key=lambda s: s.index)]
     counted = master.runner.stats.total.num_requests
-    return _Outcome(collected.capture.origin, collected.capture, collected.health, workers, counted)
+    exits = tuple(collected.exits)
+    return _Outcome(collected.capture.origin, collected.capture, collected.health, workers, counted, exits)
 
 
 def _plan(load: LoadSpec, origin: float, index: int, count: int) -> ArrivalPlan | None:
