@@ -52,6 +52,11 @@ def coverage_trial(args: tuple[str, float, int]) -> tuple[bool, bool]:
     return sim.coverage_trial(_rng(4, sim.STREAMS.index(stream), index), stream, truth)
 
 
+def _by_stream(outcomes: list, share: Callable[[list], float]) -> str:
+    """`share` of each stream's trials (streams are cycled, so stream i holds trials i, i+4, ...)."""
+    return ", ".join(f"{stream} {share(outcomes[i::4]) * 100:.0f} %" for i, stream in enumerate(sim.STREAMS))
+
+
 def run(pool: Pool, function: Callable, items: list) -> list:  # type: ignore[type-arg]
     return pool.map(function, items, chunksize=4)
 
@@ -69,10 +74,7 @@ def main() -> None:
             decisions = run(pool, aa_trial, [(k, i) for i in range(n)])
             aa[k] = (decisions.count("NO-GO") / n, decisions.count("CAUTION") / n)
             rows.append((f"A/A k={k}: false NO-GO", f"{aa[k][0] * 100:.1f} %", "≤ 1 %"))
-            by_stream = ", ".join(
-                f"{stream} {decisions[i::4].count('CAUTION') / len(decisions[i::4]) * 100:.0f} %"
-                for i, stream in enumerate(sim.STREAMS)
-            )
+            by_stream = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
             rows.append((f"A/A k={k}: false CAUTION", f"{aa[k][1] * 100:.1f} %", f"≤ 5 %; {by_stream}"))
         detected = {}
         for k in (1, 3):
@@ -81,7 +83,7 @@ def main() -> None:
                 hits = run(pool, power_trial, [(k, scale, i) for i in range(trials)])
                 detected[(k, scale)] = float(np.mean(hits))
                 if math.isclose(scale, 1.20):
-                    by_stream = ", ".join(f"{st} {np.mean(hits[i::4]) * 100:.0f} %" for i, st in enumerate(sim.STREAMS))
+                    by_stream = _by_stream(hits, np.mean)
             rows.append(
                 (
                     f"power k={k}: NO-GO at p99 +20 % (2 × max_regression)",
@@ -92,6 +94,19 @@ def main() -> None:
             smallest = next((f"+{(s - 1) * 100:.0f} %" for s in SWEEP if detected[(k, s)] >= 0.8), "> +30 %")
             sweep = ", ".join(f"+{(s - 1) * 100:.0f} %: {detected[(k, s)] * 100:.0f} %" for s in SWEEP)
             rows.append((f"k={k}: smallest regression with NO-GO ≥ 80 %", smallest, sweep))
+        many = max(50, n // 2)  # k = 5 runs a side: what more runs buy (half the trials: each costs 10 runs)
+        decisions = run(pool, aa_trial, [(5, i) for i in range(many)])
+        caution = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
+        rows.append(
+            (
+                "A/A k=5: false NO-GO / false CAUTION",
+                f"{decisions.count('NO-GO') / many * 100:.1f} % / {decisions.count('CAUTION') / many * 100:.1f} %",
+                f"CAUTION {caution}",
+            )
+        )
+        hits = run(pool, power_trial, [(5, 1.20, i) for i in range(many)])
+        detected[(5, 1.20)] = float(np.mean(hits))
+        rows.append(("power k=5: NO-GO at p99 +20 %", f"{detected[(5, 1.20)] * 100:.1f} %", _by_stream(hits, np.mean)))
         tail = run(pool, tail_trial, list(range(max(50, n // 2))))
         rows.append(
             (
@@ -112,13 +127,14 @@ def main() -> None:
                     f"block {coverage[stream][1] * 100:.1f} % (goal 93–97 % on autocorrelated)",
                 )
             )
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}} | {'value':<12} | goal / detail")
-    print(f"{'-' * width}-|-{'-' * 12}-|-{'-' * 40}")
+    width, shown = (max(len(r[i]) for r in rows) for i in (0, 1))
+    print(f"{'measure':<{width}} | {'value':<{shown}} | goal / detail")
+    print(f"{'-' * width}-|-{'-' * shown}-|-{'-' * 40}")
     for name, value, detail in rows:
-        print(f"{name:<{width}} | {value:<12} | {detail}")
+        print(f"{name:<{width}} | {value:<{shown}} | {detail}")
     print(
-        f"({n} trials per A/A and +20 % row, {max(50, n // 4)} per other sweep point, "
+        f"({n} trials per A/A and +20 % row at k=1 and k=3, {max(50, n // 2)} at k=5 and for the tail row, "
+        f"{max(50, n // 4)} per other sweep point, "
         f"{COVERAGE_TRIALS_PER_TRIAL * n} per coverage row; streams cycled; "
         f"{sim.WINDOWS} s × {sim.RATE}/s per run; run noise {sim.RUN_NOISE * 100:g} %; "
         "FAIL on Bonferroni over the 3 critical bounds)"
@@ -126,7 +142,8 @@ def main() -> None:
     print(
         f"stat_quality: A/A false NO-GO k1 {aa[1][0] * 100:.1f} % k3 {aa[3][0] * 100:.1f} %, false CAUTION "
         f"k1 {aa[1][1] * 100:.1f} % k3 {aa[3][1] * 100:.1f} %; power(+20 %) k1 {detected[(1, 1.2)] * 100:.0f} % "
-        f"k3 {detected[(3, 1.2)] * 100:.0f} %; coverage AR(1) exact {coverage['ar1'][0] * 100:.0f} % "
+        f"k3 {detected[(3, 1.2)] * 100:.0f} % k5 {detected[(5, 1.2)] * 100:.0f} %; "
+        f"coverage AR(1) exact {coverage['ar1'][0] * 100:.0f} % "
         f"block {coverage['ar1'][1] * 100:.0f} %"
     )
 
