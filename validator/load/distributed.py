@@ -31,6 +31,7 @@ LOCAL_CONNECT_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 FINAL_REPORT_TIMEOUT_S = 10.0
+SETUP_RESEND_S = 1.0  # a worker that has not confirmed its set-up within this gets it again
 
 
 class LoadError(RuntimeError):
@@ -116,13 +117,12 @@ class Master:
         self.collected = Collected(Capture(origin, open_model=load.open_model))
         sampler = HealthSampler().start()  # the master's own CPU and loop lag, shown beside the workers'
         ids = sorted(client.id for client in self.runner.clients.ready)
+        setups = {}
         for index, client_id in enumerate(ids):
             self.collected.workers[client_id] = WorkerState(client_id, index)
             plan = plan_for(origin, index, len(ids))
-            setup = {"origin": origin, "index": index, "plan": None if plan is None else plan.to_dict()}
-            self.runner.send_message(SETUP_MESSAGE, setup, client_id)
-        states = list(self.collected.workers.values())
-        self._wait(lambda: all(s.ready for s in states), READY_TIMEOUT_S, workers, "to be ready")
+            setups[client_id] = {"origin": origin, "index": index, "plan": None if plan is None else plan.to_dict()}
+        self._set_up(setups, workers)
         self.runner.start(load.users, spawn_rate=load.spawn_rate)
         while (now := time.time()) < origin + load.duration:
             gevent.sleep(min(1.0, origin + load.duration - now))
@@ -133,6 +133,25 @@ class Master:
         sampler.stop()
         self.collected.health[MASTER_PROCESS] = [list(sample) for sample in sampler.drain()]
         return self.collected
+
+    def _set_up(self, setups: dict[str, dict[str, Any]], workers: LocalWorkers | None) -> None:
+        """Send each worker its set-up and wait for every READY, sending it again every SETUP_RESEND_S to those
+        that have not answered: a worker still finishing Locust's connection hand-shake drops messages that
+        arrive before its slagate handlers are registered."""
+        assert self.collected is not None
+        states = [self.collected.workers[client_id] for client_id in setups]
+        next_send = 0.0
+
+        def ready() -> bool:
+            nonlocal next_send
+            if time.time() >= next_send:
+                for state in states:
+                    if not state.ready:
+                        self.runner.send_message(SETUP_MESSAGE, setups[state.client_id], state.client_id)
+                next_send = time.time() + SETUP_RESEND_S
+            return all(state.ready for state in states)
+
+        self._wait(ready, READY_TIMEOUT_S, workers, "to be ready")
 
     def _stop_and_collect(self) -> None:
         assert self.collected is not None

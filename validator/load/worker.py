@@ -54,8 +54,9 @@ def attach(environment: Environment, runner: WorkerRunner) -> Callable[[], None]
 
     def on_setup(environment: Environment, msg: Any, **kw: Any) -> None:
         setup = msg.data
-        plan = None if setup["plan"] is None else ArrivalPlan(**setup["plan"])
-        agent.configure(setup["origin"], plan)
+        if agent.recorder is None:  # the master may send it again until it hears READY
+            plan = None if setup["plan"] is None else ArrivalPlan(**setup["plan"])
+            agent.configure(setup["origin"], plan)
         runner.send_message(READY_MESSAGE, {"index": setup["index"]})
 
     def on_flush(environment: Environment, msg: Any, **kw: Any) -> None:
