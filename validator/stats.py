@@ -433,7 +433,8 @@ def resampling_weights(
     """(n_resamples, sum(windows)) weights of every window of every run in each resample, float32, read-only.
 
     Runs are drawn with replacement first when `hierarchical` (their multiplicity scales their windows'
-    weights), then circular blocks within each run. Cached: the gates of one run share it.
+    weights), then circular blocks within each run; a block as long as its run keeps the run whole, which is
+    how `windowed_quantile_draws` resamples runs as units. Cached: the gates of one run share it.
     """
     rng = np.random.default_rng(seed)
     k = len(windows)
