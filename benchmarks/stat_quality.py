@@ -32,10 +32,10 @@ def aa_trial(args: tuple[int, int]) -> str:
     return sim.judge_pair(_rng(1, k, index), sim.STREAMS[index % 4], k, max(k, 3)).decision.value
 
 
-def power_trial(args: tuple[int, float, int]) -> bool:
+def power_trial(args: tuple[int, float, int]) -> str:
     k, scale, index = args
     trial = sim.judge_pair(_rng(2, k, int(scale * 100), index), sim.STREAMS[index % 4], k, max(k, 3), scale)
-    return trial.decision.value == "NO-GO"
+    return trial.decision.value
 
 
 def tail_trial(index: int) -> tuple[bool, bool]:
@@ -79,11 +79,19 @@ def main() -> None:
         detected = {}
         for k in (1, 3):
             for scale in SWEEP:
-                trials = n if math.isclose(scale, 1.20) else max(50, n // 4)
-                hits = run(pool, power_trial, [(k, scale, i) for i in range(trials)])
+                trials = n if math.isclose(scale, 1.20) or math.isclose(scale, 1.10) else max(50, n // 4)
+                decisions = run(pool, power_trial, [(k, scale, i) for i in range(trials)])
+                hits = [d == "NO-GO" for d in decisions]
                 detected[(k, scale)] = float(np.mean(hits))
                 if math.isclose(scale, 1.20):
                     by_stream = _by_stream(hits, np.mean)
+                if math.isclose(scale, 1.10):
+                    at_limit = (
+                        f"at the limit (every quantile +10 %), k={k}: GO / NO-GO",
+                        f"{decisions.count('GO') / trials * 100:.1f} % / {detected[(k, scale)] * 100:.1f} %",
+                        "a one-sided 95 % bound errs ~5 % each way per gate; "
+                        f"GO {_by_stream(decisions, lambda part: part.count('GO') / len(part))}",
+                    )
             rows.append(
                 (
                     f"power k={k}: NO-GO at p99 +20 % (2 × max_regression)",
@@ -94,6 +102,7 @@ def main() -> None:
             smallest = next((f"+{(s - 1) * 100:.0f} %" for s in SWEEP if detected[(k, s)] >= 0.8), "> +30 %")
             sweep = ", ".join(f"+{(s - 1) * 100:.0f} %: {detected[(k, s)] * 100:.0f} %" for s in SWEEP)
             rows.append((f"k={k}: smallest regression with NO-GO ≥ 80 %", smallest, sweep))
+            rows.append(at_limit)
         many = max(50, n // 2)  # k = 5 runs a side: what more runs buy (half the trials: each costs 10 runs)
         decisions = run(pool, aa_trial, [(5, i) for i in range(many)])
         caution = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
@@ -104,7 +113,7 @@ def main() -> None:
                 f"CAUTION {caution}",
             )
         )
-        hits = run(pool, power_trial, [(5, 1.20, i) for i in range(many)])
+        hits = [d == "NO-GO" for d in run(pool, power_trial, [(5, 1.20, i) for i in range(many)])]
         detected[(5, 1.20)] = float(np.mean(hits))
         rows.append(("power k=5: NO-GO at p99 +20 %", f"{detected[(5, 1.20)] * 100:.1f} %", _by_stream(hits, np.mean)))
         tail = run(pool, tail_trial, list(range(max(50, n // 2))))
@@ -133,11 +142,11 @@ def main() -> None:
     for name, value, detail in rows:
         print(f"{name:<{width}} | {value:<{shown}} | {detail}")
     print(
-        f"({n} trials per A/A and +20 % row at k=1 and k=3, {max(50, n // 2)} at k=5 and for the tail row, "
+        f"({n} trials per A/A, +10 % and +20 % row at k=1 and k=3, {max(50, n // 2)} at k=5 and for the tail row, "
         f"{max(50, n // 4)} per other sweep point, "
         f"{COVERAGE_TRIALS_PER_TRIAL * n} per coverage row; streams cycled; "
         f"{sim.WINDOWS} s × {sim.RATE}/s per run; run noise {sim.RUN_NOISE * 100:g} %; "
-        "FAIL on Bonferroni over the 3 critical bounds)"
+        "each bound judged on one-sided 95 % bounds, multiplicity held by the margins)"
     )
     print(
         f"stat_quality: A/A false NO-GO k1 {aa[1][0] * 100:.1f} % k3 {aa[3][0] * 100:.1f} %, false CAUTION "

@@ -94,11 +94,19 @@ class QuantileEvidence:
         confidence: float,
         resampling: Resampling = DEFAULT_RESAMPLING,
         noise: RunNoise | None = None,
+        between_runs: bool = True,
     ) -> Change:
-        """Candidate ÷ baseline from independent bootstrap draws of each; hierarchical when both sides hold
-        several runs, else within-run draws widened by the baseline's run-to-run noise floor."""
+        """Candidate ÷ baseline. With three runs or more in all (each with its windows), from the spread of the
+        runs' own estimates, which holds run-to-run noise; otherwise from independent within-run draws (exact
+        or block), widened by the baseline's run-to-run noise floor when it has one. `between_runs` False keeps
+        to within-run draws (sampling error alone, for comparing quantiles of the same runs)."""
         base = _same_kind(self, baseline)
         estimate = self.estimate() / base.estimate()
+        if between_runs and self.windows and base.windows and self.runs + base.runs >= 3:
+            least = np.concatenate((self._run_sampling_sds(), base._run_sampling_sds()))
+            floor = math.sqrt(float(np.mean(least**2)) + self._resolution() ** 2 + base._resolution() ** 2)
+            interval = stats.between_run_ratio_interval(self._run_logs(), base._run_logs(), estimate, confidence, floor)
+            return Change("ratio", interval)
         if self._method(resampling.method, [self, base]) == "exact":
             rng = np.random.default_rng(resampling.seed)
             draws = [
@@ -106,17 +114,41 @@ class QuantileEvidence:
             ]
             interval = stats.ratio_interval(draws[0], draws[1], confidence, estimate)
             method = _method_text(resampling.method, f"{interval.method} of exact order-statistic draws")
-            return Change(
-                "ratio", _with_run_noise(replace(interval, method=method), noise, self.runs, True, confidence)
-            )
-        hierarchical = self.runs > 1 and base.runs > 1
-        candidate, described = self._draws(resampling, resampling.seed, hierarchical)
-        reference, _ = base._draws(resampling, resampling.seed + 1, hierarchical)
-        interval = stats.ratio_interval(candidate, reference, confidence, estimate)
-        interval = replace(interval, method=_method_text(resampling.method, f"ratio of independent {described}"))
-        if hierarchical:
-            return Change("ratio", interval)
-        return Change("ratio", _with_run_noise(interval, noise, self.runs, True, confidence))
+        else:
+            candidate, described = self._draws(resampling, resampling.seed, False)
+            reference, _ = base._draws(resampling, resampling.seed + 1, False)
+            interval = stats.ratio_interval(candidate, reference, confidence, estimate)
+            method = _method_text(resampling.method, f"ratio of independent {described}")
+        if not between_runs:
+            return Change("ratio", replace(interval, method=method))
+        return Change("ratio", _with_run_noise(replace(interval, method=method), noise, self.runs, True, confidence))
+
+    def _run_logs(self) -> np.ndarray:
+        """The log of each run's own quantile (from its windows' summed counts); NaN for a run without any."""
+        bounds = self._bounds()
+        values = np.array([stats.histogram_quantile(self.q, bounds, run.sum(axis=0)) for run in self.windows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), math.nan)
+
+    def _run_sampling_sds(self) -> np.ndarray:
+        """Each run's log-scale sampling SD if its requests were independent (the exact order-statistic interval):
+        the least its estimate varies, since positive autocorrelation only adds to it."""
+        bounds = self._bounds()
+        found = []
+        for run in self.windows:
+            interval = stats.quantile_interval(self.q, bounds, run.sum(axis=0), 0.95)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                found.append((np.log(interval.high) - np.log(interval.low)) / (2 * Z95))
+        return np.nan_to_num(np.array(found, dtype=float), nan=math.inf)
+
+    def _resolution(self) -> float:
+        """The standard deviation, on the log scale, of a value known only to lie in the estimate's bucket."""
+        bounds = self._bounds()
+        estimate = self.estimate()
+        index = int(np.searchsorted(bounds, estimate, side="left"))
+        if not estimate > 0 or index == 0 or index >= bounds.size or not math.isfinite(bounds[index]):
+            return 0.0
+        return math.log(bounds[index] / bounds[index - 1]) / math.sqrt(12.0)
 
     def at(self, q: float) -> "QuantileEvidence":
         """The same counts read at another quantile."""

@@ -79,18 +79,21 @@ def evaluate_gate(
     gate: GateSpec,
     measurement: Measurement | None,
     baseline: Measurement | None,
-    confidence: float,
+    bound_level: float,
     baseline_label: str | None = None,
     resampling: Resampling = DEFAULT_RESAMPLING,
-    fail_confidence: float | None = None,
+    fail_bound_level: float | None = None,
 ) -> GateResult:
     """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline).
 
-    PASS needs the whole `confidence` interval on the good side; FAIL needs the whole `fail_confidence`
-    interval (default: the same) on the bad side, so a family-wise level can guard the NO-GOs alone.
-    A quantile with too few observations beyond it is at best WARN ("insufficient data"), never PASS.
+    Bounds are one-sided, so each is judged on a one-sided confidence bound: PASS needs the one-sided
+    `bound_level` bound on the good side (the good end of the two-sided interval at 2·level - 1), FAIL needs
+    the one-sided `fail_bound_level` bound (default: the same) on the bad side. So P(PASS) for a build exactly
+    at a bound is about 1 - level, and so is P(FAIL). A quantile with too few observations beyond it is at best
+    WARN ("insufficient data"), never PASS.
     """
-    fail_level = confidence if fail_confidence is None else fail_confidence
+    confidence = stats.interval_level(bound_level)
+    fail_level = stats.interval_level(bound_level if fail_bound_level is None else fail_bound_level)
     unit = gate.metric.unit
     source = measurement.source if measurement else "no measurement"
     if measurement is None or measurement.evidence is None:

@@ -98,7 +98,7 @@ class Spec:
     checklist: Path | None = None
     client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
     resampling: Resampling = Resampling()  # [confidence] method, resamples
-    multiplicity: str = "bonferroni"  # [confidence] multiplicity: "bonferroni" or "none"
+    multiplicity: str = "margin"  # [confidence] multiplicity: "margin" or "bonferroni"
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -174,7 +174,7 @@ def _positive_int(value: object) -> int:
     return value
 
 
-MULTIPLICITY = ("bonferroni", "none")
+MULTIPLICITY = ("margin", "bonferroni")
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[object], str]:
@@ -196,8 +196,8 @@ def _resampling(table: "_Reader") -> Resampling:
 
 def _confidence_level(value: object) -> float:
     level = parse_fraction(value)
-    if not 0.5 <= level < 1.0:
-        raise ValueError("a confidence level between 50% and 99.99%, such as 0.95 or '95%'")
+    if not 0.5 < level < 1.0:
+        raise ValueError("a confidence level above 50% and below 100%, such as 0.95 or '95%'")
     return level
 
 
@@ -237,7 +237,7 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         ),
         resampling=_resampling(root.sub("confidence", required=False)),
         multiplicity=root.sub("confidence", required=False).get(
-            "multiplicity", _choice(MULTIPLICITY), "'bonferroni' or 'none'", Spec.multiplicity
+            "multiplicity", _choice(MULTIPLICITY), "'margin' or 'bonferroni'", Spec.multiplicity
         ),
     )
     return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))

@@ -21,6 +21,7 @@ WILSON_METHOD = "Wilson score"
 NEWCOMBE_METHOD = "Newcombe hybrid score (difference of Wilson intervals)"
 GARWOOD_METHOD = "exact Poisson (Garwood)"
 RATE_RATIO_METHOD = "exact conditional binomial (Clopper-Pearson on count share)"
+BETWEEN_RUNS_METHOD = "normal on the log scale, each side's variance from the spread of the runs' own estimates"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,18 @@ def _nan_interval(method: str, estimate: float = math.nan) -> Interval:
 def _check_q(q: float) -> None:
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"quantile q must be within [0, 1], got {q!r}")
+
+
+def interval_level(bound_level: float) -> float:
+    """The two-sided interval whose ends are one-sided bounds at `bound_level` (95 % bounds → 90 % interval).
+
+    A gate's bound is one-sided (a maximum, a minimum, a tolerated regression), so each end of this interval is
+    the test of one claim: the upper end below a maximum proves it met at `bound_level`, the lower end above
+    proves it broken at `bound_level` (as in non-inferiority testing and TOST).
+    """
+    if not 0.5 < bound_level < 1.0:
+        raise ValueError(f"a one-sided bound level must be within (0.5, 1), got {bound_level!r}")
+    return 2.0 * bound_level - 1.0
 
 
 def _tail(confidence: float) -> float:
@@ -223,6 +236,39 @@ def ratio_interval(
         return _nan_interval(RATIO_METHOD, estimate)
     low, high = np.quantile(ratios, [tail, 1.0 - tail], method="inverted_cdf")  # no inf - inf interpolation
     return Interval(float(estimate), float(low), float(high), RATIO_METHOD)
+
+
+def between_run_ratio_interval(
+    candidate_logs: np.ndarray,
+    baseline_logs: np.ndarray,
+    estimate: float,
+    confidence: float = 0.95,
+    min_run_sd: float = 0.0,
+) -> Interval:
+    """Interval of candidate/baseline around `estimate` from each run's own log estimate, for three runs or more.
+
+    Each run's estimate already carries its sampling error and its run-to-run noise, so the spread of the runs
+    about their side's mean, pooled over both sides (k_c + k_b - 2 degrees of freedom: one environment), is
+    the variance of one run; a side's mean of k runs has 1/k of it. Normal on the log scale. `min_run_sd` is
+    the least a run can vary (its independent-sampling error, the histogram's resolution): a spread that is
+    small by chance among few runs never claims more, and the interval is never 0 ± 0.
+    """
+    candidate = np.asarray(candidate_logs, dtype=float)
+    baseline = np.asarray(baseline_logs, dtype=float)
+    freedom = candidate.size + baseline.size - 2
+    if freedom < 1 or not estimate > 0 or not np.isfinite(np.concatenate((candidate, baseline))).all():
+        return _nan_interval(BETWEEN_RUNS_METHOD, estimate)
+    squares = float(np.sum((candidate - candidate.mean()) ** 2) + np.sum((baseline - baseline.mean()) ** 2))
+    spread = math.sqrt(squares / freedom)
+    run_sd = max(spread, min_run_sd)
+    error = run_sd * math.sqrt(1.0 / candidate.size + 1.0 / baseline.size)
+    half = float(ndtri(1.0 - _tail(confidence))) * error
+    floor = f", raised to the least one run can vary, {min_run_sd * 100:.2f} %" if min_run_sd > spread else ""
+    method = (
+        f"{BETWEEN_RUNS_METHOD} ({candidate.size} + {baseline.size} runs pooled, {freedom} df; one run's SD "
+        f"{spread * 100:.2f} %{floor}; standard error of the ratio {error * 100:.2f} %)"
+    )
+    return Interval(estimate, estimate * math.exp(-half), estimate * math.exp(half), method)
 
 
 # --- proportions ------------------------------------------------------------------------------------

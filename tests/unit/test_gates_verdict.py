@@ -64,6 +64,15 @@ def test_success_rate_difference_against_baseline() -> None:
     assert result.change.interval.high < -0.01
 
 
+def test_each_bound_is_judged_on_its_one_sided_bound() -> None:
+    # 9,940 of 10,000: the two-sided 95 % Wilson interval reaches below 99.25 %, the 90 % one (one-sided 95 %) not
+    measurement = Measurement("success_rate", "q", ProportionEvidence(9_940, 10_000))
+    result = evaluate_gate(gate(min=0.9925), measurement, None, 0.95)
+    assert result.status == Status.PASS
+    assert result.value is not None and result.value.low >= 0.9925
+    assert evaluate_gate(gate(min=0.9925), measurement, None, 0.975).status == Status.WARN
+
+
 def test_zero_failures_pass_a_min_bound_with_a_real_interval() -> None:
     result = evaluate_gate(gate(min=0.99), Measurement("success_rate", "q", ProportionEvidence(5000, 5000)), None, 0.95)
     assert result.status == Status.PASS

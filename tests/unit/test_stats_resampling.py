@@ -1,4 +1,5 @@
-"""Block and hierarchical bootstrap over per-window histograms, bucket widening, run noise, sample size."""
+"""Block and hierarchical bootstrap over per-window histograms, between-run ratio intervals, bucket widening,
+run noise, sample size."""
 
 import math
 import re
@@ -98,6 +99,40 @@ def test_hierarchical_bootstrap_includes_the_spread_between_runs():
     between, method = stats.windowed_quantile_draws(0.5, BOUNDS, runs, 2_000, 12)
     assert np.std(np.log(between)) > 3 * np.std(np.log(within))
     assert method.startswith("hierarchical bootstrap: 3 runs")
+
+
+def test_between_run_ratio_interval_pools_the_spread_of_both_sides():
+    candidate, baseline = np.array([0.08, 0.10, 0.12]), np.array([-0.01, 0.0, 0.01])  # logs of each run's figure
+    interval = stats.between_run_ratio_interval(candidate, baseline, 1.12, 0.90)
+    squares = 2 * 0.02**2 + 2 * 0.01**2  # about each side's mean
+    error = math.sqrt(squares / 4 * (1 / 3 + 1 / 3))
+    assert math.log(interval.high / 1.12) == pytest.approx(1.6449 * error, rel=0.01)
+    assert math.log(1.12 / interval.low) == pytest.approx(math.log(interval.high / 1.12))
+    assert "3 + 3 runs" in interval.method and "4 df" in interval.method
+
+
+def test_between_run_ratio_interval_needs_three_runs_and_is_never_zero_width():
+    assert math.isnan(stats.between_run_ratio_interval(np.zeros(1), np.zeros(1), 1.0).low)
+    assert math.isnan(stats.between_run_ratio_interval(np.array([0.0, math.nan]), np.zeros(1), 1.0).high)
+    identical = stats.between_run_ratio_interval(np.zeros(2), np.zeros(1), 1.0, 0.95, min_run_sd=0.001)
+    assert math.log(identical.high) == pytest.approx(1.96 * 0.001 * math.sqrt(1 / 2 + 1), rel=0.01)
+    assert "raised to the least one run can vary, 0.10 %" in identical.method
+
+
+def test_several_runs_compare_through_the_spread_of_their_own_estimates():
+    rng = np.random.default_rng(17)
+
+    def runs(shifts: tuple[float, ...]) -> QuantileEvidence:
+        parts = [quantile_evidence(0.5, windows_of(rng.lognormal(math.log(0.01) + s, 0.3, (30, 300)))) for s in shifts]
+        return parts[0].pooled(parts[1:])
+
+    steady, noisy = runs((0.0, 0.0, 0.0)), runs((-0.05, 0.0, 0.05))
+    reference = runs((0.0, 0.0, 0.0))
+    tight, wide = (side.change_vs(reference, 0.90).interval for side in (steady, noisy))
+    assert "runs' own estimates" in tight.method and "3 + 3 runs" in wide.method
+    assert math.log(wide.high / wide.low) > 3 * math.log(tight.high / tight.low)
+    within = noisy.change_vs(reference, 0.90, between_runs=False).interval  # sampling error alone
+    assert "block bootstrap" in within.method and within.high - within.low < wide.high - wide.low
 
 
 def test_choose_method_auto_rule():

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from validator import __version__
+from validator import __version__, stats
 from validator.baseline import Baseline
 from validator.gates import GateResult
 from validator.load.quality import MeasurementQuality
@@ -68,6 +68,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "rollout": {"strategy": verdict.rollout.name, "steps_percent": list(verdict.rollout.steps)},
         "rollback_criteria": list(verdict.rollback_criteria),
         "confidence": spec.confidence,
+        "interval_level": stats.interval_level(spec.confidence),
         "check_confidence": artifacts.judgement.check_confidence,
         "multiplicity": artifacts.judgement.multiplicity,
         "shape": artifacts.judgement.shape,
@@ -116,7 +117,8 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         generated_at=_utc(datetime.now(UTC).timestamp()),
         slagate_version=__version__,
         spec_path=spec.path,
-        confidence=_level_text(spec.confidence),
+        confidence=_level_text(stats.interval_level(spec.confidence)),
+        bound_level=_level_text(spec.confidence),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
         multiplicity=artifacts.judgement.multiplicity,
