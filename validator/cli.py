@@ -365,7 +365,7 @@ def _run_and_measure(
     spec: Spec, master: load_runner.MasterOptions | None, run_dir: Path
 ) -> tuple[LoadResult, MetricsRecord]:
     """Run the load `load.repeat` times back to back, measuring each run; k > 1 runs go to run_dir/run-<i>/
-    and are judged together (hierarchical bootstrap); run_dir/load.json is then the last run's."""
+    and are judged together (runs as units); run_dir/load.json is then the last run's."""
     repeat = spec.load.repeat
     records = []
     for index in range(1, repeat + 1):

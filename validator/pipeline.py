@@ -109,7 +109,7 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
 
 def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
     """Repeated runs of one candidate as one record: each metric's evidence pooled (every run's windows kept,
-    so the gates use a hierarchical bootstrap), every query kept, the window spanning all runs."""
+    so the gates judge the runs as units), every query kept, the window spanning all runs."""
     if len(records) == 1:
         return records[0]
     failed = next((r.could_not_evaluate for r in records if r.could_not_evaluate), None)

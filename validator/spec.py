@@ -43,7 +43,7 @@ class LoadSpec:
     arrival_rate: float | None = None  # open model (requests/s); None: closed model (users loop)
     arrival: str = "poisson"  # open model timetable: "poisson" or "fixed" spacing
     ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
-    repeat: int = 1  # k ≥ 2: k runs back to back, judged with a hierarchical bootstrap (runs resampled whole)
+    repeat: int = 1  # k ≥ 2: k runs back to back, judged together (ratios from the spread of the runs' own estimates)
 
     @property
     def open_model(self) -> bool:

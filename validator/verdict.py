@@ -92,7 +92,7 @@ def decide(
         reasons = [f"{r.gate.severity} gate '{r.gate.name}' is {r.status}: {r.reason}" for r in doubtful]
     else:
         decision = Decision.GO
-        reasons = [f"all {len(results)} gates PASS on their whole confidence intervals"]
+        reasons = [f"all {len(results)} gates PASS: every bound is met at its confidence level"]
     reasons += [f"measurement warning: {warning}" for warning in measurement_warnings]
     return Verdict(decision, ROLLOUTS[decision], tuple(reasons), _rollback_criteria(results), could_not_evaluate)
 

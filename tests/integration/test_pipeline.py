@@ -204,14 +204,16 @@ def test_recorded_baseline_round_trips(tmp_path, stack, target) -> None:
     assert p99["interval"]["low"] <= p99["estimate"] <= p99["interval"]["high"]
 
 
-def test_repeated_runs_use_the_hierarchical_bootstrap_and_validate_re_measures_each(tmp_path, stack, target) -> None:
+def test_repeated_runs_are_judged_as_units_and_validate_re_measures_each(tmp_path, stack, target) -> None:
     spec = short_spec(tmp_path)
     text = spec.read_text().replace('duration = "12s"', 'duration = "7s"\nrepeat = 2')
     spec.write_text(text.replace('# method = "auto"', 'method = "block"'))  # 5 windows a run: auto would be exact
     code, _, stderr, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
     assert code in (0, 3), stderr
     assert sorted(p.name for p in run_dir.glob("run-*")) == ["run-1", "run-2"]
-    assert "hierarchical bootstrap: 2 runs resampled" in (run_dir / "report.md").read_text()
+    report = (run_dir / "report.md").read_text()
+    assert "hierarchical bootstrap: 2 runs resampled" in report  # the candidate's own interval
+    assert "spread of the runs' own estimates (2 + 3 runs pooled, 3 df" in report  # its ratio to the 3-run baseline
     single = json.loads((run_dir / "run-1/metrics.json").read_text())
     before = json.loads((run_dir / "metrics.json").read_text())
     assert len(before["queries"]) == 2 * len(single["queries"])
