@@ -139,6 +139,16 @@ def true_quantile(stream: str, q: float, runs: int = 100, seed: int = 0) -> floa
     return float(np.quantile(np.concatenate([latencies(rng, stream).ravel() for _ in range(runs)]), q))
 
 
+def run_spread(stream: str, q: float, runs: int = 40, seed: int = 1) -> float:
+    """The standard deviation of one run's log q-quantile (as the gates estimate it) between runs without run
+    noise: sampling error alone, the least a run-based interval must allow for."""
+    rng = np.random.default_rng(seed)
+    streams = [latencies(rng, stream) for _ in range(runs)]
+    first, bounds = bucket_layout(streams)
+    found = [stats.histogram_quantile(q, bounds, window_matrix(r, first, bounds.size).sum(axis=0)) for r in streams]
+    return float(np.std(np.log(found), ddof=1))
+
+
 def coverage_trial(rng: np.random.Generator, stream: str, truth: float, q: float = 0.99) -> tuple[bool, bool]:
     """Whether the exact and the block 95 % intervals of one run's q-quantile cover the truth."""
     run = latencies(rng, stream)

@@ -124,6 +124,8 @@ def main() -> None:
                 f"Mann-Whitney p<0.05: {np.mean([t[1] for t in tail]) * 100:.1f} %",
             )
         )
+        spreads = ", ".join(f"{stream} {sim.run_spread(stream, 0.99) * 100:.1f} %" for stream in sim.STREAMS)
+        rows.append(("one run's p99, SD between runs without run noise", "(sampling)", spreads))
         coverage = {}
         for stream in ("iid", "ar1", "bursts"):
             truth = sim.true_quantile(stream, 0.99)
