@@ -73,7 +73,8 @@ def main() -> None:
         for k in (1, 3):
             decisions = run(pool, aa_trial, [(k, i) for i in range(n)])
             aa[k] = (decisions.count("NO-GO") / n, decisions.count("CAUTION") / n)
-            rows.append((f"A/A k={k}: false NO-GO", f"{aa[k][0] * 100:.1f} %", "≤ 1 %"))
+            no_go = _by_stream(decisions, lambda part: part.count("NO-GO") / len(part))
+            rows.append((f"A/A k={k}: false NO-GO", f"{aa[k][0] * 100:.1f} %", f"≤ 1 %; {no_go}"))
             by_stream = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
             rows.append((f"A/A k={k}: false CAUTION", f"{aa[k][1] * 100:.1f} %", f"≤ 5 %; {by_stream}"))
         detected = {}
