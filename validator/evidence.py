@@ -104,7 +104,7 @@ class QuantileEvidence:
         estimate = self.estimate() / base.estimate()
         if between_runs and self.windows and base.windows and self.runs + base.runs >= 3:
             least = np.concatenate((self._run_sampling_sds(), base._run_sampling_sds()))
-            floor = math.sqrt(float(np.mean(least**2)) + self._resolution() ** 2 + base._resolution() ** 2)
+            floor = math.sqrt(float(np.mean(least**2)))
             interval = stats.between_run_ratio_interval(self._run_logs(), base._run_logs(), estimate, confidence, floor)
             return Change("ratio", interval)
         if self._method(resampling.method, [self, base]) == "exact":
@@ -140,15 +140,6 @@ class QuantileEvidence:
             with np.errstate(divide="ignore", invalid="ignore"):
                 found.append((np.log(interval.high) - np.log(interval.low)) / (2 * Z95))
         return np.nan_to_num(np.array(found, dtype=float), nan=math.inf)
-
-    def _resolution(self) -> float:
-        """The standard deviation, on the log scale, of a value known only to lie in the estimate's bucket."""
-        bounds = self._bounds()
-        estimate = self.estimate()
-        index = int(np.searchsorted(bounds, estimate, side="left"))
-        if not estimate > 0 or index == 0 or index >= bounds.size or not math.isfinite(bounds[index]):
-            return 0.0
-        return math.log(bounds[index] / bounds[index - 1]) / math.sqrt(12.0)
 
     def at(self, q: float) -> "QuantileEvidence":
         """The same counts read at another quantile."""

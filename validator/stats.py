@@ -250,8 +250,8 @@ def between_run_ratio_interval(
     Each run's estimate already carries its sampling error and its run-to-run noise, so the spread of the runs
     about their side's mean, pooled over both sides (k_c + k_b - 2 degrees of freedom: one environment), is
     the variance of one run; a side's mean of k runs has 1/k of it. Normal on the log scale. `min_run_sd` is
-    the least a run can vary (its independent-sampling error, the histogram's resolution): a spread that is
-    small by chance among few runs never claims more, and the interval is never 0 ± 0.
+    the least a run can vary (its independent-sampling error): a spread that is small by chance among few runs
+    never claims more. (Bucket width is left out: both sides share the layout, so it biases both alike.)
     """
     candidate = np.asarray(candidate_logs, dtype=float)
     baseline = np.asarray(baseline_logs, dtype=float)

@@ -111,7 +111,7 @@ def test_between_run_ratio_interval_pools_the_spread_of_both_sides():
     assert "3 + 3 runs" in interval.method and "4 df" in interval.method
 
 
-def test_between_run_ratio_interval_needs_three_runs_and_is_never_zero_width():
+def test_between_run_ratio_interval_needs_three_runs_and_never_claims_less_than_a_run_varies():
     assert math.isnan(stats.between_run_ratio_interval(np.zeros(1), np.zeros(1), 1.0).low)
     assert math.isnan(stats.between_run_ratio_interval(np.array([0.0, math.nan]), np.zeros(1), 1.0).high)
     identical = stats.between_run_ratio_interval(np.zeros(2), np.zeros(1), 1.0, 0.95, min_run_sd=0.001)
