@@ -12,11 +12,26 @@ import simulation as sim  # noqa: E402
 from validator.verdict import Decision  # noqa: E402
 
 
-@pytest.mark.parametrize("stream", ["iid", "ar1"])
-def test_same_build_is_never_no_go(stream):
+@pytest.mark.parametrize(("stream", "runs"), [("iid", 3), ("ar1", 3), ("iid", 1), ("bursts", 1)])
+def test_same_build_is_never_no_go(stream, runs):
     rng = np.random.default_rng(101)
-    decisions = [sim.judge_pair(rng, stream, 3, 3).decision for _ in range(4)]
+    decisions = [sim.judge_pair(rng, stream, runs, 3).decision for _ in range(4)]
     assert Decision.NO_GO not in decisions
+
+
+def test_three_runs_a_side_usually_pass_a_same_build_comparison():
+    rng = np.random.default_rng(105)
+    trials = [sim.judge_pair(rng, "iid", 3, 3) for _ in range(6)]
+    assert sum(t.decision == Decision.GO for t in trials) >= 5
+    assert all("runs' own estimates" in t.results[2].change.interval.method for t in trials)
+
+
+def test_bimodal_p99_is_never_passed_on_three_runs():
+    """A 1 % slow path puts p99 between the modes, where one run's p99 varies by ~11 %: it cannot be shown to
+    be within a 10 % margin, so the gate must not PASS it."""
+    rng = np.random.default_rng(106)
+    statuses = [sim.judge_pair(rng, "bimodal", 3, 3).status("p99").value for _ in range(3)]
+    assert "PASS" not in statuses
 
 
 def test_thirty_percent_slower_is_no_go_on_the_p99_gate():
