@@ -111,6 +111,7 @@ def judge_pair(
     scale: float = 1.0,
     tail_factor: float = 1.0,
     resampling: stats.Resampling = DEFAULT_RESAMPLING,
+    multiplicity: str = "margin",
 ) -> Trial:
     """Simulate a baseline of `baseline_runs` runs and a candidate of `candidate_runs` (slowed by `scale` /
     `tail_factor`), each run with its own noise, and judge the candidate through the real gates and verdict."""
@@ -123,7 +124,7 @@ def judge_pair(
     first, bounds = bucket_layout(base + cand)
     baseline = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in base])
     candidate = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand])
-    level, _ = fail_confidence(GATES, 0.95)
+    level, _ = fail_confidence(GATES, 0.95, multiplicity)
     results = [
         evaluate_gate(
             gate, candidate[gate.metric.name], baseline[gate.metric.name], 0.95, "baseline", resampling, level

@@ -38,6 +38,14 @@ def power_trial(args: tuple[int, float, int]) -> str:
     return trial.decision.value
 
 
+def bonferroni_trial(args: tuple[float, int]) -> str:
+    """The verdict with `multiplicity = "bonferroni"`, k = 3, on the same seeds as the A/A and power rows."""
+    scale, index = args
+    keys = (1, 3, index) if scale == 1.0 else (2, 3, int(scale * 100), index)
+    trial = sim.judge_pair(_rng(*keys), sim.STREAMS[index % 4], 3, 3, scale, multiplicity="bonferroni")
+    return trial.decision.value
+
+
 def tail_trial(index: int) -> tuple[bool, bool]:
     """(p99 gate FAILs, Mann-Whitney p < 0.05) for requests above p95 made 20 % slower, k = 3."""
     rng = _rng(3, index)
@@ -104,6 +112,15 @@ def main() -> None:
             sweep = ", ".join(f"+{(s - 1) * 100:.0f} %: {detected[(k, s)] * 100:.0f} %" for s in SWEEP)
             rows.append((f"k={k}: smallest regression with NO-GO ≥ 80 %", smallest, sweep))
             rows.append(at_limit)
+        same = run(pool, bonferroni_trial, [(1.0, i) for i in range(n)])
+        slower = run(pool, bonferroni_trial, [(1.20, i) for i in range(n)])
+        rows.append(
+            (
+                'k=3, multiplicity "bonferroni": A/A NO-GO / power',
+                f"{same.count('NO-GO') / n * 100:.1f} % / {slower.count('NO-GO') / n * 100:.1f} %",
+                f"A/A CAUTION {same.count('CAUTION') / n * 100:.1f} % (same trials as the k=3 rows above)",
+            )
+        )
         many = max(50, n // 2)  # k = 5 runs a side: what more runs buy (half the trials: each costs 10 runs)
         decisions = run(pool, aa_trial, [(5, i) for i in range(many)])
         caution = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
