@@ -208,5 +208,5 @@ def fail_confidence(gates: Iterable[GateSpec], bound_level: float, multiplicity:
     return level, (
         f"PASS on one-sided {shown} bounds; FAIL only on the one-sided {level * 100:.2f} % bound (Bonferroni over "
         f"the {checks} bounds of critical gates, so even a build exactly at every bound is NO-GO at most "
-        f"{(1 - bound_level) * 100:g} % of the time)"
+        f"{(1 - bound_level) * 100:g} % of the time, nominally)"
     )
