@@ -27,23 +27,22 @@ def _rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([SEED, *keys]))
 
 
-def aa_trial(args: tuple[int, int]) -> str:
-    k, index = args
-    return sim.judge_pair(_rng(1, k, index), sim.STREAMS[index % 4], k, max(k, 3)).decision.value
-
-
-def power_trial(args: tuple[int, float, int]) -> str:
-    k, scale, index = args
-    trial = sim.judge_pair(_rng(2, k, int(scale * 100), index), sim.STREAMS[index % 4], k, max(k, 3), scale)
+def verdict_trial(args: tuple[int, float, int, str]) -> str:
+    """One judged pair, k runs a side (a 3-run baseline at k = 1), the candidate slowed by `scale`; A/A trials
+    (scale 1) and slowed ones draw from separate seed streams, shared by every multiplicity setting."""
+    k, scale, index, multiplicity = args
+    keys = (1, k, index) if scale == 1.0 else (2, k, int(scale * 100), index)
+    trial = sim.judge_pair(_rng(*keys), sim.STREAMS[index % 4], k, max(k, 3), scale, multiplicity=multiplicity)
     return trial.decision.value
 
 
-def bonferroni_trial(args: tuple[float, int]) -> str:
-    """The verdict with `multiplicity = "bonferroni"`, k = 3, on the same seeds as the A/A and power rows."""
-    scale, index = args
-    keys = (1, 3, index) if scale == 1.0 else (2, 3, int(scale * 100), index)
-    trial = sim.judge_pair(_rng(*keys), sim.STREAMS[index % 4], 3, 3, scale, multiplicity="bonferroni")
-    return trial.decision.value
+def _trials(k: int, scale: float, count: int, multiplicity: str = "margin") -> list[tuple[int, float, int, str]]:
+    return [(k, scale, i, multiplicity) for i in range(count)]
+
+
+def _rate(outcome: str) -> Callable[[list], float]:
+    """The share of `outcome` among a list of verdicts."""
+    return lambda part: part.count(outcome) / len(part)
 
 
 def tail_trial(index: int) -> tuple[bool, bool]:
@@ -79,17 +78,17 @@ def main() -> None:
     with Pool(args.processes) as pool:
         aa = {}
         for k in (1, 3):
-            decisions = run(pool, aa_trial, [(k, i) for i in range(n)])
+            decisions = run(pool, verdict_trial, _trials(k, 1.0, n))
             aa[k] = (decisions.count("NO-GO") / n, decisions.count("CAUTION") / n)
-            no_go = _by_stream(decisions, lambda part: part.count("NO-GO") / len(part))
+            no_go = _by_stream(decisions, _rate("NO-GO"))
             rows.append((f"A/A k={k}: false NO-GO", f"{aa[k][0] * 100:.1f} %", f"≤ 1 %; {no_go}"))
-            by_stream = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
+            by_stream = _by_stream(decisions, _rate("CAUTION"))
             rows.append((f"A/A k={k}: false CAUTION", f"{aa[k][1] * 100:.1f} %", f"≤ 5 %; {by_stream}"))
         detected = {}
         for k in (1, 3):
             for scale in SWEEP:
                 trials = n if math.isclose(scale, 1.20) or math.isclose(scale, 1.10) else max(50, n // 4)
-                decisions = run(pool, power_trial, [(k, scale, i) for i in range(trials)])
+                decisions = run(pool, verdict_trial, _trials(k, scale, trials))
                 hits = [d == "NO-GO" for d in decisions]
                 detected[(k, scale)] = float(np.mean(hits))
                 if math.isclose(scale, 1.20):
@@ -98,8 +97,7 @@ def main() -> None:
                     at_limit = (
                         f"at the limit (every quantile +10 %), k={k}: GO / NO-GO",
                         f"{decisions.count('GO') / trials * 100:.1f} % / {detected[(k, scale)] * 100:.1f} %",
-                        "a one-sided 95 % bound errs ~5 % each way per gate; "
-                        f"GO {_by_stream(decisions, lambda part: part.count('GO') / len(part))}",
+                        f"a one-sided 95 % bound errs ~5 % each way per gate; GO {_by_stream(decisions, _rate('GO'))}",
                     )
             rows.append(
                 (
@@ -112,8 +110,8 @@ def main() -> None:
             sweep = ", ".join(f"+{(s - 1) * 100:.0f} %: {detected[(k, s)] * 100:.0f} %" for s in SWEEP)
             rows.append((f"k={k}: smallest regression with NO-GO ≥ 80 %", smallest, sweep))
             rows.append(at_limit)
-        same = run(pool, bonferroni_trial, [(1.0, i) for i in range(n)])
-        slower = run(pool, bonferroni_trial, [(1.20, i) for i in range(n)])
+        same = run(pool, verdict_trial, _trials(3, 1.0, n, "bonferroni"))
+        slower = run(pool, verdict_trial, _trials(3, 1.20, n, "bonferroni"))
         rows.append(
             (
                 'k=3, multiplicity "bonferroni": A/A NO-GO / power',
@@ -122,8 +120,8 @@ def main() -> None:
             )
         )
         many = max(50, n // 2)  # k = 5 runs a side: what more runs buy (half the trials: each costs 10 runs)
-        decisions = run(pool, aa_trial, [(5, i) for i in range(many)])
-        caution = _by_stream(decisions, lambda part: part.count("CAUTION") / len(part))
+        decisions = run(pool, verdict_trial, _trials(5, 1.0, many))
+        caution = _by_stream(decisions, _rate("CAUTION"))
         rows.append(
             (
                 "A/A k=5: false NO-GO / false CAUTION",
@@ -131,7 +129,7 @@ def main() -> None:
                 f"CAUTION {caution}",
             )
         )
-        hits = [d == "NO-GO" for d in run(pool, power_trial, [(5, 1.20, i) for i in range(many)])]
+        hits = [d == "NO-GO" for d in run(pool, verdict_trial, _trials(5, 1.20, many))]
         detected[(5, 1.20)] = float(np.mean(hits))
         rows.append(("power k=5: NO-GO at p99 +20 %", f"{detected[(5, 1.20)] * 100:.1f} %", _by_stream(hits, np.mean)))
         tail = run(pool, tail_trial, list(range(max(50, n // 2))))

@@ -103,10 +103,9 @@ class QuantileEvidence:
         base = _same_kind(self, baseline)
         estimate = self.estimate() / base.estimate()
         if between_runs and self.windows and base.windows and self.runs + base.runs >= 3:
-            least = np.concatenate((self._run_sampling_sds(), base._run_sampling_sds()))
-            floor = math.sqrt(float(np.mean(least**2)))
-            interval = stats.between_run_ratio_interval(self._run_logs(), base._run_logs(), estimate, confidence, floor)
-            return Change("ratio", interval)
+            (ours, our_sds), (theirs, their_sds) = self._run_estimates(), base._run_estimates()
+            floor = math.sqrt(float(np.mean(np.concatenate((our_sds, their_sds)) ** 2)))
+            return Change("ratio", stats.between_run_ratio_interval(ours, theirs, estimate, confidence, floor))
         if self._method(resampling.method, [self, base]) == "exact":
             rng = np.random.default_rng(resampling.seed)
             draws = [
@@ -123,23 +122,18 @@ class QuantileEvidence:
             return Change("ratio", replace(interval, method=method))
         return Change("ratio", _with_run_noise(replace(interval, method=method), noise, self.runs, True, confidence))
 
-    def _run_logs(self) -> np.ndarray:
-        """The log of each run's own quantile (from its windows' summed counts); NaN for a run without any."""
+    def _run_estimates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each run's own log-quantile (from its windows' summed counts) and its log-scale sampling SD if its
+        requests were independent (exact order statistics): the least it varies, as positive autocorrelation
+        only adds to it. NaN log for a run without observations, +Inf SD where the data cannot bound it."""
         bounds = self._bounds()
-        values = np.array([stats.histogram_quantile(self.q, bounds, run.sum(axis=0)) for run in self.windows])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), math.nan)
-
-    def _run_sampling_sds(self) -> np.ndarray:
-        """Each run's log-scale sampling SD if its requests were independent (the exact order-statistic interval):
-        the least its estimate varies, since positive autocorrelation only adds to it."""
-        bounds = self._bounds()
-        found = []
+        logs, sds = [], []
         for run in self.windows:
             interval = stats.quantile_interval(self.q, bounds, run.sum(axis=0), 0.95)
             with np.errstate(divide="ignore", invalid="ignore"):
-                found.append((np.log(interval.high) - np.log(interval.low)) / (2 * Z95))
-        return np.nan_to_num(np.array(found, dtype=float), nan=math.inf)
+                logs.append(np.log(interval.estimate) if interval.estimate > 0 else math.nan)
+                sds.append((np.log(interval.high) - np.log(interval.low)) / (2 * Z95))
+        return np.array(logs, dtype=float), np.nan_to_num(np.array(sds, dtype=float), nan=math.inf)
 
     def at(self, q: float) -> "QuantileEvidence":
         """The same counts read at another quantile."""

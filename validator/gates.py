@@ -2,8 +2,8 @@
 
 A bound is one-sided, so it is judged on a one-sided confidence bound: the matching end of the
 two-sided interval at 2·level - 1. It passes only when that interval is wholly on the good side and
-fails only when it is wholly on the bad side; an interval that straddles it is WARN. Missing data, NaN or a baseline
-that cannot be compared is NO_DATA, which the verdict treats as failing closed.
+fails only when it is wholly on the bad side; an interval that straddles it is WARN. Missing data,
+NaN or a baseline that cannot be compared is NO_DATA, which the verdict treats as failing closed.
 """
 
 import dataclasses
