@@ -273,7 +273,7 @@ def baseline_record(
         "load_profile": load.profile if load else None,
     }
     measurements = pool_runs([record.measurements for record in records])
-    document = baseline_document(spec.service, version, measurements, spec.confidence, provenance)
+    document = baseline_document(spec.service, version, measurements, spec.level, provenance)
     try:
         path = write_baseline(document, baselines_dir, overwrite=force)
     except BaselineError as error:

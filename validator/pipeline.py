@@ -133,7 +133,7 @@ def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judg
             gate,
             metrics.measurements.get(gate.metric.name),
             baseline.measurements.get(gate.metric.name) if baseline else None,
-            spec.confidence,
+            spec.level,
             label,
             spec.resampling,
             level,
@@ -141,7 +141,7 @@ def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judg
         for gate in spec.gates
     ]
     shape = shape_observation(
-        metrics.measurements, baseline.measurements if baseline else {}, spec.confidence, spec.resampling
+        metrics.measurements, baseline.measurements if baseline else {}, spec.level, spec.resampling
     )
     return Judgement(results, decide(results, metrics.could_not_evaluate), level, note, shape)
 
@@ -184,7 +184,7 @@ def shape_observation(
 
 def check_confidence(spec: Spec) -> tuple[float, str]:
     """The level a bound's FAIL is judged at, and one sentence saying why."""
-    return fail_confidence(spec.gates, spec.confidence, spec.multiplicity)
+    return fail_confidence(spec.gates, spec.level, spec.multiplicity)
 
 
 def fail_confidence(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> tuple[float, str]:

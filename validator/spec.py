@@ -93,7 +93,7 @@ class Spec:
     load: LoadSpec
     prometheus: PrometheusSpec
     baseline_file: Path | None
-    confidence: float
+    level: float  # the one-sided level each bound is proven at ([confidence] level)
     gates: tuple[GateSpec, ...] = field(default_factory=tuple)
     checklist: Path | None = None
     client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
@@ -229,7 +229,7 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         load=_load_section(root.sub("load"), base_dir),
         prometheus=_prometheus_section(root.sub("prometheus")),
         baseline_file=_baseline_file(root.sub("baseline", required=False), base_dir),
-        confidence=root.sub("confidence", required=False).get("level", _confidence_level, "", 0.95),
+        level=root.sub("confidence", required=False).get("level", _confidence_level, "", 0.95),
         gates=_gates(root, path),
         checklist=_checklist(root.sub("report", required=False), base_dir),
         client_server_gap=root.sub("report", required=False).get(
