@@ -10,7 +10,6 @@ import contextlib
 import csv
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from validator.demo.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = ROOT / "loadtests/locustfile.py"
@@ -66,13 +67,6 @@ class Nginx:
         """CPU time the nginx worker has used so far (user + system)."""
         times = self.worker.cpu_times()
         return times.user + times.system
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -12,30 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
+from tests.conftest import needs_prometheus
 from validator.demo.processes import DemoStack, DemoTarget, demo_stack, http_request
-from validator.demo.prometheus_server import (
-    ManagedPrometheus,
-    PrometheusFailed,
-    PrometheusNotFound,
-    find_prometheus,
-)
+from validator.demo.prometheus_server import ManagedPrometheus, PrometheusFailed, PrometheusNotFound
 from validator.demo.target import ERROR_LABEL, ERROR_REGEX, LATENCY_METRIC, REQUEST_COUNTER, DemoSettings
 
 pytestmark = pytest.mark.integration
 
-
-def _have_prometheus() -> bool:
-    try:
-        find_prometheus()
-    except PrometheusNotFound:
-        return False
-    return True
-
-
-needs_prometheus = pytest.mark.skipif(
-    not _have_prometheus(),
-    reason="no prometheus binary: apt-get install -y prometheus, or set PROMETHEUS_BIN",
-)
 
 # One of each simulated route, so every route's series is exercised.
 REQUESTS = [("GET", "/api/items"), ("GET", "/api/items/42"), ("GET", "/api/search?q=red"), ("POST", "/api/orders")]

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import demo_spec
 from validator import stats
 from validator.demo.processes import demo_stack, free_port
 from validator.demo.target import DemoSettings
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = DemoSettings()
 
 
@@ -38,17 +38,7 @@ def target(stack):
 
 def short_spec(tmp_path: Path, extra_gates: str = "") -> Path:
     """The shipped demo spec with a 12 s load (2 s warm-up), absolute paths, plus extra gates."""
-    text = (ROOT / "sla.toml").read_text()
-    text = text.replace('duration = "30s"', 'duration = "12s"').replace('warmup = "5s"', 'warmup = "2s"')
-    text = text.replace('"loadtests/locustfile.py"', json.dumps(str(ROOT / "loadtests/locustfile.py")))
-    text = text.replace('"baselines/demo/1.0.0.json"', json.dumps(str(ROOT / "baselines/demo/1.0.0.json")))
-    text = text.replace(
-        '"checklists/production-readiness.md.j2"', json.dumps(str(ROOT / "checklists/production-readiness.md.j2"))
-    )
-    assert 'duration = "12s"' in text and str(ROOT) in text
-    path = tmp_path / "sla.toml"
-    path.write_text(text + extra_gates)
-    return path
+    return demo_spec(tmp_path, extra=extra_gates, duration="12s")
 
 
 def slagate_run(tmp_path: Path, spec: Path, target_url: str, prometheus_url: str) -> tuple[int, str, str, Path]:

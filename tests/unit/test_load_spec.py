@@ -5,32 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from validator.spec import SpecError, load_spec
-
-BODY = """
-[service]
-name = "svc"
-[target]
-url = "http://127.0.0.1:1"
-[load]
-locustfile = "locustfile.py"
-{load}
-[prometheus]
-url = "http://127.0.0.1:2"
-latency_histogram = "h"
-request_counter = "c"
-{extra}
-[[gates]]
-metric = "latency_p99"
-max = "1s"
-"""
+from tests.conftest import write_spec
+from validator.spec import Spec, SpecError, load_spec
 
 
-def spec_with(tmp_path: Path, load: str = "", extra: str = ""):
-    (tmp_path / "locustfile.py").write_text("")
-    path = tmp_path / "sla.toml"
-    path.write_text(BODY.format(load=load, extra=extra))
-    return load_spec(path, environ={})
+def spec_with(tmp_path: Path, load: str = "", extra: str = "") -> Spec:
+    return load_spec(write_spec(tmp_path, load, extra), environ={})
 
 
 def test_defaults_are_one_process_closed_model(tmp_path: Path) -> None:
