@@ -17,7 +17,7 @@ from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 from validator.gates import GateResult, Status, evaluate_gate
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
 from validator.metrics import BUILTIN_METRICS
-from validator.pipeline import fail_confidence
+from validator.judgement import fail_confidence
 from validator.spec import GateSpec
 from validator.verdict import Decision, decide
 

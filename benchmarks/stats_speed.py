@@ -22,7 +22,7 @@ from validator import stats  # noqa: E402
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
 from validator.gates import evaluate_gate  # noqa: E402
 from validator.metrics import BUILTIN_METRICS  # noqa: E402
-from validator.pipeline import fail_confidence  # noqa: E402
+from validator.judgement import fail_confidence  # noqa: E402
 from validator.spec import GateSpec  # noqa: E402
 
 REQUESTS, WINDOWS, SUBSAMPLE = 10_000_000, 600, 100_000

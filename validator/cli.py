@@ -4,62 +4,28 @@ Exit codes: 0 GO, 3 CAUTION (--caution-exit-code may change it), 1 NO-GO, 2 usag
 4 could not evaluate (e.g. Prometheus unreachable; the verdict is then NO-GO).
 """
 
-from validator.load import runner as load_runner  # noqa: I001  (locust's gevent patching must come first)
-from validator.load import worker as load_worker
+from validator.load import worker as load_worker  # noqa: I001  (locust's gevent patching must come first)
 
 import contextlib
-import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NoReturn
 
 import click
 
-from validator import __version__
-from validator.baseline import (
-    Baseline,
-    BaselineError,
-    baseline_document,
-    load_baseline,
-    pool_runs,
-    write_baseline,
-)
-from validator.load.progress import Progress
+from validator import __version__, pipeline
+from validator.errors import UsageError
+from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
-from validator.load.result import LOAD_FILE, LoadResult
-from validator.load import quality as load_quality
-from validator.pipeline import METRICS_FILE, Judgement, MetricsRecord, judge, measure, new_run_dir, pool_records
-from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
-from validator.report.render import RunArtifacts, write_reports
-from validator.spec import Spec, SpecError, load_spec
-from validator.verdict import ExitCode, decide
-
-if TYPE_CHECKING:
-    from validator.demo.target import DemoSettings
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  GO          all gates PASS: standard rollout 5 → 25 → 50 → 100 %
-  3  CAUTION     no critical gate failed, something is WARN/FAIL/NO_DATA: slow rollout 1 → 5 → 25 → 50 → 100 %
-                 (--caution-exit-code 0 makes CAUTION pass a CI step)
-  1  NO-GO       a critical gate FAILed or had NO_DATA: do not roll out
-  2  usage       bad arguments, spec, baseline or locustfile (one line names the file and key)
-  4  could not evaluate   e.g. Prometheus unreachable; the verdict is NO-GO
-"""
+from validator.report import console
+from validator.report.console import EXIT_CODES_HELP
+from validator.spec import Spec, load_spec
+from validator.verdict import ExitCode
 
 
-class UsageFailure(click.ClickException):
-    """A one-line error about the user's input, exit code 2."""
 
-    exit_code = ExitCode.USAGE
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"slagate: error: {self.message}", err=True)
-
-
-def _fail(message: str, code: int = ExitCode.USAGE) -> None:
+def _fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
     click.echo(f"slagate: error: {message}", err=True)
     sys.exit(code)
 
@@ -151,23 +117,14 @@ def run(
     Writes reports/<run-id>/load.json, metrics.json, verdict.json and report.md, prints the verdict
     and the report's path, and exits with the verdict's exit code.
     """
-    spec = _load_spec(spec_path)
-    baseline = _load_baseline(spec)
-    master = _master_options(expect_workers, master_bind)
-    with _demo_endpoints(spec, demo, demo_set) as spec:
-        run_dir = new_run_dir(reports_dir, spec.service)
-        _progress(f"run {run_dir.name}: {_describe_load(spec, master)} at {spec.target_url}")
-        unreachable = _preflight(spec)
-        if unreachable:
-            metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=unreachable), None
-        else:
-            try:
-                load, metrics = _run_and_measure(spec, master, run_dir)
-            except load_runner.LoadError as error:  # e.g. workers never connected: NO-GO, exit 4, with a report
-                why = f"the load could not run: {error}"
-                metrics, load = MetricsRecord(spec.prometheus.url, _empty_window(), could_not_evaluate=why), None
-        metrics.write(run_dir)
-    _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+    with _user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        master = MasterOptions.from_options(expect_workers, master_bind)
+    with _demo_endpoints(spec, demo, demo_set) as spec, _user_errors():
+        run_dir = pipeline.new_run_dir(reports_dir, spec.service)
+        _progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
+        outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, _progress)
+    _exit_with(outcome)
 
 
 @main.command()
@@ -185,14 +142,12 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
     The master is `slagate run --expect-workers N --master-bind HOST:PORT` on another machine; the
     worker generates its share of the load and ships exact histograms to it, then exits.
     """
-    host, port = _host_port(master, "--master", DEFAULT_MASTER_PORT)
-    if locustfile is None:
-        locustfile = _load_spec(spec_path).load.locustfile
-    _progress(f"worker: joining the master at {host}:{port} with {locustfile}")
-    try:
+    with _user_errors():
+        host, port = parse_host_port(master, "--master", DEFAULT_MASTER_PORT)
+        if locustfile is None:
+            locustfile = load_spec(spec_path).load.locustfile
+        _progress(f"worker: joining the master at {host}:{port} with {locustfile}")
         load_worker.run_worker(host, port, str(locustfile))
-    except load_runner.LocustfileError as error:
-        _fail(str(error))
     _progress("worker: the master ended the load")
 
 
@@ -203,18 +158,10 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
 def validate(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
     """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
     `load.repeat` > 1, pooled as in the run), then judge and report again."""
-    spec = _load_spec(spec_path)
-    baseline = _load_baseline(spec)
-    load = _read_artifact(run_dir, LOAD_FILE, LoadResult.read)
-    repeats = [run_dir / f"run-{number}" for number in _repeat_numbers(run_dir)]
-    records = []
-    for target in repeats or [run_dir]:
-        records.append(measure(spec, _read_artifact(target, LOAD_FILE, LoadResult.read), wait_for_scrape=False))
-        if repeats:
-            records[-1].write(target)
-    metrics = pool_records(records)
-    metrics.write(run_dir)
-    _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+    with _user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        outcome = pipeline.validate_run(run_dir, spec, baseline, caution_exit_code)
+    _exit_with(outcome)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -223,11 +170,10 @@ def validate(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
 @caution_option
 def report(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
     """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
-    spec = _load_spec(spec_path)
-    baseline = _load_baseline(spec)
-    metrics = _read_artifact(run_dir, METRICS_FILE, MetricsRecord.read)
-    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
-    _finish(run_dir, spec, metrics, load, baseline, caution_exit_code)
+    with _user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code)
+    _exit_with(outcome)
 
 
 @main.group()
@@ -255,164 +201,31 @@ def baseline_record(
     Give two or more runs of the same build (e.g. three `slagate run`s in a row): the baseline then
     carries their run-to-run noise, which keeps a one-run candidate's comparison honest.
     """
-    spec = _load_spec(spec_path)
-    records = []
-    for run_dir in run_dirs:
-        metrics = _read_artifact(run_dir, METRICS_FILE, MetricsRecord.read)
-        if metrics.could_not_evaluate or not any(m.evidence for m in metrics.measurements.values()):
-            _fail(f"{run_dir / METRICS_FILE}: measurements: expected measured figures, the run has none to record")
-        records.append(metrics)
-    first, last = records[0], records[-1]
-    load = LoadResult.read(run_dirs[0]) if (run_dirs[0] / LOAD_FILE).exists() else None
-    provenance = {
-        "run_id": run_dirs[0].name,
-        "run_ids": [run_dir.name for run_dir in run_dirs],
-        "spec_file": str(spec.path),
-        "prometheus_url": first.prometheus_url,
-        "window": {"start": first.window.start, "end": last.window.end, "seconds": first.window.seconds},
-        "load_profile": load.profile if load else None,
-    }
-    measurements = pool_runs([record.measurements for record in records])
-    document = baseline_document(spec.service, version, measurements, spec.level, provenance)
-    try:
-        path = write_baseline(document, baselines_dir, overwrite=force)
-    except BaselineError as error:
-        _fail(str(error))
+    with _user_errors():
+        spec = load_spec(spec_path)
+        path = pipeline.record_baseline(list(run_dirs), spec, version, baselines_dir, force)
     click.echo(f"slagate: baseline written: {path} ({len(run_dirs)} run(s))")
 
 
-def _load_spec(path: Path) -> Spec:
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn an error in the user's input (spec, baseline, artifact, locustfile, option) into one line, exit 2."""
     try:
-        return load_spec(path)
-    except SpecError as error:
+        yield
+    except UsageError as error:
         _fail(str(error))
-    raise AssertionError("unreachable")
 
 
-def _load_baseline(spec: Spec) -> Baseline | None:
-    if spec.baseline_file is None:
-        return None
-    try:
-        return load_baseline(spec.baseline_file)
-    except BaselineError as error:
-        _fail(f"{error} (from {spec.path}: baseline.file)")
-    raise AssertionError("unreachable")
-
-
-def _read_artifact(run_dir: Path, name: str, reader):  # type: ignore[no-untyped-def]
-    if not (run_dir / name).exists():
-        _fail(f"{run_dir / name}: expected the artifact of an earlier stage; it does not exist")
-    try:
-        return reader(run_dir)
-    except (KeyError, TypeError, ValueError) as error:
-        _fail(f"{run_dir / name}: expected a slagate artifact ({error.__class__.__name__}: {error})")
-
-
-def _preflight(spec: Spec) -> str | None:
-    """Why Prometheus cannot be used, checked before spending the load; None when it answers."""
-    try:
-        PrometheusSource(spec.prometheus).instant("preflight", "vector(1)", time.time())
-    except PrometheusUnavailable as error:
-        return str(error)
-    except Exception as error:  # a server that answers but refuses queries is as unusable
-        return f"Prometheus at {spec.prometheus.url} does not answer queries ({error})"
-    return None
-
-
-def _host_port(value: str, option: str, default_port: int) -> tuple[str, int]:
-    host, _, port = value.rpartition(":") if ":" in value else (value, "", str(default_port))
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageFailure(f"{option} {value}: expected HOST or HOST:PORT, e.g. 10.0.0.5:{default_port}")
-    return host, int(port)
-
-
-def _master_options(expect_workers: int | None, master_bind: str | None) -> load_runner.MasterOptions | None:
-    """How the Locust master listens: None (spec's local workers on loopback) unless the options say otherwise."""
-    if expect_workers is None and master_bind is None:
-        return None
-    if expect_workers is None:
-        assert master_bind is not None
-        host, _, port = master_bind.partition(":")
-        bound = _host_port(master_bind, "--master-bind", DEFAULT_MASTER_PORT) if port else (host, None)
-        return load_runner.MasterOptions(bind_host=bound[0], bind_port=bound[1])
-    host, port = _host_port(master_bind or f"0.0.0.0:{DEFAULT_MASTER_PORT}", "--master-bind", DEFAULT_MASTER_PORT)
-    return load_runner.MasterOptions(bind_host=host, bind_port=port, expect_workers=expect_workers)
-
-
-def _describe_load(spec: Spec, master: load_runner.MasterOptions | None) -> str:
-    load = spec.load
-    shape = (
-        f"{load.arrival_rate:g} req/s ({load.arrival}, up to {load.users} users)"
-        if load.open_model
-        else f"{load.users} users"
-    )
-    if master is not None and master.remote:
-        where = f", {master.expect_workers} remote worker(s) via {master.bind_host}:{master.bind_port}"
-    else:
-        where = "" if load.workers == 1 and master is None else f", {load.workers} local worker process(es)"
-    return f"{shape} for {load.duration:g} s{where}"
-
-
-def _run_load(spec: Spec, master: load_runner.MasterOptions | None = None) -> LoadResult:
-    try:
-        return load_runner.run_load(spec.load, spec.target_url, Progress(spec.load.duration), master)
-    except load_runner.LocustfileError as error:
-        _fail(str(error))
-    raise AssertionError("unreachable")
-
-
-def _run_and_measure(
-    spec: Spec, master: load_runner.MasterOptions | None, run_dir: Path
-) -> tuple[LoadResult, MetricsRecord]:
-    """Run the load `load.repeat` times back to back, measuring each run; k > 1 runs go to run_dir/run-<i>/
-    and are judged together (runs as units); run_dir/load.json is then the last run's."""
-    repeat = spec.load.repeat
-    records = []
-    for index in range(1, repeat + 1):
-        target = run_dir if repeat == 1 else run_dir / f"run-{index}"
-        target.mkdir(exist_ok=True)
-        load = _run_load(spec, master)
-        load.write(target)
-        _progress(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
-        records.append(measure(spec, load))
-        if repeat > 1:
-            records[-1].write(target)
-    if repeat > 1:
-        load.write(run_dir)
-    return load, pool_records(records)
-
-
-def _finish(
-    run_dir: Path,
-    spec: Spec,
-    metrics: MetricsRecord,
-    load: LoadResult | None,
-    baseline: Baseline | None,
-    caution_exit_code: int,
-) -> None:
-    judgement = judge(spec, metrics, baseline)
-    loads = [LoadResult.read(run_dir / f"run-{number}") for number in _repeat_numbers(run_dir)]
-    loads = loads or ([] if load is None else [load])  # load.repeat > 1: every run's measurement counts
-    quality = load_quality.assess_runs(loads, metrics.measurements, spec.client_server_gap)
-    if quality.warnings:  # a doubtful measurement keeps the verdict from being GO
-        verdict = decide(judgement.results, metrics.could_not_evaluate, quality.warnings)
-        judgement = Judgement(judgement.results, verdict)
-    verdict = judgement.verdict
-    exit_code = verdict.exit_code(caution_exit_code)
-    artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, quality)
-    report_path = write_reports(artifacts)
-    for warning in quality.warnings:
+def _exit_with(outcome: pipeline.Outcome) -> NoReturn:
+    """Print the verdict, the report's path and any measurement warning; exit with the verdict's code."""
+    verdict = outcome.verdict
+    for warning in outcome.measurement_warnings:
         click.echo(f"slagate: measurement warning: {warning}", err=True)
     if verdict.could_not_evaluate:
         click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
-    click.echo(f"slagate: verdict {verdict.decision.value} — rollout {verdict.rollout.describe()}")
-    click.echo(f"slagate: report {report_path}")
-    sys.exit(exit_code)
-
-
-def _repeat_numbers(run_dir: Path) -> list[int]:
-    """The numbers i of RUN_DIR/run-<i>/ holding a load.json (a run with `load.repeat` > 1), in order."""
-    return sorted(int(p.name[4:]) for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists())
+    click.echo(f"slagate: {console.verdict_line(verdict)}")
+    click.echo(f"slagate: report {outcome.report}")
+    sys.exit(outcome.exit_code)
 
 
 @contextlib.contextmanager
@@ -420,40 +233,23 @@ def _demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterat
     """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus."""
     if not demo:
         if demo_set:
-            raise UsageFailure("--demo-set: expected --demo as well")
+            _fail("--demo-set: expected --demo as well")
         yield spec
         return
     from validator.demo.processes import demo_stack
     from validator.demo.prometheus_server import PrometheusNotFound
     from validator.demo.target import DemoSettings
 
-    settings = _demo_settings(DemoSettings(), demo_set)
+    try:
+        settings = DemoSettings().with_assignments(demo_set)
+    except ValueError as error:  # a bad --demo-set
+        _fail(str(error))
     try:
         with demo_stack(settings) as stack:
             _progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
             yield spec.with_endpoints(stack.target.url, stack.prometheus.url)
     except PrometheusNotFound as error:
         _fail(str(error), ExitCode.COULD_NOT_EVALUATE)
-
-
-def _demo_settings(defaults: "DemoSettings", assignments: tuple[str, ...]) -> "DemoSettings":
-    """Apply `--demo-set KEY=VALUE` assignments; a bad one is a usage error naming it."""
-    changes = {}
-    for assignment in assignments:
-        key, _, value = assignment.partition("=")
-        try:
-            changes[key] = json.loads(value)
-        except json.JSONDecodeError:
-            raise UsageFailure(f"--demo-set {assignment}: expected KEY=NUMBER, e.g. latency_multiplier=2") from None
-    try:
-        return defaults.with_changes(changes)
-    except ValueError as error:
-        raise UsageFailure(f"--demo-set: {error}") from None
-
-
-def _empty_window() -> Window:
-    now = time.time()
-    return Window(now, now)
 
 
 if __name__ == "__main__":

@@ -1,212 +1,201 @@
-"""The stages of a validation, each reading the previous stage's artifact in the run directory.
+"""The stages of a validation in order, each reading the previous stage's artifact in the run directory.
 
-load (load.json) → measure (metrics.json) → judge (verdict.json, report.md). Each stage can be
-re-run alone: `slagate validate` re-measures a recorded window, `slagate report` re-judges and
-re-renders. A stage that fails never deletes what an earlier stage wrote.
+load (load.json) → measure (metrics.json) → checks + gates + verdict (verdict.json, report.md). Each
+stage can be re-run alone: `slagate validate` re-measures a recorded window, `slagate report` re-judges
+and re-renders. A stage that fails never deletes what an earlier stage wrote.
 """
 
-import json
-import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from validator import stats
-from validator.baseline import Baseline, pool_runs
-from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
-from validator.gates import GateResult, evaluate_gate
-from validator.load.result import LoadResult
+from validator.baseline import (
+    Baseline,
+    BaselineError,
+    baseline_document,
+    load_baseline,
+    pool_runs,
+    write_baseline,
+)
+from validator.checks import MeasurementChecks, check_runs
+from validator.errors import UsageError
+from validator.judgement import judge_run
+from validator.load import runner as load_runner
+from validator.load.progress import Progress
+from validator.load.result import LOAD_FILE, LoadResult
+from validator.measure import METRICS_FILE, MetricsRecord, measure, pool_records
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
-from validator.spec import GateSpec, Spec
-from validator.verdict import Verdict, decide
+from validator.report.render import RunArtifacts, write_reports
+from validator.spec import Spec, load_spec
+from validator.verdict import Verdict
 
-METRICS_FILE = "metrics.json"
-SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
-
-
-@dataclass
-class MetricsRecord:
-    """The artifact of the measure stage: every figure, every query, or why nothing could be measured."""
-
-    prometheus_url: str
-    window: Window
-    measurements: dict[str, Measurement] = field(default_factory=dict)
-    queries: list[dict[str, Any]] = field(default_factory=list)
-    could_not_evaluate: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "prometheus_url": self.prometheus_url,
-            "window": {"start": self.window.start, "end": self.window.end, "seconds": self.window.seconds},
-            "could_not_evaluate": self.could_not_evaluate,
-            "measurements": {name: m.to_dict() for name, m in self.measurements.items()},
-            "queries": self.queries,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "MetricsRecord":
-        return cls(
-            prometheus_url=data["prometheus_url"],
-            window=Window(data["window"]["start"], data["window"]["end"]),
-            measurements={name: Measurement.from_dict(m) for name, m in data["measurements"].items()},
-            queries=data.get("queries", []),
-            could_not_evaluate=data.get("could_not_evaluate"),
-        )
-
-    def write(self, run_dir: Path) -> Path:
-        path = run_dir / METRICS_FILE
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
-
-    @classmethod
-    def read(cls, run_dir: Path) -> "MetricsRecord":
-        return cls.from_dict(json.loads((run_dir / METRICS_FILE).read_text()))
+Notify = Callable[[str], None]  # one progress line for the user
 
 
 @dataclass(frozen=True)
-class Judgement:
-    """The gates' results, the verdict they lead to, and the level each bound was judged at."""
+class Outcome:
+    """What a finished stage tells the user: the verdict, its exit code, the report and any doubts."""
 
-    results: list[GateResult]
+    run_dir: Path
     verdict: Verdict
-    check_confidence: float | None = None
-    multiplicity: str = ""
-    shape: str | None = None  # the distribution-shape observation against the baseline
+    exit_code: int
+    report: Path
+    measurement_warnings: list[str]
 
 
 def new_run_dir(reports_dir: Path, service: str) -> Path:
-    """A fresh `reports/<run-id>/`, the run id being the UTC time and the service name."""
+    """A fresh `reports/<run-id>/`, the run id being the UTC time and the service name; never an existing one."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     safe_service = re.sub(r"[^A-Za-z0-9._-]+", "-", service)
-    run_dir = reports_dir / f"{stamp}-{safe_service}"
+    reports_dir.mkdir(parents=True, exist_ok=True)
     suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = reports_dir / f"{stamp}-{safe_service}-{suffix}"
-    run_dir.mkdir(parents=True)
-    return run_dir
+    while True:
+        run_dir = reports_dir / (f"{stamp}-{safe_service}" + (f"-{suffix}" if suffix > 1 else ""))
+        try:
+            run_dir.mkdir()  # atomic: two runs started at once never share a folder
+            return run_dir
+        except FileExistsError:
+            suffix += 1
 
 
-def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> MetricsRecord:
-    """Query Prometheus over the load's steady window; an unreachable server is recorded, not raised."""
-    window = Window(load.window_start, load.window_end)
-    record = MetricsRecord(spec.prometheus.url, window)
-    source: PrometheusSource | None = None
+def load_inputs(spec_path: Path) -> tuple[Spec, Baseline | None]:
+    """The spec and the baseline it names; UsageError (one line) when either cannot be used."""
+    spec = load_spec(spec_path)
+    if spec.baseline_file is None:
+        return spec, None
     try:
-        source = PrometheusSource(spec.prometheus)
-        if wait_for_scrape:
-            source.wait_for_scrape_after(window.end)
-        record.measurements = source.measure(window, spec.gates)
+        return spec, load_baseline(spec.baseline_file)
+    except BaselineError as error:
+        raise UsageError(f"{error} (from {spec.path}: baseline.file)") from None
+
+
+def run_validation(
+    spec: Spec,
+    baseline: Baseline | None,
+    run_dir: Path,
+    master: load_runner.MasterOptions | None,
+    caution_exit_code: int,
+    notify: Notify,
+) -> Outcome:
+    """Check Prometheus answers, run the load `load.repeat` times measuring each run, then judge and report.
+
+    An unreachable Prometheus or a load that cannot run is recorded as could-not-evaluate (NO-GO, exit 4)
+    with a report; a bad locustfile raises `load_runner.LocustfileError` before any load is sent.
+    """
+    unreachable = preflight(spec)
+    if unreachable:
+        metrics = _not_evaluated(spec, unreachable)
+    else:
+        try:
+            metrics = _run_and_measure(spec, master, run_dir, notify)
+        except load_runner.LoadError as error:  # e.g. workers never connected: NO-GO, exit 4, with a report
+            metrics = _not_evaluated(spec, f"the load could not run: {error}")
+    metrics.write(run_dir)
+    return finish(run_dir, spec, baseline, caution_exit_code)
+
+
+def validate_run(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
+    """Re-query Prometheus for the windows recorded in the run's load.json file(s), then judge and report."""
+    LoadResult.read(run_dir)  # the run must hold a load result before anything is re-measured
+    records = []
+    for target in repeat_dirs(run_dir) or [run_dir]:
+        records.append(measure(spec, LoadResult.read(target), wait_for_scrape=False))
+        if target != run_dir:
+            records[-1].write(target)
+    pool_records(records).write(run_dir)
+    return finish(run_dir, spec, baseline, caution_exit_code)
+
+
+def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
+    """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md."""
+    metrics = MetricsRecord.read(run_dir)
+    checks = assess_measurement(run_dir, metrics, spec)
+    judgement = judge_run(spec, metrics, baseline, checks.warnings)
+    exit_code = judgement.verdict.exit_code(caution_exit_code)
+    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    report = write_reports(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks))
+    return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
+
+
+def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> MeasurementChecks:
+    """Every run's measurement checks: each run's load against that run's own server quantiles."""
+    repeats = repeat_dirs(run_dir)
+    if repeats:
+        loads = [LoadResult.read(target) for target in repeats]
+        servers = [MetricsRecord.read(target).server_quantiles() for target in repeats]
+    elif (run_dir / LOAD_FILE).exists():
+        loads, servers = [LoadResult.read(run_dir)], [metrics.server_quantiles()]
+    else:
+        loads, servers = [], []
+    return check_runs(loads, servers, spec.client_server_gap)
+
+
+def repeat_dirs(run_dir: Path) -> list[Path]:
+    """RUN_DIR/run-<i>/ folders holding a load.json (a run with `load.repeat` > 1), in run order."""
+    numbered = [p for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists()]
+    return sorted(numbered, key=lambda p: int(p.name[4:]))
+
+
+def record_baseline(
+    run_dirs: list[Path], spec: Spec, version: str, baselines_dir: Path, overwrite: bool
+) -> Path:
+    """Write the figures measured in `run_dirs` (runs of one build) as baselines/<service>/<version>.json."""
+    records = []
+    for run_dir in run_dirs:
+        metrics = MetricsRecord.read(run_dir)
+        if metrics.could_not_evaluate or not any(m.evidence for m in metrics.measurements.values()):
+            raise BaselineError(run_dir / METRICS_FILE, "measurements", "measured figures; the run has none to record")
+        records.append(metrics)
+    first, last = records[0], records[-1]
+    load = LoadResult.read(run_dirs[0]) if (run_dirs[0] / LOAD_FILE).exists() else None
+    provenance: dict[str, Any] = {
+        "run_id": run_dirs[0].name,
+        "run_ids": [run_dir.name for run_dir in run_dirs],
+        "spec_file": str(spec.path),
+        "prometheus_url": first.prometheus_url,
+        "window": {"start": first.window.start, "end": last.window.end, "seconds": first.window.seconds},
+        "load_profile": load.profile if load else None,
+    }
+    measurements = pool_runs([record.measurements for record in records])
+    document = baseline_document(spec.service, version, measurements, spec.level, provenance)
+    return write_baseline(document, baselines_dir, overwrite=overwrite)
+
+
+def preflight(spec: Spec) -> str | None:
+    """Why Prometheus cannot be used, checked before spending the load; None when it answers."""
+    try:
+        PrometheusSource(spec.prometheus).instant("preflight", "vector(1)", time.time())
     except PrometheusUnavailable as error:
-        record.could_not_evaluate = str(error)
-    if source is not None:
-        record.queries = source.log.entries
-    return record
+        return str(error)
+    except Exception as error:  # a server that answers but refuses queries is as unusable
+        return f"Prometheus at {spec.prometheus.url} does not answer queries ({error})"
+    return None
 
 
-def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
-    """Repeated runs of one candidate as one record: each metric's evidence pooled (every run's windows kept,
-    so the gates judge the runs as units), every query kept, the window spanning all runs."""
-    if len(records) == 1:
-        return records[0]
-    failed = next((r.could_not_evaluate for r in records if r.could_not_evaluate), None)
-    window = Window(records[0].window.start, records[-1].window.end)
-    pooled = MetricsRecord(records[0].prometheus_url, window, could_not_evaluate=failed)
-    pooled.measurements = pool_runs([r.measurements for r in records])
-    pooled.queries = [query for r in records for query in r.queries]
-    return pooled
+def _run_and_measure(
+    spec: Spec, master: load_runner.MasterOptions | None, run_dir: Path, notify: Notify
+) -> MetricsRecord:
+    """Run the load `load.repeat` times back to back, writing each run's load.json before querying Prometheus;
+    k > 1 runs go to run_dir/run-<i>/ and are judged together (runs as units); run_dir/load.json is the last's."""
+    repeat = spec.load.repeat
+    records = []
+    for index in range(1, repeat + 1):
+        target = run_dir if repeat == 1 else run_dir / f"run-{index}"
+        target.mkdir(exist_ok=True)
+        load = load_runner.run_load(spec.load, spec.target_url, Progress(spec.load.duration), master)
+        load.write(target)
+        notify(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
+        records.append(measure(spec, load))
+        if repeat > 1:
+            records[-1].write(target)
+            load.write(run_dir)
+    return pool_records(records)
 
 
-def judge(spec: Spec, metrics: MetricsRecord, baseline: Baseline | None) -> Judgement:
-    """Evaluate every gate of the spec on the measurements (and the baseline) and decide.
-
-    PASS needs the one-sided bound at the spec's level within the bound; FAIL needs the one-sided bound at the
-    level `fail_confidence` picks (the same, or Bonferroni's 1 - (1 - level)/m) beyond it.
-    """
-    label = baseline.label if baseline else None
-    level, note = check_confidence(spec)
-    results = [
-        evaluate_gate(
-            gate,
-            metrics.measurements.get(gate.metric.name),
-            baseline.measurements.get(gate.metric.name) if baseline else None,
-            spec.level,
-            label,
-            spec.resampling,
-            level,
-        )
-        for gate in spec.gates
-    ]
-    shape = shape_observation(
-        metrics.measurements, baseline.measurements if baseline else {}, spec.level, spec.resampling
-    )
-    return Judgement(results, decide(results, metrics.could_not_evaluate), level, note, shape)
-
-
-def shape_observation(
-    candidate: dict[str, Measurement],
-    baseline: dict[str, Measurement],
-    confidence: float,
-    resampling: stats.Resampling = DEFAULT_RESAMPLING,
-) -> str | None:
-    """One sentence comparing the whole latency distribution with the baseline's, p50 to p99.9 (not a gate).
-
-    Each ratio's interval comes from the gates' within-run machinery (exact or block draws), without run-to-run
-    noise: that noise scales every quantile alike, so it cannot make the shape look changed.
-    """
-    sides = [side.get("latency_p50") for side in (candidate, baseline)]
-    if not all(m is not None and isinstance(m.evidence, QuantileEvidence) for m in sides):
-        return None
-    ours, theirs = (m.evidence for m in sides)  # type: ignore[union-attr]
-    band = [
-        ours.at(p).change_vs(theirs.at(p), confidence, resampling, between_runs=False).interval
-        for p in SHAPE_PROBABILITIES
-    ]
-    if any(math.isnan(i.low) or math.isnan(i.high) for i in band):
-        return None
-    shown = ", ".join(
-        f"p{p * 100:g} ×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
-        for p, i in zip(SHAPE_PROBABILITIES, band, strict=True)
-    )
-    median = band[0]
-    apart = [p for p, i in zip(SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low]
-    verdict = (
-        f"the shape changed: the ratio at p{apart[-1] * 100:g} is clearly unlike the median's"
-        if apart
-        else "the distribution moved as a whole (no quantile's ratio is clearly unlike the median's)"
-    )
-    method = next(m for m in ("block", "exact") if m in median.method)
-    return f"candidate ÷ baseline {shown} ({confidence * 100:g} % intervals, {method} draws); {verdict}"
-
-
-def check_confidence(spec: Spec) -> tuple[float, str]:
-    """The level a bound's FAIL is judged at, and one sentence saying why."""
-    return fail_confidence(spec.gates, spec.level, spec.multiplicity)
-
-
-def fail_confidence(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> tuple[float, str]:
-    """The one-sided level a bound's FAIL is judged at, and one sentence why. `margin`: the spec's own level,
-    since a same-build comparison sits a whole margin away from FAIL; `bonferroni`: level split over the bounds
-    of critical gates (only their FAIL makes a NO-GO), for a guarantee even when every bound is met exactly."""
-    checks = sum(
-        (g.max is not None) + (g.min is not None) + (g.max_regression is not None)
-        for g in gates
-        if g.severity == "critical"
-    )
-    shown, interval = f"{bound_level * 100:g} %", f"{stats.interval_level(bound_level) * 100:g} %"
-    if multiplicity == "margin" or checks <= 1:
-        return bound_level, (
-            f"each bound is judged on its own one-sided {shown} bound, an end of the {interval} interval shown, so a "
-            f"build exactly at a bound PASSes it, or FAILs it, about {(1 - bound_level) * 100:g} % of the time; over "
-            "several gates the margins keep a build that meets its bounds far from FAIL (benchmarks/stat_quality.py "
-            "measures the verdict's false NO-GO rate)"
-        )
-    level = stats.per_check_confidence(bound_level, checks)
-    return level, (
-        f"PASS on one-sided {shown} bounds; FAIL only on the one-sided {level * 100:.2f} % bound (Bonferroni over "
-        f"the {checks} bounds of critical gates, so even a build exactly at every bound is NO-GO at most "
-        f"{(1 - bound_level) * 100:g} % of the time, nominally)"
-    )
+def _not_evaluated(spec: Spec, why: str) -> MetricsRecord:
+    now = time.time()
+    return MetricsRecord(spec.prometheus.url, Window(now, now), could_not_evaluate=why)

@@ -94,6 +94,20 @@ class DemoSettings:
                 args += [_flag(field.name), str(value)]
         return args
 
+    def with_assignments(self, assignments: Iterable[str]) -> "DemoSettings":
+        """A copy with `KEY=VALUE` assignments (`--demo-set`) applied; ValueError names a bad one."""
+        changes = {}
+        for assignment in assignments:
+            key, _, value = assignment.partition("=")
+            try:
+                changes[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"--demo-set {assignment}: expected KEY=NUMBER, e.g. latency_multiplier=2") from None
+        try:
+            return self.with_changes(changes)
+        except ValueError as error:
+            raise ValueError(f"--demo-set: {error}") from None
+
     def with_changes(self, changes: Mapping[str, Any]) -> "DemoSettings":
         """A copy with `changes` (e.g. a decoded JSON body) applied; ValueError names any unknown or mistyped key."""
         known = [field.name for field in dataclasses.fields(self)]

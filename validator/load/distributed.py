@@ -19,6 +19,7 @@ from typing import Any
 import gevent
 from locust.env import Environment
 
+from validator.errors import UsageError
 from validator.load.agent import REPORT_KEY
 from validator.load.capture import Capture
 from validator.load.health import MASTER_PROCESS, HealthSampler
@@ -51,6 +52,26 @@ class MasterOptions:
     def remote(self) -> bool:
         """Workers come from elsewhere (`slagate worker`); none are started here."""
         return self.expect_workers is not None
+
+    @classmethod
+    def from_options(cls, expect_workers: int | None, master_bind: str | None) -> "MasterOptions | None":
+        """From `--expect-workers` / `--master-bind`: None (the spec's local workers on loopback) when neither is
+        given; UsageError names a bad `--master-bind`."""
+        if expect_workers is None and master_bind is None:
+            return None
+        if expect_workers is None and master_bind is not None and ":" not in master_bind:
+            return cls(bind_host=master_bind)
+        default = f"0.0.0.0:{DEFAULT_MASTER_PORT}"
+        host, port = parse_host_port(master_bind or default, "--master-bind", DEFAULT_MASTER_PORT)
+        return cls(bind_host=host, bind_port=port, expect_workers=expect_workers)
+
+
+def parse_host_port(value: str, option: str, default_port: int) -> tuple[str, int]:
+    """HOST or HOST:PORT as given to `option`; UsageError in one line when it is neither."""
+    host, _, port = value.rpartition(":") if ":" in value else (value, "", str(default_port))
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"{option} {value}: expected HOST or HOST:PORT, e.g. 10.0.0.5:{default_port}")
+    return host, int(port)
 
 
 @dataclass

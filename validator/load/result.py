@@ -1,15 +1,14 @@
 """The artifact of the load stage (`load.json`): the window, the profile and every request captured."""
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator.artifacts import SCHEMA_VERSIONS, read_json, write_json
 from validator.histogram import Timeline
 from validator.load.capture import Capture, EndpointStats, ErrorGroup
 
 LOAD_FILE = "load.json"
-SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -74,7 +73,7 @@ class LoadResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSIONS["load"],
             "origin": self.origin,
             "window": {"start": self.window_start, "end": self.window_end, "seconds": self.window_seconds},
             "profile": self.profile,
@@ -110,10 +109,9 @@ class LoadResult:
         )
 
     def write(self, run_dir: Path) -> Path:
-        path = run_dir / LOAD_FILE
-        path.write_text(json.dumps(self.to_dict()))
-        return path
+        return write_json(run_dir / LOAD_FILE, self.to_dict())
 
     @classmethod
     def read(cls, run_dir: Path) -> "LoadResult":
-        return cls.from_dict(json.loads((run_dir / LOAD_FILE).read_text()))
+        """The result in run_dir/load.json, schema-checked (ArtifactError when it is not one)."""
+        return cls.from_dict(read_json(run_dir / LOAD_FILE, "load"))

@@ -4,7 +4,6 @@ Formatting only: every number comes from the gate results, the measurements, the
 the baseline, and each is shown with its source, or as missing.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +12,15 @@ from typing import Any
 import jinja2
 
 from validator import __version__, stats
+from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
 from validator.baseline import Baseline
+from validator.checks import MeasurementChecks
 from validator.gates import GateResult
-from validator.load.quality import MeasurementQuality
+from validator.judgement import Judgement
 from validator.load.result import LoadResult
-from validator.pipeline import Judgement, MetricsRecord
+from validator.measure import MetricsRecord
+from validator.report.markdown import cell, utc
+from validator.report.measurement import measurement_section
 from validator.spec import Spec
 from validator.units import format_seconds, format_value
 
@@ -29,7 +32,7 @@ _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("validator.report", "templates"),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
-    autoescape=False,  # Markdown, not HTML; cell text is escaped by _cell
+    autoescape=False,  # Markdown, not HTML; cell text is escaped by markdown.cell
 )
 
 
@@ -44,21 +47,20 @@ class RunArtifacts:
     load: LoadResult | None
     baseline: Baseline | None
     exit_code: int
-    quality: MeasurementQuality | None = None  # doubts about the load's own measurement, if assessed
+    checks: MeasurementChecks | None = None  # doubts about the load's own measurement, if assessed
 
 
 def write_reports(artifacts: RunArtifacts) -> Path:
-    """Write verdict.json and report.md into the run directory; returns the report's path."""
-    (artifacts.run_dir / VERDICT_FILE).write_text(json.dumps(verdict_document(artifacts), indent=1) + "\n")
-    report = artifacts.run_dir / REPORT_FILE
-    report.write_text(render_markdown(artifacts))
-    return report
+    """Write verdict.json and report.md into the run directory (each atomically); returns the report's path."""
+    write_json(artifacts.run_dir / VERDICT_FILE, verdict_document(artifacts), indent=1)
+    return write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts))
 
 
 def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
     """The machine-readable verdict."""
     verdict, spec = artifacts.judgement.verdict, artifacts.spec
     return {
+        "schema_version": SCHEMA_VERSIONS["verdict"],
         "service": spec.service,
         "version": spec.version,
         "decision": verdict.decision.value,
@@ -67,9 +69,9 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "reasons": list(verdict.reasons),
         "rollout": {"strategy": verdict.rollout.name, "steps_percent": list(verdict.rollout.steps)},
         "rollback_criteria": list(verdict.rollback_criteria),
-        "confidence": spec.level,
-        "interval_level": stats.interval_level(spec.level),
-        "check_confidence": artifacts.judgement.check_confidence,
+        "level": spec.level,
+        "interval_coverage": stats.interval_level(spec.level),
+        "fail_level": artifacts.judgement.fail_level,
         "multiplicity": artifacts.judgement.multiplicity,
         "shape": artifacts.judgement.shape,
         "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
@@ -77,7 +79,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         if artifacts.baseline is None
         else {"file": str(artifacts.baseline.path), "version": artifacts.baseline.version},
         "gates": [_gate_document(result) for result in artifacts.judgement.results],
-        "measurement": None if artifacts.quality is None else artifacts.quality.to_dict(),
+        "measurement": None if artifacts.checks is None else artifacts.checks.to_dict(),
     }
 
 
@@ -112,9 +114,9 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         decision=verdict.decision.value,
         rollout=verdict.rollout.describe(),
         could_not_evaluate=verdict.could_not_evaluate,
-        reasons=[_cell(reason) for reason in verdict.reasons],
+        reasons=[cell(reason) for reason in verdict.reasons],
         run_id=artifacts.run_dir.name,
-        generated_at=_utc(datetime.now(UTC).timestamp()),
+        generated_at=utc(datetime.now(UTC).timestamp()),
         slagate_version=__version__,
         spec_path=spec.path,
         confidence=_level_text(stats.interval_level(spec.level)),
@@ -125,7 +127,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         rollback_criteria=verdict.rollback_criteria,
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
-        measurement=_measurement(artifacts.quality),
+        measurement=measurement_section(artifacts.checks),
         queries=list(queries.values()),
         checklist=_checklist(artifacts),
     )
@@ -179,7 +181,7 @@ def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 "ref": f"Q{len(refs) + 1}",
                 "name": entry["name"],
                 "query": entry["query"],
-                "time": _utc(entry["time"]),
+                "time": utc(entry["time"]),
                 "error": entry.get("error"),
             }
     return refs
@@ -196,15 +198,15 @@ def _gate_row(result: GateResult, queries: dict[str, dict[str, Any]]) -> dict[st
         else:
             change = f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
     return {
-        "name": _cell(result.gate.name),
+        "name": cell(result.gate.name),
         "severity": result.gate.severity,
         "measured": _interval_text(result.value, unit, "missing"),
         "baseline": _interval_text(result.baseline, unit, "—" if result.gate.max_regression is None else "missing"),
         "change": change,
-        "bounds": _cell(", ".join(check.bound for check in result.checks) or _declared_bounds(result)),
+        "bounds": cell(", ".join(check.bound for check in result.checks) or _declared_bounds(result)),
         "status": result.status.value,
-        "reason": _cell(result.reason),
-        "source_refs": ", ".join(f"[{ref}]" for ref in cited) or _cell(result.source),
+        "reason": cell(result.reason),
+        "source_refs": ", ".join(f"[{ref}]" for ref in cited) or cell(result.source),
     }
 
 
@@ -231,7 +233,7 @@ def _interval_text(interval: Any, unit: str, missing: str) -> str:
 
 def _shape_line(shape: str | None) -> list[str]:
     """The distribution-shape observation as one more line under the intervals (it is not a gate)."""
-    return [] if shape is None else [_cell(f"**distribution shape** (observation, not a gate) — {shape}")]
+    return [] if shape is None else [cell(f"**distribution shape** (observation, not a gate) — {shape}")]
 
 
 def _level_text(level: float) -> str:
@@ -247,7 +249,7 @@ def _interval_methods(results: list[GateResult]) -> list[str]:
         if result.change is not None:
             parts.append(f"change: {result.change.interval.method}")
         if parts:
-            lines.append(_cell(f"**{result.gate.name}** — {'; '.join(parts)}"))
+            lines.append(cell(f"**{result.gate.name}** — {'; '.join(parts)}"))
     return lines or ["none computed (no data)"]
 
 
@@ -257,13 +259,13 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
     facts = [
         {
             "name": "Steady window",
-            "value": f"{_utc(window.start)} → {_utc(window.end)} ({window.seconds:.1f} s)",
+            "value": f"{utc(window.start)} → {utc(window.end)} ({window.seconds:.1f} s)",
             "source": "load.json (warm-up excluded); Prometheus queried over exactly this range",
         },
-        {"name": "Prometheus", "value": _cell(metrics.prometheus_url), "source": "spec / PROMETHEUS_URL"},
+        {"name": "Prometheus", "value": cell(metrics.prometheus_url), "source": "spec / PROMETHEUS_URL"},
     ]
     if load is not None:
-        facts += _load_facts(load, artifacts.quality)
+        facts += _load_facts(load, artifacts.checks)
     else:
         facts.append({"name": "Load", "value": "missing (no load.json)", "source": "—"})
     if baseline is not None:
@@ -281,7 +283,7 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
     return facts
 
 
-def _load_facts(load: LoadResult, quality: MeasurementQuality | None) -> list[dict[str, str]]:
+def _load_facts(load: LoadResult, checks: MeasurementChecks | None) -> list[dict[str, str]]:
     profile = load.profile
     steady = load.steady_timeline()
     requests = steady.successes + steady.failures
@@ -291,7 +293,7 @@ def _load_facts(load: LoadResult, quality: MeasurementQuality | None) -> list[di
         if combined.total
         else "missing (no request completed in the window)"
     )
-    if quality is not None and not quality.client_reliable:
+    if checks is not None and not checks.client_reliable:
         client = f"**unreliable** (see Measurement): {client}"
     if profile["model"] == "open":
         shape = f"open model, {profile['arrival_rate']:g} req/s ({profile['arrival']}, ramp {profile['ramp_s']:g} s)"
@@ -330,84 +332,18 @@ def _or_unknown(value: object) -> str:
     return "unknown" if value is None else str(value)
 
 
-def _measurement(quality: MeasurementQuality | None) -> dict[str, Any] | None:
-    """The report's Measurement section: warnings, generator health, client vs server, open model, workers."""
-    if quality is None:
-        return None
-
-    def seconds(value: float | None) -> str:
-        return "missing" if value is None else format_seconds(value)
-
-    open_model = quality.open_model
-    return {
-        "warnings": [_cell(w) for w in quality.warnings],
-        "notes": [_cell(n) for n in quality.notes],
-        "client_reliable": quality.client_reliable,
-        "health": [
-            {
-                "process": _cell(h.process),
-                "samples": h.samples,
-                "cpu": f"{h.cpu_mean:.0f} % / {h.cpu_max:.0f} %",
-                "lag": f"{h.lag_max_ms:.1f} ms",
-                "saturated": f"{h.saturated_share * 100:.0f} %" + (" — **saturated**" if h.saturated else ""),
-            }
-            for h in quality.health
-        ],
-        "comparison": [
-            {
-                "quantile": f"p{row['quantile'] * 100:g}",
-                "client": seconds(row["client_s"]),
-                "server": seconds(row["server_s"]),
-                "ratio": "—" if row["ratio"] is None else f"×{row['ratio']:.2f}",
-                "flag": "**gap**" if row["flagged"] else "ok" if row["ratio"] is not None else "not compared",
-            }
-            for row in quality.comparison
-        ],
-        "open_model": None
-        if open_model is None
-        else {
-            "rate": f"{open_model['achieved_rate']:.1f} req/s of {open_model['arrival_rate']:g} req/s configured",
-            "late": f"{open_model['late_sends']} ({open_model['late_share'] * 100:.2f} % of sends), late by "
-            f"p50 {seconds(open_model['late_by_p50_s'])}, p99 {seconds(open_model['late_by_p99_s'])}, "
-            f"max {seconds(open_model['late_by_max_s'])}",
-            "rows": [
-                {"quantile": key, "corrected": seconds(open_model["corrected"][key]), "raw": seconds(value)}
-                for key, value in open_model["raw"].items()
-            ],
-        },
-        "lost_workers": [
-            {
-                "index": (f"run {w['run']}, " if "run" in w else "") + str(w["index"]),
-                "id": _cell(w["id"]),
-                "requests": w["requests_reported"],
-                "last_report": "never" if w["last_report"] is None else _utc(w["last_report"]),
-            }
-            for w in quality.lost_workers
-        ],
-    }
-
-
 def _errors(load: LoadResult | None) -> list[dict[str, Any]]:
     if load is None:
         return []
     return [
         {
-            "endpoint": _cell(group.endpoint),
+            "endpoint": cell(group.endpoint),
             "status": group.status,
-            "exception": _cell(group.exception),
+            "exception": cell(group.exception),
             "count": group.count,
-            "first_seen": _utc(group.first_seen),
-            "last_seen": _utc(group.last_seen),
-            "sample": _cell(group.sample).replace("`", "'"),
+            "first_seen": utc(group.first_seen),
+            "last_seen": utc(group.last_seen),
+            "sample": cell(group.sample).replace("`", "'"),
         }
         for group in load.errors
     ]
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _utc(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"

@@ -1,10 +1,11 @@
-"""Measurement warnings: saturation, lost workers, incomplete capture, Little's law, client/server gap, verdict cap."""
+"""Measurement checks: saturation, lost workers, incomplete capture, Little's law, client/server gap, verdict cap."""
 
 import io
-from types import SimpleNamespace
 
+import pytest
+
+from validator import checks
 from validator.gates import GateResult, Status
-from validator.load import quality
 from validator.load.capture import Capture
 from validator.load.progress import Progress
 from validator.load.recorder import RequestRecorder
@@ -18,10 +19,10 @@ ORIGIN = 1000.0
 
 def closed_load(users: int = 20, latency_ms: float = 20.0, rate: int = 1000, **facts) -> LoadResult:
     """A closed-model result of 10 s at `rate` requests/s, all of `latency_ms`."""
-    clock = SimpleNamespace(now=ORIGIN)
-    recorder = RequestRecorder(ORIGIN, clock=lambda: clock.now)
+    now = [ORIGIN]
+    recorder = RequestRecorder(ORIGIN, clock=lambda: now[0])
     for i in range(rate * 10):
-        clock.now = ORIGIN + i / rate
+        now[0] = ORIGIN + i / rate
         recorder("GET", "/", latency_ms)
     capture: Capture = recorder.drain()
     defaults = {
@@ -38,14 +39,14 @@ def samples(cpu: float, lag_ms: float) -> list[list[float]]:
     return [[ORIGIN + i * 0.5, cpu, lag_ms] for i in range(20)]
 
 
-def server(seconds: float) -> dict:
-    evidence = SimpleNamespace(estimate=lambda: seconds)
-    return {name: SimpleNamespace(evidence=evidence) for name in ("latency_p50", "latency_p95", "latency_p99")}
+def server(seconds: float) -> dict[float, float | None]:
+    """The server's p50, p95 and p99, all `seconds`."""
+    return dict.fromkeys(checks.QUANTILES, seconds)
 
 
 def test_a_healthy_consistent_run_has_no_warnings() -> None:
     load = closed_load(health={"worker 0": samples(40, 1)})
-    result = quality.assess(load, server(0.020), 2.0)
+    result = checks.check_run(load, server(0.020), 2.0)
     assert result.warnings == [] and result.client_reliable
     assert 0.95 < result.little["ratio"] < 1.05
     assert all(row["ratio"] is not None and not row["flagged"] for row in result.comparison)
@@ -53,16 +54,16 @@ def test_a_healthy_consistent_run_has_no_warnings() -> None:
 
 def test_saturated_generator_is_flagged_and_client_marked_unreliable() -> None:
     load = closed_load(health={"worker 0": samples(99, 1), "worker 1": samples(30, 120)})
-    result = quality.assess(load, {}, 2.0)
+    result = checks.check_run(load, {}, 2.0)
     assert not result.client_reliable
     assert len(result.warnings) == 1 and "saturated" in result.warnings[0]
     assert "worker 0" in result.warnings[0] and "worker 1" in result.warnings[0]
-    assert quality.assess(load, {}, 2.0).to_dict()["generator_health"]["saturated"] is True
+    assert checks.check_run(load, {}, 2.0).to_dict()["generator_health"]["saturated"] is True
 
 
 def test_a_saturated_master_is_a_note_since_the_workers_measure() -> None:
     load = closed_load(health={"master": samples(99, 80), "worker 0": samples(40, 1)})
-    result = quality.assess(load, {}, 2.0)
+    result = checks.check_run(load, {}, 2.0)
     assert result.client_reliable and not result.warnings
     assert any(note.startswith("the master was saturated (master: CPU mean 99 %") for note in result.notes)
     assert result.to_dict()["generator_health"]["saturated"] is False
@@ -72,7 +73,7 @@ def test_lost_worker_and_incomplete_capture_are_warnings() -> None:
     lost = {"id": "w1", "index": 1, "requests_reported": 123, "last_report": ORIGIN + 3, "lost": True}
     exited = "pid 42 exited with status -9: (no output)"
     load = closed_load(workers=[lost], locust_requests=10_001, generator={"worker_exits": [exited]})
-    result = quality.assess(load, {}, 2.0)
+    result = checks.check_run(load, {}, 2.0)
     assert any("worker 1 (w1) was lost" in w and "123 requests" in w for w in result.warnings)
     assert any("Locust counted 10001" in w for w in result.warnings)
     assert f"a local worker process exited during the load: {exited}" in result.notes
@@ -80,16 +81,16 @@ def test_lost_worker_and_incomplete_capture_are_warnings() -> None:
 
 def test_littles_law_mismatch_means_unaccounted_time() -> None:
     load = closed_load(users=40)  # 1000/s × 20 ms = 20 users busy, but 40 configured
-    result = quality.assess(load, {}, 2.0)
+    result = checks.check_run(load, {}, 2.0)
     assert any("Little's law" in w and "50 %" in w for w in result.warnings)
     assert not result.client_reliable
 
 
 def test_client_server_gap_beyond_the_factor_is_flagged() -> None:
-    result = quality.assess(closed_load(), server(0.005), 2.0)  # client 20 ms vs server 5 ms
+    result = checks.check_run(closed_load(), server(0.005), 2.0)  # client 20 ms vs server 5 ms
     assert all(row["flagged"] for row in result.comparison)
     assert any("×2" in w and "selector" in w for w in result.warnings)
-    assert quality.assess(closed_load(), server(0.005), 5.0).warnings == []
+    assert checks.check_run(closed_load(), server(0.005), 5.0).warnings == []
 
 
 def test_measurement_warnings_keep_the_verdict_from_go() -> None:
@@ -115,17 +116,31 @@ def test_progress_is_one_line_every_few_seconds_when_not_a_terminal() -> None:
 
 def test_a_warning_in_any_of_several_runs_counts() -> None:
     lost = {"id": "w1", "index": 1, "requests_reported": 7, "last_report": None, "lost": True}
-    result = quality.assess_runs([closed_load(), closed_load(workers=[lost])], server(0.020), 2.0)
+    result = checks.check_runs([closed_load(), closed_load(workers=[lost])], [server(0.020)] * 2, 2.0)
     assert len(result.warnings) == 1 and result.warnings[0].startswith("run 2: load worker 1 (w1) was lost")
-    assert result.lost_workers == [lost | {"run": 2}]
-    assert quality.assess_runs([closed_load()], server(0.020), 2.0).warnings == []
+    assert [run.lost_workers for run in result.runs] == [[], [lost]]
+    assert checks.check_runs([closed_load()], [server(0.020)], 2.0).warnings == []
+
+
+def test_every_run_keeps_its_own_checks() -> None:
+    """Run 1 agrees with its server; run 2's client is 4× its server: only run 2 is flagged, both rows stay."""
+    slow = closed_load(latency_ms=80.0, users=80)
+    result = checks.check_runs([closed_load(), slow], [server(0.020), server(0.020)], 2.0)
+    first, second = result.runs
+    assert [row["flagged"] for row in first.comparison] == [False] * 3
+    assert [row["flagged"] for row in second.comparison] == [True] * 3
+    assert first.little["mean_latency_s"] == pytest.approx(0.020) and second.little["mean_latency_s"] == pytest.approx(
+        0.080
+    )
+    assert [w.split(":")[0] for w in result.warnings] == ["run 2"]
+    assert [run["run"] for run in result.to_dict()["runs"]] == [1, 2]
 
 
 def test_a_worker_that_joined_late_is_a_warning_only_when_it_sent_requests() -> None:
     late = {"id": "w2", "index": 2, "requests_reported": 0, "last_report": ORIGIN + 9, "lost": False}
     late |= {"joined_late": True, "locust_requests": 500}
-    sent = quality.assess(closed_load(workers=[late], locust_requests=10_500), {}, 2.0)
+    sent = checks.check_run(closed_load(workers=[late], locust_requests=10_500), {}, 2.0)
     assert [w for w in sent.warnings if "connected after" in w] == sent.warnings  # not also "reports were lost"
     assert "worker 2 (w2) connected after the load started and sent 500 requests" in sent.warnings[0]
-    idle = quality.assess(closed_load(workers=[late | {"locust_requests": 0}]), {}, 2.0)
+    idle = checks.check_run(closed_load(workers=[late | {"locust_requests": 0}]), {}, 2.0)
     assert not idle.warnings and any("Locust gave it no users" in note for note in idle.notes)

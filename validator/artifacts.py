@@ -1,0 +1,85 @@
+"""The run's files as contracts: every write atomic, every JSON artifact versioned and validated on read.
+
+A write goes to a temporary file in the same folder and is `os.replace`d into place, so a crash or a
+full disk never leaves a truncated artifact that looks complete. Each JSON artifact carries a
+`schema_version`; a reader accepts only the versions it knows and checks the document against the
+JSON Schema shipped in `validator/schemas/`, so a bad file is one line naming the file and the key.
+"""
+
+import functools
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from validator.errors import InputFileError
+
+SCHEMA_VERSIONS = {"load": 2, "metrics": 1, "verdict": 1}  # the version each artifact is written at
+
+
+class ArtifactError(InputFileError):
+    """An artifact that cannot be used: one line naming the file, the key and what was expected."""
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` to `path` atomically (temp file in the same folder, fsync, rename)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: Path, document: dict[str, Any], indent: int | None = None) -> Path:
+    """Write a JSON artifact atomically."""
+    return write_text(path, json.dumps(document, indent=indent, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path, kind: str) -> dict[str, Any]:
+    """Read the artifact `kind` ("load", "metrics", "verdict"), check its schema version, validate it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(path, "(file)", f"the {kind} artifact of an earlier stage; it does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactError(path, "(syntax)", f"valid JSON ({error})") from None
+    validate(document, kind, path)
+    return document
+
+
+def validate(document: Any, kind: str, path: Path | str = "(document)") -> None:
+    """Raise ArtifactError unless `document` is a valid `kind` artifact at the version this slagate writes."""
+    if not isinstance(document, dict):
+        raise ArtifactError(path, "(root)", "a JSON object")
+    version, known = document.get("schema_version"), SCHEMA_VERSIONS[kind]
+    if version != known:
+        newer = isinstance(version, int) and version > known
+        hint = " (written by a newer slagate: upgrade slagate)" if newer else ""
+        raise ArtifactError(path, "schema_version", f"{known}, got {version!r}{hint}")
+    error = jsonschema.exceptions.best_match(_validator(kind).iter_errors(document))
+    if error is not None:
+        key = ".".join(str(part) for part in error.absolute_path) or "(root)"
+        raise ArtifactError(path, key, f"a value matching the {kind} schema ({error.message})")
+
+
+@functools.cache
+def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of artifact `kind`, as shipped in the package."""
+    return json.loads(resources.files("validator.schemas").joinpath(f"{kind}.schema.json").read_text())
+
+
+@functools.cache
+def _validator(kind: str) -> jsonschema.protocols.Validator:
+    document = schema(kind)
+    validator_class = jsonschema.validators.validator_for(document)
+    return validator_class(document)

@@ -1,0 +1,35 @@
+"""The lines slagate prints on the terminal: what the load will be, the verdict and where the report is."""
+
+from validator.load.distributed import MasterOptions
+from validator.spec import Spec
+from validator.verdict import Verdict
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  GO          all gates PASS: standard rollout 5 → 25 → 50 → 100 %
+  3  CAUTION     no critical gate failed, something is WARN/FAIL/NO_DATA: slow rollout 1 → 5 → 25 → 50 → 100 %
+                 (--caution-exit-code 0 makes CAUTION pass a CI step)
+  1  NO-GO       a critical gate FAILed or had NO_DATA: do not roll out
+  2  usage       bad arguments, spec, baseline or locustfile (one line names the file and key)
+  4  could not evaluate   e.g. Prometheus unreachable; the verdict is NO-GO
+"""
+
+
+def describe_load(spec: Spec, master: MasterOptions | None) -> str:
+    """The load about to run, in one line: model, users or rate, duration, and where the workers are."""
+    load = spec.load
+    shape = (
+        f"{load.arrival_rate:g} req/s ({load.arrival}, up to {load.users} users)"
+        if load.open_model
+        else f"{load.users} users"
+    )
+    if master is not None and master.remote:
+        where = f", {master.expect_workers} remote worker(s) via {master.bind_host}:{master.bind_port}"
+    else:
+        where = "" if load.workers == 1 and master is None else f", {load.workers} local worker process(es)"
+    return f"{shape} for {load.duration:g} s{where}"
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The verdict and its rollout, as the last word of a run."""
+    return f"verdict {verdict.decision.value} — rollout {verdict.rollout.describe()}"
