@@ -1,18 +1,31 @@
-"""Loading the user's Locust scenario: its User classes, or one error line naming the file."""
+"""Loading the user's Locust scenario: its User classes, or one error line naming the file.
+
+A LoadTestShape is refused rather than ignored: slagate's steady window and the open-model timetable come from
+the spec's [load] keys, so a shape driving the users would make the measured window mean something else.
+"""
 
 from locust.util.load_locustfile import load_locustfile
 
+from validator.errors import UsageError
 
-class LocustfileError(ValueError):
-    """The locustfile cannot be used (no User class, import error)."""
+
+class LocustfileError(UsageError):
+    """The locustfile cannot be used (import error, no User class, a LoadTestShape)."""
 
 
 def user_classes_from(locustfile: str) -> list[type]:
-    """The User classes a locustfile defines; raises LocustfileError naming the file when there are none."""
+    """The User classes a locustfile defines; raises LocustfileError naming the file when there are none
+    or when it defines a LoadTestShape (the load profile is the spec's [load], never a shape)."""
     try:
-        classes, _shapes = load_locustfile(locustfile)
+        classes, shapes = load_locustfile(locustfile)
     except Exception as error:  # any import-time failure of user code
         raise LocustfileError(f"{locustfile}: cannot be imported: {error.__class__.__name__}: {error}") from None
+    if shapes:
+        names = ", ".join(sorted(type(shape).__name__ for shape in shapes))
+        raise LocustfileError(
+            f"{locustfile}: defines LoadTestShape {names}: slagate does not run shapes; remove it and set "
+            "the profile in the spec's [load] (users, spawn_rate, arrival_rate, ramp, duration)"
+        )
     if not classes:
         raise LocustfileError(f"{locustfile}: defines no locust User class (e.g. a FastHttpUser subclass)")
     return list(classes.values())
