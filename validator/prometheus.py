@@ -8,7 +8,7 @@ report can name the source of every figure.
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,31 +75,31 @@ class PrometheusSource:
 
     def instant(self, name: str, query: str, at: float) -> list[dict[str, Any]]:
         """Run one instant query at time `at`; connection failures raise PrometheusUnavailable."""
-        try:
-            result = self.client.custom_query(query, params={"time": f"{at:.3f}"})
-        except requests.exceptions.RequestException as error:
-            self.log.add(name, query, at, error=f"unreachable: {error.__class__.__name__}")
-            raise PrometheusUnavailable(f"Prometheus at {self.spec.url} is unreachable ({_short(error)})") from None
-        except PrometheusApiClientException as error:
-            self.log.add(name, query, at, error=str(error))
-            raise
-        self.log.add(name, query, at, result=result)
-        return result
+        return self._logged(name, query, at, lambda: self.client.custom_query(query, params={"time": f"{at:.3f}"}))
 
     def over_range(self, name: str, query: str, window: Window, step: float) -> list[dict[str, Any]]:
         """Run one range query over the window at `step` seconds; logged like every instant query."""
         start, end = (datetime.fromtimestamp(t, UTC) for t in (window.start, window.end))
         shown = _range_text(query, window, step)
+        return self._logged(
+            name, shown, window.end, lambda: self.client.custom_query_range(query, start, end, f"{step:g}s")
+        )
+
+    def _logged(self, name: str, shown: str, at: float, call: Callable[[], Any]) -> Any:
+        """Run one query, logging its answer or its error; a connection failure raises PrometheusUnavailable."""
         try:
-            result = self.client.custom_query_range(query, start, end, f"{step:g}s")
+            result = call()
         except requests.exceptions.RequestException as error:
-            self.log.add(name, shown, window.end, error=f"unreachable: {error.__class__.__name__}")
-            raise PrometheusUnavailable(f"Prometheus at {self.spec.url} is unreachable ({_short(error)})") from None
+            self.log.add(name, shown, at, error=f"unreachable: {error.__class__.__name__}")
+            raise self._unreachable(error) from None
         except PrometheusApiClientException as error:
-            self.log.add(name, shown, window.end, error=str(error))
+            self.log.add(name, shown, at, error=str(error))
             raise
-        self.log.add(name, shown, window.end, result=result)
+        self.log.add(name, shown, at, result=result)
         return result
+
+    def _unreachable(self, error: BaseException) -> PrometheusUnavailable:
+        return PrometheusUnavailable(f"Prometheus at {self.spec.url} is unreachable ({_short(error)})")
 
     def wait_for_scrape_after(self, moment: float) -> None:
         """Wait until Prometheus holds a scrape of the request counter taken at or after `moment`."""
@@ -110,7 +110,7 @@ class PrometheusSource:
             try:
                 result = self.client.custom_query(query, params={"time": f"{now:.3f}"})
             except requests.exceptions.RequestException as error:
-                raise PrometheusUnavailable(f"Prometheus at {self.spec.url} is unreachable ({_short(error)})") from None
+                raise self._unreachable(error) from None
             except PrometheusApiClientException:
                 result = []
             if result and float(result[0]["value"][1]) >= moment:

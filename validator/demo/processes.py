@@ -9,7 +9,6 @@ import dataclasses
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from validator.demo.target import DemoSettings
+from validator.net import free_port
 
 if TYPE_CHECKING:
     from validator.demo.prometheus_server import ManagedPrometheus
@@ -30,13 +30,6 @@ if TYPE_CHECKING:
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_request(url: str, method: str = "GET", body: bytes | None = None, timeout: float = 5.0) -> tuple[int, bytes]:

@@ -10,7 +10,6 @@ was never configured to capture: it is recorded as joined late with the requests
 it, so any it sent are known to be missing from the client histograms.
 """
 
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from validator.load.health import MASTER_PROCESS, HealthSampler
 from validator.load.local_workers import LocalWorkers
 from validator.load.open_model import ArrivalPlan
 from validator.load.worker import DEFAULT_MASTER_PORT, FLUSH_MESSAGE, READY_MESSAGE, SETUP_MESSAGE
+from validator.net import free_port
 from validator.spec import LoadSpec
 
 LOCAL_CONNECT_TIMEOUT_S = 30.0
@@ -117,7 +117,7 @@ class Master:
     def __init__(self, environment: Environment, options: MasterOptions) -> None:
         self.environment = environment
         self.options = options
-        self.port = options.bind_port or (DEFAULT_MASTER_PORT if options.remote else _free_port(options.bind_host))
+        self.port = options.bind_port or (DEFAULT_MASTER_PORT if options.remote else free_port(options.bind_host))
         self.runner = environment.create_master_runner(options.bind_host, self.port)
         self.collected: Collected | None = None
         environment.events.worker_report.add_listener(self._on_report)
@@ -218,9 +218,3 @@ class Master:
         collected.health.setdefault(f"worker {state.index}", []).extend(payload["health"])
         state.last_report = time.time()
         state.final = state.final or payload["final"]
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
