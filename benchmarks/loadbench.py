@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from validator.demo.processes import free_port
+from validator.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = ROOT / "loadtests/locustfile.py"

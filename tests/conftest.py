@@ -1,7 +1,7 @@
 """Helpers shared by the unit and integration tests: the Prometheus marker and the spec builders.
 
 Test modules import them (`from tests.conftest import ...`); a free TCP port comes from the package's own
-`validator.demo.processes.free_port`.
+`validator.net.free_port`.
 """
 
 import json

@@ -15,8 +15,9 @@ import pytest
 
 from tests.conftest import demo_spec
 from validator import stats
-from validator.demo.processes import demo_stack, free_port
+from validator.demo.processes import demo_stack
 from validator.demo.target import DemoSettings
+from validator.net import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ from click.testing import CliRunner, Result
 
 from tests.conftest import ROOT, demo_spec, write_spec
 from validator.cli import main
-from validator.demo.processes import free_port
 from validator.evidence import Measurement, QuantileEvidence
 from validator.load.locustfile import LocustfileError, user_classes_from
 from validator.load.recorder import RequestRecorder
 from validator.load.result import LoadResult
+from validator.net import free_port
 from validator.pipeline import MetricsRecord
 from validator.prometheus import Window
 
