@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from validator import stats
 from validator.baseline import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 from validator.gates import GateResult, Status, evaluate_gate
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
-from validator.metrics import BUILTIN_METRICS
 from validator.judgement import fail_confidence
-from validator.spec import GateSpec
+from validator.metrics import BUILTIN_METRICS
+from validator.spec import GateSpec, Resampling
+from validator.stats.quantiles import histogram_quantile
 from validator.verdict import Decision, decide
 
 STREAMS = ("iid", "ar1", "bimodal", "bursts")
@@ -34,7 +34,7 @@ GATES = (
     GateSpec("p99", BUILTIN_METRICS["latency_p99"], "critical", max_regression=MAX_REGRESSION),
     GateSpec("success rate", BUILTIN_METRICS["success_rate"], "critical", min=0.99),
 )
-DEFAULT_RESAMPLING = stats.Resampling()
+DEFAULT_RESAMPLING = Resampling()
 QUANTILES = {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}
 
 
@@ -110,7 +110,7 @@ def judge_pair(
     baseline_runs: int,
     scale: float = 1.0,
     tail_factor: float = 1.0,
-    resampling: stats.Resampling = DEFAULT_RESAMPLING,
+    resampling: Resampling = DEFAULT_RESAMPLING,
     multiplicity: str = "margin",
 ) -> Trial:
     """Simulate a baseline of `baseline_runs` runs and a candidate of `candidate_runs` (slowed by `scale` /
@@ -146,7 +146,7 @@ def run_spread(stream: str, q: float, runs: int = 40, seed: int = 1) -> float:
     rng = np.random.default_rng(seed)
     streams = [latencies(rng, stream) for _ in range(runs)]
     first, bounds = bucket_layout(streams)
-    found = [stats.histogram_quantile(q, bounds, window_matrix(r, first, bounds.size).sum(axis=0)) for r in streams]
+    found = [histogram_quantile(q, bounds, window_matrix(r, first, bounds.size).sum(axis=0)) for r in streams]
     return float(np.std(np.log(found), ddof=1))
 
 
@@ -156,6 +156,6 @@ def coverage_trial(rng: np.random.Generator, stream: str, truth: float, q: float
     first, bounds = bucket_layout([run])
     matrix = window_matrix(run, first, bounds.size)
     evidence = QuantileEvidence(q, tuple(bounds), tuple(matrix.sum(axis=0)), (matrix,))
-    exact = evidence.interval(0.95, stats.Resampling("exact"), widen=False)
-    block = evidence.interval(0.95, stats.Resampling("block", seed=int(rng.integers(1 << 30))), widen=False)
+    exact = evidence.interval(0.95, Resampling("exact"), widen=False)
+    block = evidence.interval(0.95, Resampling("block", seed=int(rng.integers(1 << 30))), widen=False)
     return exact.low <= truth <= exact.high, block.low <= truth <= block.high

@@ -18,12 +18,12 @@ from scipy import stats as scipy_stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation as sim  # noqa: E402
 
-from validator import stats  # noqa: E402
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
 from validator.gates import evaluate_gate  # noqa: E402
-from validator.metrics import BUILTIN_METRICS  # noqa: E402
 from validator.judgement import fail_confidence  # noqa: E402
-from validator.spec import GateSpec  # noqa: E402
+from validator.metrics import BUILTIN_METRICS  # noqa: E402
+from validator.spec import GateSpec, Resampling  # noqa: E402
+from validator.stats.resampling import resampling_weights  # noqa: E402
 
 REQUESTS, WINDOWS, SUBSAMPLE = 10_000_000, 600, 100_000
 GATES = (
@@ -60,8 +60,8 @@ def fresh(found: dict[str, Measurement]) -> dict[str, Measurement]:
 def judge_all(candidate: dict[str, Measurement], baseline: dict[str, Measurement], method: str) -> float:
     """Milliseconds to judge every gate (intervals, ratios against the baseline), nothing cached."""
     candidate, baseline = fresh(candidate), fresh(baseline)
-    stats.resampling_weights.cache_clear()
-    resampling = stats.Resampling(method)
+    resampling_weights.cache_clear()
+    resampling = Resampling(method)
     level, _ = fail_confidence(GATES, 0.95)
     start = time.perf_counter()
     for gate in GATES:
@@ -93,13 +93,13 @@ def main() -> None:
     sub_counts = sim.window_matrix(subsample.reshape(100, -1), sub_first, sub_bounds.size)
     binning_ms = (time.perf_counter() - start) * 1000
     sub_evidence = QuantileEvidence(0.99, tuple(sub_bounds), tuple(sub_counts.sum(axis=0)), (sub_counts,))
-    exact_sub_ms = min(_timed(lambda: sub_evidence.interval(0.95, stats.Resampling("exact"), widen=False)))
-    ours_sub = sub_evidence.interval(0.95, stats.Resampling("exact"), widen=False)
+    exact_sub_ms = min(_timed(lambda: sub_evidence.interval(0.95, Resampling("exact"), widen=False)))
+    ours_sub = sub_evidence.interval(0.95, Resampling("exact"), widen=False)
 
-    stats.resampling_weights.cache_clear()
+    resampling_weights.cache_clear()
     candidate = fresh(candidate)
     start = time.perf_counter()
-    candidate["latency_p99"].evidence.interval(0.95, stats.Resampling("block"), widen=False)
+    candidate["latency_p99"].evidence.interval(0.95, Resampling("block"), widen=False)
     p99_ms = (time.perf_counter() - start) * 1000
     ratio = scipy_ms / p99_ms
     same_data_ratio = scipy_ms / exact_sub_ms

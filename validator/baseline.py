@@ -2,7 +2,7 @@
 
 It stores, per metric, the estimate and interval for humans and the evidence (bucket counts and
 per-window bucket counts of every run, successes/total, count/seconds) for the statistics, so
-intervals can be recomputed by any method at any confidence level. Recorded from k ≥ 2 runs of the
+intervals can be recomputed by any method at any coverage. Recorded from k ≥ 2 runs of the
 same build, it also carries each metric's run-to-run noise, which widens a one-run candidate's
 comparison. Provenance says where it came from: date, slagate version, git commit, spec, load.
 Schema 2 added per-window counts and run noise; schema 1 files must be re-recorded.
@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from validator import __version__, stats
+from validator import __version__
 from validator.evidence import Evidence, Measurement, RunNoise
+from validator.stats.intervals import interval_level
+from validator.stats.runs import run_noise_sd
 
 SCHEMA_VERSION = 2
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -88,36 +90,37 @@ def pool_runs(runs: list[dict[str, Measurement]]) -> dict[str, Measurement]:
     for name in sorted(set().union(*runs)):
         parts = [run.get(name) for run in runs]
         first = parts[0]
-        if any(part is None or part.evidence is None for part in parts):
+        evidences = [part.evidence for part in parts if part is not None and part.evidence is not None]
+        if first is None or len(evidences) < len(parts):
             why = next((p.error for p in parts if p is not None and p.error), "missing from at least one run")
             pooled[name] = Measurement(name, first.source if first else "", None, why)
             continue
-        evidences = [part.evidence for part in parts]  # type: ignore[union-attr]
-        evidence = evidences[0].pooled(evidences[1:])  # type: ignore[union-attr]
-        noise = run_noise(evidences) if len(parts) > 1 else None  # type: ignore[arg-type]
-        pooled[name] = Measurement(name, first.source, evidence, None, noise)  # type: ignore[union-attr]
+        noise = run_noise(evidences) if len(evidences) > 1 else None
+        pooled[name] = Measurement(name, first.source, evidences[0].pooled(evidences[1:]), None, noise)
     return pooled
 
 
 def run_noise(evidences: list[Evidence]) -> RunNoise:
     """The run-to-run standard deviation beyond each run's own sampling error, on the comparison scale."""
     spreads = [evidence.spread() for evidence in evidences]
-    sd = stats.run_noise_sd(np.array([s[0] for s in spreads]), np.array([s[1] for s in spreads]))
+    sd = run_noise_sd(np.array([s[0] for s in spreads]), np.array([s[1] for s in spreads]))
     return RunNoise(sd, len(evidences))
 
 
 def baseline_document(
-    service: str, version: str, measurements: dict[str, Measurement], confidence: float, provenance: dict[str, Any]
+    service: str, version: str, measurements: dict[str, Measurement], level: float, provenance: dict[str, Any]
 ) -> dict[str, Any]:
-    """The JSON document of a baseline recorded from (pooled) measurements."""
+    """The JSON document of a baseline recorded from (pooled) measurements. Each figure's interval is the one the
+    report shows for bounds at the one-sided `level` (coverage 2·level − 1); the gates recompute from evidence."""
+    coverage = interval_level(level)
     metrics = {}
     for name, measurement in sorted(measurements.items()):
         entry = measurement.to_dict()
         entry.pop("metric")
         if measurement.evidence is not None:
-            interval = measurement.evidence.interval(confidence)
+            interval = measurement.evidence.interval(coverage)
             entry["estimate"] = interval.estimate
-            entry["interval"] = {"low": interval.low, "high": interval.high, "confidence": confidence}
+            entry["interval"] = {"low": interval.low, "high": interval.high, "coverage": coverage}
         metrics[name] = entry
     return {
         "schema_version": SCHEMA_VERSION,

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from validator import stats
-from validator.evidence import DEFAULT_RESAMPLING, Change, IncomparableEvidence, Measurement, QuantileEvidence
-from validator.spec import GateSpec
-from validator.stats import Interval, Resampling
+from validator import analysis
+from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, IncomparableEvidence, Measurement, QuantileEvidence
+from validator.spec import GateSpec, Resampling
+from validator.stats.intervals import Interval, interval_level
+from validator.stats.quantiles import MIN_TAIL_OBSERVATIONS
 from validator.units import format_value
 
 
@@ -63,7 +64,7 @@ def worst(statuses: list[Status]) -> Status:
     return max(statuses, key=_SEVERITY_ORDER.index, default=Status.NO_DATA)
 
 
-def judge(interval: Interval, limit: float, upper: bool) -> Status:
+def judge_bound(interval: Interval, limit: float, upper: bool) -> Status:
     """PASS when the whole interval is within the limit, FAIL when wholly beyond it, else WARN."""
     low, high = interval.low, interval.high
     if any(math.isnan(x) for x in (low, high, limit)):
@@ -93,27 +94,28 @@ def evaluate_gate(
     at a bound is about 1 - level, and so is P(FAIL). A quantile with too few observations beyond it is at best
     WARN ("insufficient data"), never PASS.
     """
-    confidence = stats.interval_level(bound_level)
-    fail_level = stats.interval_level(bound_level if fail_bound_level is None else fail_bound_level)
+    coverage = interval_level(bound_level)
+    fail_coverage = interval_level(bound_level if fail_bound_level is None else fail_bound_level)
     unit = gate.metric.unit
     source = measurement.source if measurement else "no measurement"
     if measurement is None or measurement.evidence is None:
         why = measurement.error if measurement and measurement.error else "no measurement was taken"
         return GateResult(gate, Status.NO_DATA, f"no data: {why}", source)
-    value = measurement.evidence.interval(confidence, resampling)
+    evidence = measurement.evidence
+    value = evidence.interval(coverage, resampling)
     if any(math.isnan(x) for x in (value.estimate, value.low, value.high)):
         return GateResult(gate, Status.NO_DATA, "no data: the measurement is NaN (no requests in the window?)", source)
 
     checks: list[Check] = []
     shown = _shown(value, unit)
-    wider = functools.partial(measurement.evidence.interval, fail_level, resampling)
+    wider = functools.partial(evidence.interval, fail_coverage, resampling)
     if gate.max is not None:
-        status = _judged(value, wider, gate.max, True, fail_level != confidence)
+        status = _judged(value, wider, gate.max, True, fail_coverage != coverage)
         checks.append(
             Check(f"≤ {format_value(gate.max, unit)}", status, f"{shown} vs max {format_value(gate.max, unit)}")
         )
     if gate.min is not None:
-        status = _judged(value, wider, gate.min, False, fail_level != confidence)
+        status = _judged(value, wider, gate.min, False, fail_coverage != coverage)
         checks.append(
             Check(f"≥ {format_value(gate.min, unit)}", status, f"{shown} vs min {format_value(gate.min, unit)}")
         )
@@ -121,10 +123,10 @@ def evaluate_gate(
     baseline_value, change = None, None
     if gate.max_regression is not None:
         check, baseline_value, change = _regression_check(
-            gate, measurement, baseline, (confidence, fail_level), baseline_label, resampling
+            gate, evidence, baseline, (coverage, fail_coverage), baseline_label, resampling
         )
         checks.append(check)
-    checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, confidence)
+    checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, coverage)
 
     status = worst([check.status for check in checks])
     deciding = next(check for check in checks if check.status == status)
@@ -132,30 +134,30 @@ def evaluate_gate(
 
 
 def _judged(interval: Interval, wider: Callable[[], Interval], limit: float, upper: bool, separate: bool) -> Status:
-    """judge() with PASS on `interval` and FAIL only if the wider (family-wise) interval is beyond too.
+    """judge_bound() with PASS on `interval` and FAIL only if the wider (family-wise) interval is beyond too.
 
     The wider interval contains the narrower one, so it is computed only when the narrower says FAIL.
     """
-    status = judge(interval, limit, upper)
+    status = judge_bound(interval, limit, upper)
     if status != Status.FAIL or not separate:
         return status
-    return Status.FAIL if judge(wider(), limit, upper) == Status.FAIL else Status.WARN
+    return Status.FAIL if judge_bound(wider(), limit, upper) == Status.FAIL else Status.WARN
 
 
 def _tail_checks(
-    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, confidence: float
+    gate: GateSpec, measurement: Measurement, baseline: Measurement | None, coverage: float
 ) -> list[Check]:
     """WARN "insufficient data" for each side whose quantile has fewer than 30 observations beyond it."""
     checks = []
     precision = gate.max_regression / 2 if gate.max_regression else DEFAULT_PRECISION
     for side, item in (("candidate", measurement), ("baseline", baseline)):
         evidence = item.evidence if item is not None else None
-        if not isinstance(evidence, QuantileEvidence) or evidence.tail_observations() >= stats.MIN_TAIL_OBSERVATIONS:
+        if not isinstance(evidence, QuantileEvidence) or evidence.tail_observations() >= MIN_TAIL_OBSERVATIONS:
             continue
-        needed = evidence.required_requests(precision, confidence)
+        needed = evidence.required_requests(precision, coverage)
         reason = (
             f"insufficient data: the {side} has {evidence.total:.0f} requests, {evidence.tail_observations():.0f} "
-            f"beyond p{evidence.q * 100:g} (< {stats.MIN_TAIL_OBSERVATIONS}); about {needed:,} requests are needed "
+            f"beyond p{evidence.q * 100:g} (< {MIN_TAIL_OBSERVATIONS}); about {needed:,} requests are needed "
             f"to know it to ± {precision * 100:g} %"
         )
         checks.append(Check("enough data", Status.WARN, reason))
@@ -164,13 +166,13 @@ def _tail_checks(
 
 def _regression_check(
     gate: GateSpec,
-    measurement: Measurement,
+    evidence: Evidence,
     baseline: Measurement | None,
-    levels: tuple[float, float],
+    coverages: tuple[float, float],
     label: str | None,
     resampling: Resampling,
 ) -> tuple[Check, Interval | None, Change | None]:
-    confidence, fail_level = levels
+    coverage, fail_coverage = coverages
     tolerance = gate.max_regression
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
@@ -182,13 +184,11 @@ def _regression_check(
             why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
         return Check(bound_text, Status.NO_DATA, f"no baseline data: {why}"), None, None
     try:
-        change = measurement.evidence.change_vs(  # type: ignore[union-attr]
-            baseline.evidence, confidence, resampling, baseline.run_noise
-        )
+        change = analysis.change(evidence, baseline.evidence, coverage, resampling, baseline.run_noise)
     except IncomparableEvidence as error:
         return Check(bound_text, Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
     baseline_side = dataclasses.replace(resampling, seed=resampling.seed + 1)  # the draws its ratio used
-    baseline_value = baseline.evidence.interval(confidence, baseline_side)
+    baseline_value = baseline.evidence.interval(coverage, baseline_side)
     if change.kind == "ratio":
         limit = 1 + tolerance if worse_is_higher else 1 - tolerance
         shown = f"ratio {change.interval.estimate:.3f} [{change.interval.low:.3f}, {change.interval.high:.3f}]"
@@ -199,13 +199,11 @@ def _regression_check(
         shown = f"change {pp.estimate * 100:+.3f} pp [{pp.low * 100:+.3f}, {pp.high * 100:+.3f}]"
         limit_text = f"{limit * 100:+.3f} pp"
     wider_change = functools.partial(
-        measurement.evidence.change_vs,  # type: ignore[union-attr]
-        baseline.evidence,
-        fail_level,
-        resampling,
-        baseline.run_noise,
+        analysis.change, evidence, baseline.evidence, fail_coverage, resampling, baseline.run_noise
     )
-    status = _judged(change.interval, lambda: wider_change().interval, limit, worse_is_higher, fail_level != confidence)
+    status = _judged(
+        change.interval, lambda: wider_change().interval, limit, worse_is_higher, fail_coverage != coverage
+    )
     relation = "≤" if worse_is_higher else "≥"
     return Check(bound_text, status, f"{shown} vs {label}, limit {relation} {limit_text}"), baseline_value, change
 

@@ -5,12 +5,11 @@ Buckets follow DDSketch's logarithmic mapping with relative accuracy 0.001: buck
 of its bucket's representative value and a bucket is 0.2 % wide. Keys are the same integers a
 DDSketch with that accuracy uses, so our histograms and DDSketch sketches can be merged.
 
-This module knows nothing about Locust or Prometheus: it records numbers, merges and serialises them,
-and hands bucket arrays to `validator.stats`.
+This module knows nothing about Locust or Prometheus: it records numbers, merges and serialises them.
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,35 +233,3 @@ class Timeline:
             window.histogram.merge(source.histogram)
             window.successes += source.successes
             window.failures += source.failures
-
-
-def dense_matrix(histograms: Sequence[LatencyHistogram]) -> tuple[np.ndarray, np.ndarray]:
-    """(upper_edges_seconds[K], counts[len(histograms), K] int64) over the union of non-empty buckets."""
-    per_histogram = [histogram.buckets() for histogram in histograms]
-    all_keys = [keys for keys, _ in per_histogram]
-    union = np.unique(np.concatenate(all_keys)) if all_keys else np.empty(0, dtype=np.int64)
-    matrix = np.zeros((len(histograms), len(union)), dtype=np.int64)
-    for row, (keys, counts) in enumerate(per_histogram):
-        matrix[row, np.searchsorted(union, keys)] = counts
-    return upper_edges_us(union) / MICROSECONDS_PER_SECOND, matrix
-
-
-def histogram_edges(histogram: LatencyHistogram) -> tuple[np.ndarray, np.ndarray]:
-    """(upper_edges_seconds, counts) of one histogram's non-empty buckets, ascending."""
-    keys, counts = histogram.buckets()
-    return upper_edges_us(keys) / MICROSECONDS_PER_SECOND, counts
-
-
-def cumulative_buckets(histogram: LatencyHistogram) -> tuple[np.ndarray, np.ndarray]:
-    """Prometheus-style (upper_bounds_seconds, cumulative_counts) ending with +Inf, for `validator.stats`.
-
-    Each non-empty bucket also contributes its lower edge (cumulative count unchanged there), so linear
-    interpolation happens only inside the 0.2 %-wide bucket, never across empty gaps or down to 0.
-    """
-    keys, counts = histogram.buckets()
-    edge_keys = np.union1d(keys - 1, keys)
-    counts_at_edges = np.zeros(len(edge_keys), dtype=np.int64)
-    counts_at_edges[np.searchsorted(edge_keys, keys)] = counts
-    bounds = np.append(upper_edges_us(edge_keys) / MICROSECONDS_PER_SECOND, math.inf)
-    cumulative = np.append(np.cumsum(counts_at_edges), histogram.total)
-    return bounds, cumulative

@@ -9,12 +9,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from validator import stats
 from validator.baseline import Baseline
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
 from validator.gates import GateResult, evaluate_gate
 from validator.measure import MetricsRecord
-from validator.spec import GateSpec, Spec
+from validator.spec import GateSpec, Resampling, Spec
+from validator.stats.intervals import interval_level, per_check_level
 from validator.verdict import Verdict, decide
 
 SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
@@ -59,22 +59,19 @@ def judge_run(
 def shape_observation(
     candidate: dict[str, Measurement],
     baseline: dict[str, Measurement],
-    confidence: float,
-    resampling: stats.Resampling = DEFAULT_RESAMPLING,
+    coverage: float,
+    resampling: Resampling = DEFAULT_RESAMPLING,
 ) -> str | None:
     """One sentence comparing the whole latency distribution with the baseline's, p50 to p99.9 (not a gate).
 
     Each ratio's interval comes from the gates' within-run machinery (exact or block draws), without run-to-run
     noise: that noise scales every quantile alike, so it cannot make the shape look changed.
     """
-    sides = [side.get("latency_p50") for side in (candidate, baseline)]
-    if not all(m is not None and isinstance(m.evidence, QuantileEvidence) for m in sides):
+    p50s = [side.get("latency_p50") for side in (candidate, baseline)]
+    ours, theirs = (m.evidence if m is not None else None for m in p50s)
+    if not isinstance(ours, QuantileEvidence) or not isinstance(theirs, QuantileEvidence):
         return None
-    ours, theirs = (m.evidence for m in sides)  # type: ignore[union-attr]
-    band = [
-        ours.at(p).change_vs(theirs.at(p), confidence, resampling, between_runs=False).interval
-        for p in SHAPE_PROBABILITIES
-    ]
+    band = [ours.at(p).change_vs(theirs.at(p), coverage, resampling).interval for p in SHAPE_PROBABILITIES]
     if any(math.isnan(i.low) or math.isnan(i.high) for i in band):
         return None
     shown = ", ".join(
@@ -88,8 +85,8 @@ def shape_observation(
         if apart
         else "the distribution moved as a whole (no quantile's ratio is clearly unlike the median's)"
     )
-    method = next(m for m in ("block", "exact") if m in median.method)
-    return f"candidate ÷ baseline {shown} ({confidence * 100:g} % intervals, {method} draws); {verdict}"
+    method = median.method.kind.value  # exact or block: the draws the gates' within-run ratios use
+    return f"candidate ÷ baseline {shown} ({coverage * 100:g} % intervals, {method} draws); {verdict}"
 
 
 def fail_level(spec: Spec) -> tuple[float, str]:
@@ -106,7 +103,7 @@ def fail_confidence(gates: Iterable[GateSpec], bound_level: float, multiplicity:
         for g in gates
         if g.severity == "critical"
     )
-    shown, interval = f"{bound_level * 100:g} %", f"{stats.interval_level(bound_level) * 100:g} %"
+    shown, interval = f"{bound_level * 100:g} %", f"{interval_level(bound_level) * 100:g} %"
     if multiplicity == "margin" or checks <= 1:
         return bound_level, (
             f"each bound is judged on its own one-sided {shown} bound, an end of the {interval} interval shown, so a "
@@ -114,7 +111,7 @@ def fail_confidence(gates: Iterable[GateSpec], bound_level: float, multiplicity:
             "several gates the margins keep a build that meets its bounds far from FAIL (benchmarks/stat_quality.py "
             "measures the verdict's false NO-GO rate)"
         )
-    level = stats.per_check_confidence(bound_level, checks)
+    level = per_check_level(bound_level, checks)
     return level, (
         f"PASS on one-sided {shown} bounds; FAIL only on the one-sided {level * 100:.2f} % bound (Bonferroni over "
         f"the {checks} bounds of critical gates, so even a build exactly at every bound is NO-GO at most "

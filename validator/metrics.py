@@ -15,20 +15,17 @@ class MetricDefinition:
     higher_is_worse: bool
     parse_bound: Callable[[object], float]
     quantile: float | None = None
-    description: str = ""
 
 
 BUILTIN_METRICS: dict[str, MetricDefinition] = {
-    "latency_p50": MetricDefinition("latency_p50", "s", True, parse_duration, 0.50, "median server latency"),
-    "latency_p95": MetricDefinition("latency_p95", "s", True, parse_duration, 0.95, "95th percentile latency"),
-    "latency_p99": MetricDefinition("latency_p99", "s", True, parse_duration, 0.99, "99th percentile latency"),
-    "success_rate": MetricDefinition(
-        "success_rate", "ratio", False, parse_fraction, None, "share of requests not labelled as errors"
-    ),
-    "throughput": MetricDefinition("throughput", "req/s", False, parse_rate, None, "requests per second"),
+    "latency_p50": MetricDefinition("latency_p50", "s", True, parse_duration, 0.50),  # median server latency
+    "latency_p95": MetricDefinition("latency_p95", "s", True, parse_duration, 0.95),
+    "latency_p99": MetricDefinition("latency_p99", "s", True, parse_duration, 0.99),
+    "success_rate": MetricDefinition("success_rate", "ratio", False, parse_fraction),  # requests not labelled errors
+    "throughput": MetricDefinition("throughput", "req/s", False, parse_rate),  # requests per second
 }
 
 
 def custom_metric(name: str, higher_is_better: bool) -> MetricDefinition:
     """The definition of a custom PromQL gate: a bare number whose good direction the spec says."""
-    return MetricDefinition(name, "", not higher_is_better, parse_number, None, "custom PromQL")
+    return MetricDefinition(name, "", not higher_is_better, parse_number)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
-from validator.stats import METHODS, Resampling
 from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
 
 SEVERITIES = ("critical", "warning")
+RESAMPLING_METHODS = ("auto", "exact", "block")
+MIN_RESAMPLES = 100
 ARRIVALS = ("poisson", "fixed")
 OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
 
@@ -80,6 +81,16 @@ class GateSpec:
     @property
     def is_custom(self) -> bool:
         return self.query is not None
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How quantile intervals are computed ([confidence] method, resamples): `auto` | `exact` | `block`, bootstrap
+    resamples and the seed."""
+
+    method: str = "auto"
+    resamples: int = 2_000
+    seed: int = 20261123  # fixed, so a re-rendered verdict is identical
 
 
 @dataclass(frozen=True)
@@ -187,10 +198,11 @@ def _choice(options: tuple[str, ...]) -> Callable[[object], str]:
 
 
 def _resampling(table: "_Reader") -> Resampling:
-    method = table.get("method", _choice(METHODS), "'auto', 'exact' or 'block'", Resampling.method)
+    method = table.get("method", _choice(RESAMPLING_METHODS), "'auto', 'exact' or 'block'", Resampling.method)
     resamples = table.get("resamples", _positive_int, "a whole number of resamples", Resampling.resamples)
-    if resamples < 100:
-        raise table.fail("resamples", "at least 100 resamples (2000 or more for stable 95 % intervals)", resamples)
+    if resamples < MIN_RESAMPLES:
+        expected = f"at least {MIN_RESAMPLES} resamples (2000 or more for stable 95 % intervals)"
+        raise table.fail("resamples", expected, resamples)
     return Resampling(method, resamples)
 
 

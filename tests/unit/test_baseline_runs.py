@@ -50,3 +50,17 @@ def test_baseline_round_trips_noise_and_refuses_schema_1(tmp_path):
     path.write_text(json.dumps({**document, "schema_version": 1}))
     with pytest.raises(BaselineError, match=f"expected {SCHEMA_VERSION}, got 1 .re-record"):
         load_baseline(path)
+
+
+def test_baseline_stores_the_interval_the_report_shows_and_reads_the_old_label(tmp_path):
+    rng = np.random.default_rng(4)
+    measurements = pool_runs([run(rng, 1.0), run(rng, 1.0)])
+    document = baseline_document("demo", "1.0.0", measurements, 0.95, {})
+    stored = document["metrics"]["success_rate"]["interval"]
+    shown = measurements["success_rate"].evidence.interval(0.90)  # one-sided 95 % bounds: the 90 % interval
+    assert stored == {"low": shown.low, "high": shown.high, "coverage": pytest.approx(0.90)}
+    for entry in document["metrics"].values():  # a file that labels its intervals "confidence" reads alike
+        entry["interval"] = {"low": entry["interval"]["low"], "high": entry["interval"]["high"], "confidence": 0.95}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+    assert load_baseline(path).measurements["success_rate"].evidence == measurements["success_rate"].evidence

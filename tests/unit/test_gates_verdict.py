@@ -5,15 +5,15 @@ import math
 import pytest
 
 from validator.evidence import Measurement, ProportionEvidence, ScalarEvidence
-from validator.gates import Status, evaluate_gate, judge
+from validator.gates import Status, evaluate_gate, judge_bound
 from validator.metrics import BUILTIN_METRICS, custom_metric
 from validator.spec import GateSpec
-from validator.stats import Interval
+from validator.stats.intervals import Interval, Method, MethodKind
 from validator.verdict import Decision, ExitCode, decide
 
 
 def interval(low: float, high: float) -> Interval:
-    return Interval((low + high) / 2, low, high, "test")
+    return Interval((low + high) / 2, low, high, 0.9, Method(MethodKind.EXACT))
 
 
 @pytest.mark.parametrize(
@@ -28,8 +28,8 @@ def interval(low: float, high: float) -> Interval:
         (math.nan, 0.2, True, Status.NO_DATA),
     ],
 )
-def test_judge_uses_the_whole_interval(low: float, high: float, upper: bool, expected: Status) -> None:
-    assert judge(interval(low, high), 0.25, upper=upper) == expected
+def test_judge_bound_uses_the_whole_interval(low: float, high: float, upper: bool, expected: Status) -> None:
+    assert judge_bound(interval(low, high), 0.25, upper=upper) == expected
 
 
 def gate(metric: str = "success_rate", severity: str = "critical", **bounds: float) -> GateSpec:

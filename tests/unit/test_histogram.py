@@ -1,4 +1,4 @@
-"""The client latency histogram: bucket accuracy, quantiles, merging, serialisation, timelines, dense arrays."""
+"""The client latency histogram: bucket accuracy, quantiles, merging, serialisation, timelines."""
 
 import json
 import math
@@ -12,12 +12,8 @@ from validator.histogram import (
     LatencyHistogram,
     Timeline,
     bucket_key,
-    cumulative_buckets,
-    dense_matrix,
-    histogram_edges,
     upper_edges_us,
 )
-from validator.stats import histogram_quantile
 
 MAPPING = LogarithmicMapping(relative_accuracy=RELATIVE_ACCURACY)
 BUCKET_WIDTH = MAPPING.gamma - 1  # relative width of one bucket, ~0.2 %
@@ -48,8 +44,8 @@ def test_bucket_key_is_ddsketch_key_including_bucket_boundaries():
 def test_every_value_is_within_relative_accuracy_of_its_bucket():
     values = np.exp(np.random.default_rng(2).uniform(0.0, math.log(1e8), 20_000))
     for value in values.tolist():
-        upper_edges, counts = histogram_edges(histogram_of(np.array([value])))
-        upper_us = upper_edges[0] * 1e6
+        keys, counts = histogram_of(np.array([value])).buckets()
+        upper_us = float(upper_edges_us(keys)[0])
         assert counts.tolist() == [1]
         assert upper_us / MAPPING.gamma * (1 - 1e-12) < value <= upper_us * (1 + 1e-12)
         representative = upper_us * (1 - RELATIVE_ACCURACY)  # ddsketch's value(key)
@@ -187,44 +183,3 @@ def test_timeline_rejects_nonpositive_window():
     with pytest.raises(ValueError, match="window_seconds"):
         Timeline(origin=0.0, window_seconds=0.0)
 
-
-def test_dense_matrix_aligns_histograms_on_the_union_of_buckets():
-    histograms = [histogram_of(lognormal_us(seed, 1_000, median_us=1_000.0 * seed)) for seed in (1, 2, 3)]
-    histograms.append(LatencyHistogram())
-    edges, counts = dense_matrix(histograms)
-    union = sorted(set().union(*(h.buckets()[0].tolist() for h in histograms)))
-    assert edges.shape == (len(union),) and counts.shape == (4, len(union)) and counts.dtype == np.int64
-    assert np.all(np.diff(edges) > 0)
-    np.testing.assert_allclose(edges, upper_edges_us(np.array(union)) / 1e6)
-    assert counts.sum(axis=1).tolist() == [h.total for h in histograms]
-    for row, histogram in enumerate(histograms[:3]):
-        own_edges, own_counts = histogram_edges(histogram)
-        columns = np.searchsorted(edges, own_edges)
-        assert counts[row, columns].tolist() == own_counts.tolist()
-
-
-def test_dense_matrix_of_nothing_is_empty():
-    edges, counts = dense_matrix([])
-    assert edges.shape == (0,) and counts.shape == (0, 0)
-
-
-def test_cumulative_buckets_feed_prometheus_quantile_from_the_true_lower_edge():
-    histogram = histogram_of(np.array([1_000.0] * 4))  # one bucket: interpolation must stay inside it
-    bounds, cumulative = cumulative_buckets(histogram)
-    upper = upper_edges_us(np.array([bucket_key(1_000.0)]))[0] / 1e6
-    np.testing.assert_allclose(bounds, [upper / MAPPING.gamma, upper, math.inf])
-    assert cumulative.tolist() == [0, 4, 4]
-    assert upper / MAPPING.gamma < histogram_quantile(0.5, bounds, cumulative) < upper
-
-
-def test_cumulative_buckets_add_lower_edges_only_where_a_gap_precedes():
-    histogram = histogram_of(np.array([1_000.0, 1_001.5, 5_000.0]))  # adjacent buckets, then a gap
-    bounds, cumulative = cumulative_buckets(histogram)
-    assert len(bounds) == 6 and cumulative.tolist() == [0, 1, 2, 2, 3, 3]
-
-
-def test_cumulative_buckets_quantiles_match_the_histogram():
-    histogram = histogram_of(lognormal_us(7, 20_000))
-    bounds, cumulative = cumulative_buckets(histogram)
-    for q in (0.1, 0.5, 0.9, 0.99):
-        assert histogram_quantile(q, bounds, cumulative) * 1e6 == pytest.approx(histogram.quantile(q), rel=1e-9)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from validator.spec import SpecError, load_spec
+from validator.spec import Resampling, SpecError, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +58,8 @@ def test_environment_overrides_target_and_prometheus() -> None:
         ("fast", "", "gates[0].max"),
         ("200ms", "[confidence]\nlevel = 2", "confidence.level"),
         ("200ms", "[baseline]\nfile = 3", "baseline.file"),
+        ("200ms", "[confidence]\nresamples = 99", "confidence.resamples"),
+        ("200ms", '[confidence]\nmethod = "jackknife"', "confidence.method"),
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path: Path, bound: str, extra: str, key: str) -> None:
@@ -67,6 +69,13 @@ def test_bad_values_name_file_and_key(tmp_path: Path, bound: str, extra: str, ke
     message = str(caught.value)
     assert str(path) in message and key in message and "expected" in message
     assert "\n" not in message
+
+
+def test_confidence_section_gives_the_level_and_a_plain_resampling_setting(tmp_path: Path) -> None:
+    extra = '[confidence]\nlevel = "90%"\nmethod = "block"\nresamples = 500'
+    spec = load_spec(write_spec(tmp_path, MINIMAL.format(bound="1s", extra=extra)), environ={})
+    assert spec.level == 0.9 and spec.resampling == Resampling("block", 500)
+    assert load_spec(write_spec(tmp_path, MINIMAL.format(bound="1s", extra="")), environ={}).resampling == Resampling()
 
 
 def test_unknown_metric_lists_the_known_ones(tmp_path: Path) -> None:

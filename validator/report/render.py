@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from validator import __version__, stats
+from validator import __version__
 from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
 from validator.baseline import Baseline
 from validator.checks import MeasurementChecks
@@ -21,7 +21,9 @@ from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
 from validator.report.markdown import cell, utc
 from validator.report.measurement import measurement_section
+from validator.report.methods import describe, method_parameters
 from validator.spec import Spec
+from validator.stats.intervals import interval_level
 from validator.units import format_seconds, format_value
 
 REPORT_FILE = "report.md"
@@ -70,7 +72,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "rollout": {"strategy": verdict.rollout.name, "steps_percent": list(verdict.rollout.steps)},
         "rollback_criteria": list(verdict.rollback_criteria),
         "level": spec.level,
-        "interval_coverage": stats.interval_level(spec.level),
+        "interval_coverage": interval_level(spec.level),
         "fail_level": artifacts.judgement.fail_level,
         "multiplicity": artifacts.judgement.multiplicity,
         "shape": artifacts.judgement.shape,
@@ -85,7 +87,10 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
 
 def _gate_document(result: GateResult) -> dict[str, Any]:
     def interval(i: Any) -> dict[str, Any] | None:
-        return None if i is None else {"estimate": i.estimate, "low": i.low, "high": i.high, "method": i.method}
+        if i is None:
+            return None
+        method = {"method": describe(i.method), "method_parameters": method_parameters(i.method)}
+        return {"estimate": i.estimate, "low": i.low, "high": i.high, "coverage": i.coverage, **method}
 
     gate = result.gate
     return {
@@ -119,7 +124,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         generated_at=utc(datetime.now(UTC).timestamp()),
         slagate_version=__version__,
         spec_path=spec.path,
-        confidence=_level_text(stats.interval_level(spec.level)),
+        confidence=_level_text(interval_level(spec.level)),
         bound_level=_level_text(spec.level),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
@@ -245,9 +250,9 @@ def _interval_methods(results: list[GateResult]) -> list[str]:
     """One line per gate: how its interval, and its change against the baseline, were computed."""
     lines = []
     for result in results:
-        parts = [f"measured: {result.value.method}"] if result.value is not None else []
+        parts = [f"measured: {describe(result.value.method)}"] if result.value is not None else []
         if result.change is not None:
-            parts.append(f"change: {result.change.interval.method}")
+            parts.append(f"change: {describe(result.change.interval.method)}")
         if parts:
             lines.append(cell(f"**{result.gate.name}** — {'; '.join(parts)}"))
     return lines or ["none computed (no data)"]

@@ -1,4 +1,5 @@
-"""Statistics: Prometheus-exact histogram quantiles and intervals checked against scipy and by simulation."""
+"""Quantiles of bucketed histograms: Prometheus-exact histogram_quantile and exact intervals, checked against
+scipy, by simulation and (with promtool) against Prometheus itself."""
 
 import math
 import shutil
@@ -8,30 +9,36 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from validator.histogram import RELATIVE_ACCURACY, LatencyHistogram, cumulative_buckets
-from validator.stats import (
-    Interval,
+from validator.stats.intervals import Interval, Method, MethodKind
+from validator.stats.quantiles import (
+    EXACT,
     histogram_quantile,
-    poisson_rate_interval,
-    proportion_difference_interval,
+    percentile_interval,
     quantile_bootstrap_draws,
     quantile_interval,
-    rate_ratio_interval,
     ratio_interval,
-    wilson_interval,
+    required_requests,
+    widen_to_bucket_edges,
 )
 
 INF = math.inf
 BOUNDS = [0.1, 0.2, 0.5, 1.0, INF]
 COUNTS = [10, 30, 80, 95, 100]
-BUCKET_WIDTH = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY) - 1
+GAMMA = (1 + 0.001) / (1 - 0.001)  # the client histogram's bucket growth: 0.2 %-wide buckets
+BUCKET_WIDTH = GAMMA - 1
 
 
-def lognormal_histogram(rng: np.random.Generator, size: int, sigma: float = 1.0) -> LatencyHistogram:
-    histogram = LatencyHistogram()
-    for value in rng.lognormal(math.log(20_000.0), sigma, size).tolist():
-        histogram.record(value)
-    return histogram
+def log_buckets(values_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prometheus-style (upper bounds, cumulative counts ending at +Inf) of `values_s` in 0.2 %-wide buckets, with
+    an empty bucket first so interpolation starts at the lowest value's bucket, not at 0."""
+    keys = np.ceil(np.log(values_s) / math.log(GAMMA)).astype(int)
+    first = keys.min() - 1
+    bounds = np.append(GAMMA ** np.arange(first, keys.max() + 1, dtype=float), INF)
+    return bounds, np.cumsum(np.bincount(keys - first, minlength=bounds.size))
+
+
+def lognormal_buckets(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    return log_buckets(rng.lognormal(math.log(0.02), 1.0, size))
 
 
 # --- histogram_quantile: Prometheus 2.42 bucketQuantile ------------------------------------------------
@@ -137,13 +144,9 @@ def test_histogram_quantile_equals_prometheus_bit_for_bit(tmp_path):
 
 @pytest.fixture(scope="module")
 def lognormal_20k() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """20k lognormal latencies (seconds) and the same values recorded into a LatencyHistogram."""
-    values_us = np.random.default_rng(11).lognormal(math.log(20_000.0), 1.0, 20_000)
-    histogram = LatencyHistogram()
-    for value in values_us.tolist():
-        histogram.record(value)
-    bounds, cumulative = cumulative_buckets(histogram)
-    return values_us / 1e6, bounds, cumulative
+    """20k lognormal latencies (seconds) and the same values in 0.2 %-wide buckets."""
+    values = np.random.default_rng(11).lognormal(math.log(0.02), 1.0, 20_000)
+    return values, *log_buckets(values)
 
 
 def _percentile_standard_error(draws: np.ndarray, level: float, spread: float = 0.01) -> float:
@@ -164,7 +167,7 @@ def test_quantile_interval_matches_scipy_bootstrap_on_the_same_data(lognormal_20
         batch=250,
         rng=np.random.default_rng(12),
     )
-    ours = quantile_interval(q, bounds, cumulative, confidence=0.95)
+    ours = quantile_interval(q, bounds, cumulative, coverage=0.95)
     scipy_ends = (result.confidence_interval.low, result.confidence_interval.high)
     draws = result.bootstrap_distribution
     for level, mine, theirs in zip((0.025, 0.975), (ours.low, ours.high), scipy_ends, strict=True):
@@ -182,16 +185,16 @@ def test_quantile_interval_estimate_is_histogram_quantile(lognormal_20k):
 
 def test_quantile_interval_covers_true_p99_about_95_percent_of_runs():
     rng = np.random.default_rng(13)
-    true_p99_us = 20_000.0 * math.exp(scipy_stats.norm.ppf(0.99))
+    true_p99 = 0.02 * math.exp(scipy_stats.norm.ppf(0.99))
     covered = 0
     for _ in range(300):
-        bounds, cumulative = cumulative_buckets(lognormal_histogram(rng, 2_000))
+        bounds, cumulative = lognormal_buckets(rng, 2_000)
         interval = quantile_interval(0.99, bounds, cumulative)
-        covered += interval.low <= true_p99_us / 1e6 <= interval.high
+        covered += interval.low <= true_p99 <= interval.high
     assert 0.90 <= covered / 300 <= 0.99
 
 
-def test_quantile_interval_widens_with_confidence_and_narrows_with_data(lognormal_20k):
+def test_quantile_interval_widens_with_coverage_and_narrows_with_data(lognormal_20k):
     _, bounds, cumulative = lognormal_20k
     at_90, at_99 = (quantile_interval(0.99, bounds, cumulative, c) for c in (0.90, 0.99))
     assert at_99.low < at_90.low < at_90.high < at_99.high
@@ -204,24 +207,15 @@ def test_quantile_interval_upper_end_unbounded_when_it_reaches_the_inf_bucket():
     assert interval.estimate == 1.0 and interval.high == INF and interval.low < 1.0
 
 
-def test_quantile_interval_lower_edge_moves_first_bucket_interpolation():
-    from_zero = quantile_interval(0.05, BOUNDS, COUNTS)
-    from_edge = quantile_interval(0.05, BOUNDS, COUNTS, lower_edge=0.08)
-    assert from_zero.estimate == pytest.approx(0.05) and from_edge.estimate == pytest.approx(0.09)
-    assert 0.08 <= from_edge.low < from_edge.high <= 0.2
-    with pytest.raises(ValueError, match="lower_edge"):
-        quantile_interval(0.5, BOUNDS, COUNTS, lower_edge=0.15)
-
-
 def test_quantile_interval_without_observations_is_nan():
     interval = quantile_interval(0.99, [0.1, INF], [0, 0])
     assert all(math.isnan(x) for x in (interval.estimate, interval.low, interval.high))
 
 
-@pytest.mark.parametrize(("q", "confidence"), [(-0.01, 0.95), (1.01, 0.95), (math.nan, 0.95), (0.5, 0.0), (0.5, 1.0)])
-def test_quantile_interval_validates_q_and_confidence(q, confidence):
+@pytest.mark.parametrize(("q", "coverage"), [(-0.01, 0.95), (1.01, 0.95), (math.nan, 0.95), (0.5, 0.0), (0.5, 1.0)])
+def test_quantile_interval_validates_q_and_coverage(q, coverage):
     with pytest.raises(ValueError, match="within"):
-        quantile_interval(q, BOUNDS, COUNTS, confidence)
+        quantile_interval(q, BOUNDS, COUNTS, coverage)
 
 
 def test_bootstrap_draws_follow_the_interval(lognormal_20k):
@@ -259,113 +253,25 @@ def test_ratio_interval_validates_and_propagates_nan():
     assert math.isnan(ratio_interval(np.full(3, math.nan), np.ones(3)).low)
 
 
-# --- proportions -----------------------------------------------------------------------------------
+def test_intervals_carry_their_coverage_and_method():
+    interval = quantile_interval(0.5, BOUNDS, COUNTS, 0.9)
+    assert interval.coverage == 0.9 and interval.method == EXACT
+    ratio = ratio_interval(np.ones(5), np.ones(5), 0.8)
+    assert ratio.coverage == 0.8 and ratio.method == Method(MethodKind.EXACT, ratio=True)
+    block = Method(MethodKind.BLOCK, windows=(60,), blocks=(3,), resamples=500)
+    assert ratio_interval(np.ones(5), np.ones(5), 0.8, draws=block).method == Method(
+        MethodKind.BLOCK, ratio=True, windows=(60,), blocks=(3,), resamples=500
+    )
+    assert percentile_interval(np.arange(10.0), 0.9, 4.5, block).method == block
 
 
-def test_wilson_with_no_failures_is_not_a_zero_width_interval():
-    interval = wilson_interval(1000, 1000)
-    z2 = scipy_stats.norm.ppf(0.975) ** 2
-    assert interval.estimate == 1.0 and interval.high == 1.0
-    assert interval.low == pytest.approx(1000 / (1000 + z2), rel=1e-12)  # n / (n + z²) when p = 1
+def test_widening_reaches_the_bucket_edges_and_records_the_share():
+    interval = Interval(1.5, 1.2, 2.5, 0.9, EXACT)
+    widened = widen_to_bucket_edges(interval, np.array([1.0, 2.0, 3.0, math.inf]))
+    assert (widened.low, widened.high, widened.coverage) == (1.0, 3.0, 0.9)
+    assert widened.method.bucket_share == pytest.approx(0.35)  # 1 - 1.3 / 2
 
 
-def test_wilson_with_no_successes_reaches_zero():
-    interval = wilson_interval(0, 50)
-    assert interval.low == 0.0 and 0.0 < interval.high < 0.1
-
-
-@pytest.mark.parametrize(("successes", "total", "confidence"), [(7, 20, 0.95), (995, 1000, 0.99), (3, 4, 0.8)])
-def test_wilson_matches_scipy(successes, total, confidence):
-    expected = scipy_stats.binomtest(successes, total).proportion_ci(confidence, method="wilson")
-    interval = wilson_interval(successes, total, confidence)
-    assert (interval.low, interval.high) == pytest.approx((expected.low, expected.high), rel=1e-12)
-
-
-def test_wilson_validates_and_is_nan_without_requests():
-    assert math.isnan(wilson_interval(0, 0).low)
-    with pytest.raises(ValueError, match="successes"):
-        wilson_interval(5, 4)
-    with pytest.raises(ValueError, match="confidence"):
-        wilson_interval(1, 4, confidence=95)
-
-
-def test_newcombe_difference_matches_published_example():
-    # Newcombe (1998), Stat Med 17:873, example (a): 56/70 - 48/80, method 10 gives 0.0524 to 0.3339
-    interval = proportion_difference_interval(56, 70, 48, 80)
-    assert interval.estimate == pytest.approx(0.2)
-    assert (interval.low, interval.high) == pytest.approx((0.0524, 0.3339), abs=5e-5)
-
-
-def test_newcombe_difference_covers_the_true_difference_in_simulation():
-    rng = np.random.default_rng(17)
-    p_candidate, n_candidate, p_baseline, n_baseline = 0.985, 3_000, 0.995, 5_000
-    candidates = rng.binomial(n_candidate, p_candidate, 1_000)
-    baselines = rng.binomial(n_baseline, p_baseline, 1_000)
-    covered = [
-        (i := proportion_difference_interval(c, n_candidate, b, n_baseline)).low <= p_candidate - p_baseline <= i.high
-        for c, b in zip(candidates.tolist(), baselines.tolist(), strict=True)
-    ]
-    assert 0.93 <= np.mean(covered) <= 0.975
-
-
-def test_newcombe_difference_is_nan_without_requests():
-    assert math.isnan(proportion_difference_interval(0, 0, 5, 10).high)
-
-
-# --- rates -----------------------------------------------------------------------------------------
-
-
-def test_poisson_rate_interval_is_garwood():
-    interval = poisson_rate_interval(10, 5.0, 0.95)
-    assert interval.estimate == 2.0
-    expected_low = scipy_stats.chi2.ppf(0.025, 20) / 2 / 5.0
-    expected_high = scipy_stats.chi2.ppf(0.975, 22) / 2 / 5.0
-    assert (interval.low, interval.high) == pytest.approx((expected_low, expected_high), rel=1e-10)
-
-
-def test_poisson_rate_interval_with_zero_events():
-    interval = poisson_rate_interval(0, 1.0)
-    assert interval.low == 0.0 and interval.high == pytest.approx(-math.log(0.025), rel=1e-10)
-
-
-def test_poisson_rate_interval_takes_fractional_counts_and_validates():
-    between = poisson_rate_interval(10.5, 1.0)
-    assert poisson_rate_interval(10, 1.0).high < between.high < poisson_rate_interval(11, 1.0).high
-    assert math.isnan(poisson_rate_interval(3, 0.0).low)
-    with pytest.raises(ValueError, match="≥ 0"):
-        poisson_rate_interval(-1, 1.0)
-
-
-def test_rate_ratio_interval_is_clopper_pearson_on_the_count_share():
-    interval = rate_ratio_interval(120, 60.0, 100, 40.0)
-    share = scipy_stats.binomtest(120, 220).proportion_ci(0.95, method="exact")
-    to_ratio = [p / (1 - p) * 40.0 / 60.0 for p in (share.low, share.high)]
-    assert interval.estimate == pytest.approx(0.8)
-    assert (interval.low, interval.high) == pytest.approx(to_ratio, rel=1e-9)
-
-
-def test_rate_ratio_interval_of_equal_rates_contains_one_and_handles_zeros():
-    equal = rate_ratio_interval(5_000, 60.0, 5_000, 60.0)
-    assert equal.low < 1.0 < equal.high and equal.estimate == 1.0
-    no_baseline_events = rate_ratio_interval(3, 1.0, 0, 1.0)
-    assert no_baseline_events.high == INF and no_baseline_events.estimate == INF and no_baseline_events.low > 0
-    assert rate_ratio_interval(0, 1.0, 4, 1.0).low == 0.0
-    assert math.isnan(rate_ratio_interval(0, 1.0, 0, 1.0).estimate)
-
-
-def test_rate_ratio_interval_covers_the_true_ratio_in_simulation():
-    rng = np.random.default_rng(18)
-    candidate = rng.poisson(50.0 * 30, 1_000)  # 50/s for 30 s
-    baseline = rng.poisson(55.0 * 60, 1_000)  # 55/s for 60 s
-    true_ratio = 50.0 / 55.0
-    covered = [
-        (i := rate_ratio_interval(c, 30.0, b, 60.0)).low <= true_ratio <= i.high
-        for c, b in zip(candidate.tolist(), baseline.tolist(), strict=True)
-    ]
-    assert 0.93 <= np.mean(covered) <= 0.99
-
-
-def test_interval_is_a_frozen_value():
-    interval = Interval(1.0, 0.5, 2.0, "m")
-    with pytest.raises(AttributeError):
-        interval.low = 0.0  # type: ignore[misc]
+def test_required_requests_for_p99_is_at_least_the_thirty_tail_rule():
+    assert required_requests(0.99, 0.01, 0.5) == 3_000
+    assert required_requests(0.99, 0.5, 0.03) > required_requests(0.99, 0.5, 0.05) > 3_000
