@@ -72,7 +72,7 @@ def _computation(method: Method) -> str:
 
 
 def _run_noise(noise: RunNoiseFloor) -> str:
-    if not noise.included:
+    if not noise.included or noise.sd is None:
         return "run-to-run noise not included (baseline holds one run)"
     shown = f"{noise.sd * 100:.2f} %" if noise.log_scale else f"{noise.sd * 100:.3f} pp"
     return (

@@ -66,7 +66,7 @@ class RunNoiseFloor:
     """The baseline's run-to-run noise as a comparison used it; `included` False when the baseline has none."""
 
     included: bool
-    sd: float = math.nan  # log scale for ratios, linear for differences
+    sd: float | None = None  # log scale for ratios, linear for differences; None when not included
     runs: int = 0
     candidate_runs: int = 0
     log_scale: bool = True
