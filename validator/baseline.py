@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from validator import __version__
+from validator.errors import InputFileError
 from validator.evidence import Evidence, Measurement, RunNoise
 from validator.stats.intervals import interval_level
 from validator.stats.runs import run_noise_sd
@@ -27,11 +28,8 @@ SCHEMA_VERSION = 2
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class BaselineError(ValueError):
+class BaselineError(InputFileError):
     """A baseline file that cannot be used; one line naming the file, key and expectation."""
-
-    def __init__(self, path: Path | str, key: str, expected: str) -> None:
-        super().__init__(f"{path}: {key}: expected {expected}")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from validator.errors import InputFileError
 from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
 from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
 
@@ -22,13 +23,8 @@ ARRIVALS = ("poisson", "fixed")
 OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
 
 
-class SpecError(ValueError):
+class SpecError(InputFileError):
     """A spec that cannot be used; the message is one line: file, key path, expectation, value."""
-
-    def __init__(self, path: Path | str, key: str, expected: str, got: object = None) -> None:
-        shown = "" if got is None else f", got {got!r}"
-        super().__init__(f"{path}: {key}: expected {expected}{shown}")
-        self.path, self.key, self.expected = str(path), key, expected
 
 
 @dataclass(frozen=True)

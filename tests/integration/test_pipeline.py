@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import demo_spec
-from validator import stats
 from validator.demo.processes import demo_stack
 from validator.demo.target import DemoSettings
 from validator.net import free_port
+from validator.stats.quantiles import histogram_quantile
 
 pytestmark = pytest.mark.integration
 
@@ -159,7 +159,7 @@ def test_p99_from_buckets_equals_prometheus_histogram_quantile(tmp_path, stack, 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     evidence = metrics["measurements"]["latency_p99"]["evidence"]
     bounds = [float(b) for b in evidence["upper_bounds"]]
-    ours = stats.histogram_quantile(0.99, bounds, evidence["cumulative_counts"])
+    ours = histogram_quantile(0.99, bounds, evidence["cumulative_counts"])
     theirs_entry = next(q for q in metrics["queries"] if q["name"] == "latency_p99 (histogram_quantile)")
     theirs = float(theirs_entry["result"][0]["value"][1])
     assert ours == pytest.approx(theirs, rel=1e-9)

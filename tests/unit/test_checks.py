@@ -28,7 +28,17 @@ def closed_load(users: int = 20, latency_ms: float = 20.0, rate: int = 1000, **f
     defaults = {
         "window_start": ORIGIN + 2,
         "window_end": ORIGIN + 9,
-        "profile": {"model": "closed", "users": users, "mean_wait_s": 0.0},
+        "profile": {
+            "model": "closed",
+            "users": users,
+            "spawn_rate": float(users),
+            "mean_wait_s": 0.0,
+            "duration_s": 10.0,
+            "warmup_s": 2.0,
+            "workers": 1,
+            "target": "http://127.0.0.1:1",
+            "locustfile": "loadtests/locustfile.py",
+        },
         "generator": {},
         "locust_requests": capture.requests,
     }
