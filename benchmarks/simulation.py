@@ -15,7 +15,7 @@ from validator.baseline import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 from validator.gates import GateResult, Status, evaluate_gate
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
-from validator.judgement import fail_confidence
+from validator.judgement import bounds_fail_level
 from validator.metrics import BUILTIN_METRICS
 from validator.spec import GateSpec, Resampling
 from validator.stats.quantiles import histogram_quantile
@@ -124,7 +124,7 @@ def judge_pair(
     first, bounds = bucket_layout(base + cand)
     baseline = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in base])
     candidate = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand])
-    level, _ = fail_confidence(GATES, 0.95, multiplicity)
+    level = bounds_fail_level(GATES, 0.95, multiplicity).level
     results = [
         evaluate_gate(
             gate, candidate[gate.metric.name], baseline[gate.metric.name], 0.95, "baseline", resampling, level

@@ -20,7 +20,7 @@ import simulation as sim  # noqa: E402
 
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
 from validator.gates import evaluate_gate  # noqa: E402
-from validator.judgement import fail_confidence  # noqa: E402
+from validator.judgement import bounds_fail_level  # noqa: E402
 from validator.metrics import BUILTIN_METRICS  # noqa: E402
 from validator.spec import GateSpec, Resampling  # noqa: E402
 from validator.stats.resampling import resampling_weights  # noqa: E402
@@ -62,7 +62,7 @@ def judge_all(candidate: dict[str, Measurement], baseline: dict[str, Measurement
     candidate, baseline = fresh(candidate), fresh(baseline)
     resampling_weights.cache_clear()
     resampling = Resampling(method)
-    level, _ = fail_confidence(GATES, 0.95)
+    level = bounds_fail_level(GATES, 0.95).level
     start = time.perf_counter()
     for gate in GATES:
         name = gate.metric.name

@@ -14,21 +14,44 @@ from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
 from validator.gates import GateResult, evaluate_gate
 from validator.measure import MetricsRecord
 from validator.spec import GateSpec, Resampling, Spec
-from validator.stats.intervals import interval_level, per_check_level
+from validator.stats.intervals import Interval, per_check_level
 from validator.verdict import Verdict, decide
 
 SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
 
 
 @dataclass(frozen=True)
+class FailLevel:
+    """The one-sided level a bound's FAIL is judged at, and how it was chosen from the spec's level."""
+
+    level: float
+    bound_level: float  # the spec's level, at which PASS is judged
+    multiplicity: str  # "margin" (FAIL at the spec's level) or "bonferroni" (split over the critical bounds)
+    critical_bounds: int
+
+
+@dataclass(frozen=True)
+class ShapeObservation:
+    """Candidate ÷ baseline at each quantile of the latency distribution (not a gate)."""
+
+    probabilities: tuple[float, ...]
+    ratios: tuple[Interval, ...]
+    apart: tuple[float, ...]  # the probabilities whose ratio is clearly unlike the median's
+
+    @property
+    def changed(self) -> bool:
+        """Some quantile moved clearly unlike the median: the shape changed, not only the location."""
+        return bool(self.apart)
+
+
+@dataclass(frozen=True)
 class Judgement:
-    """The gates' results, the verdict they lead to, and the level each bound was judged at."""
+    """The gates' results, the verdict they lead to, the level each FAIL was judged at, the shape note."""
 
     results: list[GateResult]
     verdict: Verdict
-    fail_level: float | None = None  # the one-sided level a bound's FAIL is judged at
-    multiplicity: str = ""
-    shape: str | None = None  # the distribution-shape observation against the baseline
+    fail_level: FailLevel | None = None
+    shape: ShapeObservation | None = None
 
 
 def judge_run(
@@ -36,7 +59,7 @@ def judge_run(
 ) -> Judgement:
     """Evaluate every gate of the spec on the measurements (and the baseline) and decide once."""
     label = baseline.label if baseline else None
-    level, note = fail_level(spec)
+    failing = fail_level(spec)
     results = [
         evaluate_gate(
             gate,
@@ -45,7 +68,7 @@ def judge_run(
             spec.level,
             label,
             spec.resampling,
-            level,
+            failing.level,
         )
         for gate in spec.gates
     ]
@@ -53,7 +76,7 @@ def judge_run(
         metrics.measurements, baseline.measurements if baseline else {}, spec.level, spec.resampling
     )
     verdict = decide(results, metrics.could_not_evaluate, measurement_warnings)
-    return Judgement(results, verdict, level, note, shape)
+    return Judgement(results, verdict, failing, shape)
 
 
 def shape_observation(
@@ -61,8 +84,8 @@ def shape_observation(
     baseline: dict[str, Measurement],
     coverage: float,
     resampling: Resampling = DEFAULT_RESAMPLING,
-) -> str | None:
-    """One sentence comparing the whole latency distribution with the baseline's, p50 to p99.9 (not a gate).
+) -> ShapeObservation | None:
+    """The whole latency distribution against the baseline's, p50 to p99.9, or None without both p50s.
 
     Each ratio's interval comes from the gates' within-run machinery (exact or block draws), without run-to-run
     noise: that noise scales every quantile alike, so it cannot make the shape look changed.
@@ -71,49 +94,30 @@ def shape_observation(
     ours, theirs = (m.evidence if m is not None else None for m in p50s)
     if not isinstance(ours, QuantileEvidence) or not isinstance(theirs, QuantileEvidence):
         return None
-    band = [ours.at(p).change_vs(theirs.at(p), coverage, resampling).interval for p in SHAPE_PROBABILITIES]
+    band = tuple(ours.at(p).change_vs(theirs.at(p), coverage, resampling).interval for p in SHAPE_PROBABILITIES)
     if any(math.isnan(i.low) or math.isnan(i.high) for i in band):
         return None
-    shown = ", ".join(
-        f"p{p * 100:g} ×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
-        for p, i in zip(SHAPE_PROBABILITIES, band, strict=True)
-    )
     median = band[0]
-    apart = [p for p, i in zip(SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low]
-    verdict = (
-        f"the shape changed: the ratio at p{apart[-1] * 100:g} is clearly unlike the median's"
-        if apart
-        else "the distribution moved as a whole (no quantile's ratio is clearly unlike the median's)"
+    apart = tuple(
+        p for p, i in zip(SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low
     )
-    method = median.method.kind.value  # exact or block: the draws the gates' within-run ratios use
-    return f"candidate ÷ baseline {shown} ({coverage * 100:g} % intervals, {method} draws); {verdict}"
+    return ShapeObservation(SHAPE_PROBABILITIES, band, apart)
 
 
-def fail_level(spec: Spec) -> tuple[float, str]:
-    """The level a bound's FAIL is judged at, and one sentence saying why."""
-    return fail_confidence(spec.gates, spec.level, spec.multiplicity)
+def fail_level(spec: Spec) -> FailLevel:
+    """The level a bound's FAIL is judged at under the spec's multiplicity setting."""
+    return bounds_fail_level(spec.gates, spec.level, spec.multiplicity)
 
 
-def fail_confidence(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> tuple[float, str]:
-    """The one-sided level a bound's FAIL is judged at, and one sentence why. `margin`: the spec's own level,
-    since a same-build comparison sits a whole margin away from FAIL; `bonferroni`: level split over the bounds
-    of critical gates (only their FAIL makes a NO-GO), for a guarantee even when every bound is met exactly."""
+def bounds_fail_level(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> FailLevel:
+    """`margin`: the spec's own level, since a same-build comparison sits a whole margin away from FAIL;
+    `bonferroni`: the level split over the bounds of critical gates (only their FAIL makes a NO-GO), for a
+    guarantee even when every bound is met exactly."""
     checks = sum(
         (g.max is not None) + (g.min is not None) + (g.max_regression is not None)
         for g in gates
         if g.severity == "critical"
     )
-    shown, interval = f"{bound_level * 100:g} %", f"{interval_level(bound_level) * 100:g} %"
     if multiplicity == "margin" or checks <= 1:
-        return bound_level, (
-            f"each bound is judged on its own one-sided {shown} bound, an end of the {interval} interval shown, so a "
-            f"build exactly at a bound PASSes it, or FAILs it, about {(1 - bound_level) * 100:g} % of the time; over "
-            "several gates the margins keep a build that meets its bounds far from FAIL (benchmarks/stat_quality.py "
-            "measures the verdict's false NO-GO rate)"
-        )
-    level = per_check_level(bound_level, checks)
-    return level, (
-        f"PASS on one-sided {shown} bounds; FAIL only on the one-sided {level * 100:.2f} % bound (Bonferroni over "
-        f"the {checks} bounds of critical gates, so even a build exactly at every bound is NO-GO at most "
-        f"{(1 - bound_level) * 100:g} % of the time, nominally)"
-    )
+        return FailLevel(bound_level, bound_level, "margin", checks)
+    return FailLevel(per_check_level(bound_level, checks), bound_level, "bonferroni", checks)

@@ -2,7 +2,6 @@
 note, and evidence that round-trips its windows."""
 
 import math
-import re
 
 import numpy as np
 
@@ -19,6 +18,7 @@ from validator.evidence import (
 from validator.gates import Status, evaluate_gate
 from validator.judgement import shape_observation
 from validator.metrics import BUILTIN_METRICS
+from validator.report.judgement_words import shape_sentence
 from validator.spec import GateSpec
 from validator.stats.intervals import MethodKind, RunNoiseFloor
 
@@ -123,9 +123,10 @@ def test_shape_observation_shows_a_tail_only_change_and_a_pure_shift():
         return {"latency_p50": Measurement("latency_p50", "test", quantile_evidence(0.5, windows_of(latencies)))}
 
     tail = shape_observation(p50(tail_slower), p50(base), 0.95)
-    assert tail is not None and "block draws" in tail and "the shape changed: the ratio at p99.9" in tail
+    assert tail is not None and tail.changed and tail.apart[-1] == 0.999
+    assert tail.ratios[0].method.kind is MethodKind.BLOCK
+    assert "the shape changed: the ratio at p99.9" in shape_sentence(tail)
     shifted = shape_observation(p50(base * 1.1), p50(base), 0.95)
-    assert shifted is not None and "moved as a whole" in shifted
-    ratios = [float(ratio) for ratio in re.findall(r"p[\d.]+ ×([\d.]+)", shifted)]
-    assert len(ratios) == 6 and all(1.05 < ratio < 1.15 for ratio in ratios)
+    assert shifted is not None and not shifted.changed and "moved as a whole" in shape_sentence(shifted)
+    assert len(shifted.ratios) == 6 and all(1.05 < ratio.estimate < 1.15 for ratio in shifted.ratios)
     assert shape_observation(p50(base), {}, 0.95) is None

@@ -31,7 +31,7 @@ def test_a_measurement_warning_keeps_fail_level_multiplicity_and_shape(tmp_path:
     assert any("load worker 1 (w1) was lost" in w for w in outcome.measurement_warnings)
     assert verdict["fail_level"] == 0.95
     assert verdict["multiplicity"].startswith("each bound is judged on its own one-sided 95 % bound")
-    assert verdict["shape"] is not None and "candidate ÷ baseline p50 ×1.000" in verdict["shape"]
+    assert verdict["shape"] is not None and "candidate ÷ baseline p50 ×1.000" in verdict["shape"]["text"]
     assert "distribution shape" in (tmp_path / "run" / "report.md").read_text()
 
 

@@ -16,9 +16,10 @@ from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
 from validator.baseline import Baseline
 from validator.checks import MeasurementChecks
 from validator.gates import GateResult
-from validator.judgement import Judgement
+from validator.judgement import Judgement, ShapeObservation
 from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
+from validator.report.judgement_words import fail_level_sentence, shape_sentence
 from validator.report.markdown import cell, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
@@ -60,7 +61,7 @@ def write_reports(artifacts: RunArtifacts) -> Path:
 
 def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
     """The machine-readable verdict."""
-    verdict, spec = artifacts.judgement.verdict, artifacts.spec
+    verdict, spec, judgement = artifacts.judgement.verdict, artifacts.spec, artifacts.judgement
     return {
         "schema_version": SCHEMA_VERSIONS["verdict"],
         "service": spec.service,
@@ -73,9 +74,9 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "rollback_criteria": list(verdict.rollback_criteria),
         "level": spec.level,
         "interval_coverage": interval_level(spec.level),
-        "fail_level": artifacts.judgement.fail_level,
-        "multiplicity": artifacts.judgement.multiplicity,
-        "shape": artifacts.judgement.shape,
+        "fail_level": None if judgement.fail_level is None else judgement.fail_level.level,
+        "multiplicity": _fail_level_text(judgement),
+        "shape": _shape_document(judgement.shape),
         "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
         "baseline": None
         if artifacts.baseline is None
@@ -128,7 +129,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         bound_level=_level_text(spec.level),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
-        multiplicity=artifacts.judgement.multiplicity,
+        multiplicity=_fail_level_text(artifacts.judgement),
         rollback_criteria=verdict.rollback_criteria,
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
@@ -236,9 +237,29 @@ def _interval_text(interval: Any, unit: str, missing: str) -> str:
     return f"{estimate} [{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
 
 
-def _shape_line(shape: str | None) -> list[str]:
-    """The distribution-shape observation as one more line under the intervals (it is not a gate)."""
-    return [] if shape is None else [cell(f"**distribution shape** (observation, not a gate) — {shape}")]
+def _shape_line(shape: ShapeObservation | None) -> list[str]:
+    if shape is None:
+        return []
+    return [cell(f"**distribution shape** (observation, not a gate) — {shape_sentence(shape)}")]
+
+
+def _shape_document(shape: ShapeObservation | None) -> dict[str, Any] | None:
+    """verdict.json's `shape`: each quantile's ratio with its interval, the ones apart, and the sentence."""
+    if shape is None:
+        return None
+    return {
+        "ratios": [
+            {"q": p, "estimate": i.estimate, "low": i.low, "high": i.high, "coverage": i.coverage}
+            for p, i in zip(shape.probabilities, shape.ratios, strict=True)
+        ],
+        "apart": list(shape.apart),
+        "changed": shape.changed,
+        "text": shape_sentence(shape),
+    }
+
+
+def _fail_level_text(judgement: Judgement) -> str:
+    return "" if judgement.fail_level is None else fail_level_sentence(judgement.fail_level)
 
 
 def _level_text(level: float) -> str:

@@ -1,0 +1,63 @@
+"""What every slagate command shares: the spec and CAUTION options, one-line errors, the verdict's exit."""
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from validator.errors import UsageError
+from validator.pipeline import Outcome
+from validator.report import console
+from validator.verdict import ExitCode
+
+
+def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
+    """Print one error line and exit with `code` (2, a usage error, unless said otherwise)."""
+    click.echo(f"slagate: error: {message}", err=True)
+    sys.exit(code)
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr."""
+    click.echo(f"slagate: {message}", err=True)
+
+
+spec_option = click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("sla.toml"),
+    show_default=True,
+    help="The SLA spec (TOML). ENDPOINT and PROMETHEUS_URL in the environment override its URLs.",
+)
+caution_option = click.option(
+    "--caution-exit-code",
+    type=click.IntRange(0, 255),
+    default=int(ExitCode.CAUTION),
+    show_default=True,
+    help="Exit code for a CAUTION verdict (0 lets a CAUTION pass a CI step).",
+)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn an error in the user's input (spec, baseline, artifact, locustfile, option) into one line, exit 2."""
+    try:
+        yield
+    except UsageError as error:
+        fail(str(error))
+
+
+def exit_with(outcome: Outcome) -> NoReturn:
+    """Print the verdict, the report's path and any measurement warning; exit with the verdict's code."""
+    verdict = outcome.verdict
+    for warning in outcome.measurement_warnings:
+        click.echo(f"slagate: measurement warning: {warning}", err=True)
+    if verdict.could_not_evaluate:
+        click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
+    click.echo(f"slagate: {console.verdict_line(verdict)}")
+    click.echo(f"slagate: report {outcome.report}")
+    sys.exit(outcome.exit_code)

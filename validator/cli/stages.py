@@ -1,0 +1,150 @@
+"""`slagate run`, `worker`, `validate` and `report`: the validation stages from the command line."""
+
+from validator.load import worker as load_worker  # noqa: I001  (locust's gevent patching must come first)
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from validator import pipeline
+from validator.cli.common import caution_option, exit_with, fail, progress, spec_option, user_errors
+from validator.load.distributed import MasterOptions, parse_host_port
+from validator.load.worker import DEFAULT_MASTER_PORT
+from validator.report import console
+from validator.report.console import EXIT_CODES_HELP
+from validator.spec import Spec, load_spec
+from validator.verdict import ExitCode
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@spec_option
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Start the built-in demo target and a real Prometheus on 127.0.0.1 and validate against them.",
+)
+@click.option(
+    "--demo-set",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --demo: a demo target setting, e.g. latency_multiplier=2 or error_rate=0.05 (repeatable).",
+)
+@click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where reports/<run-id>/ is created.",
+)
+@caution_option
+@click.option(
+    "--expect-workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Distributed load: wait for this many `slagate worker` processes (other machines) instead of "
+    "starting local workers.",
+)
+@click.option(
+    "--master-bind",
+    metavar="HOST[:PORT]",
+    default=None,
+    help=f"Where the Locust master listens for workers (default with --expect-workers: "
+    f"0.0.0.0:{DEFAULT_MASTER_PORT}; local workers: 127.0.0.1 on a free port).",
+)
+def run(
+    spec_path: Path,
+    demo: bool,
+    demo_set: tuple[str, ...],
+    reports_dir: Path,
+    caution_exit_code: int,
+    expect_workers: int | None,
+    master_bind: str | None,
+) -> None:
+    """Run load, measure it in Prometheus, judge the gates and write the report.
+
+    Writes reports/<run-id>/load.json, metrics.json, verdict.json and report.md, prints the verdict
+    and the report's path, and exits with the verdict's exit code.
+    """
+    with user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        master = MasterOptions.from_options(expect_workers, master_bind)
+    with _demo_endpoints(spec, demo, demo_set) as spec, user_errors():
+        run_dir = pipeline.new_run_dir(reports_dir, spec.service)
+        progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
+        outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
+    exit_with(outcome)
+
+
+@click.command()
+@click.option("--master", "master", required=True, metavar="HOST[:PORT]", help="The `slagate run` master to join.")
+@click.option(
+    "--locustfile",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="The scenario (default: the spec's load.locustfile); must match the master's.",
+)
+@spec_option
+def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
+    """Join a distributed load as one worker (run one per core on each load machine).
+
+    The master is `slagate run --expect-workers N --master-bind HOST:PORT` on another machine; the
+    worker generates its share of the load and ships exact histograms to it, then exits.
+    """
+    with user_errors():
+        host, port = parse_host_port(master, "--master", DEFAULT_MASTER_PORT)
+        if locustfile is None:
+            locustfile = load_spec(spec_path).load.locustfile
+        progress(f"worker: joining the master at {host}:{port} with {locustfile}")
+        load_worker.run_worker(host, port, str(locustfile))
+    progress("worker: the master ended the load")
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@spec_option
+@caution_option
+def validate(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
+    """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
+    `load.repeat` > 1, pooled as in the run), then judge and report again."""
+    with user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        outcome = pipeline.validate_run(run_dir, spec, baseline, caution_exit_code)
+    exit_with(outcome)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@spec_option
+@caution_option
+def report(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
+    """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
+    with user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code)
+    exit_with(outcome)
+
+
+@contextlib.contextmanager
+def _demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterator[Spec]:
+    """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus."""
+    if not demo:
+        if demo_set:
+            fail("--demo-set: expected --demo as well")
+        yield spec
+        return
+    from validator.demo.processes import demo_stack
+    from validator.demo.prometheus_server import PrometheusNotFound
+    from validator.demo.target import DemoSettings
+
+    try:
+        settings = DemoSettings().with_assignments(demo_set)
+    except ValueError as error:  # a bad --demo-set
+        fail(str(error))
+    try:
+        with demo_stack(settings) as stack:
+            progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
+            yield spec.with_endpoints(stack.target.url, stack.prometheus.url)
+    except PrometheusNotFound as error:
+        fail(str(error), ExitCode.COULD_NOT_EVALUATE)
