@@ -18,7 +18,7 @@ import jsonschema
 
 from validator.errors import InputFileError
 
-SCHEMA_VERSIONS = {"load": 2, "metrics": 1, "verdict": 1}  # the version each artifact is written at
+SCHEMA_VERSIONS = {"load": 2, "metrics": 1, "verdict": 1, "baseline": 2}  # the version each artifact is written at
 
 
 class ArtifactError(InputFileError):
@@ -46,7 +46,7 @@ def write_json(path: Path, document: dict[str, Any], indent: int | None = None) 
 
 
 def read_json(path: Path, kind: str) -> dict[str, Any]:
-    """Read the artifact `kind` ("load", "metrics", "verdict"), check its schema version, validate it."""
+    """Read the artifact `kind` ("load", "metrics", "verdict", "baseline"), check its schema version, validate it."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

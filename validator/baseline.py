@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from validator import __version__
+from validator import __version__, artifacts
 from validator.errors import InputFileError
 from validator.evidence import Evidence, Measurement, RunNoise
 from validator.stats.intervals import interval_level
 from validator.stats.runs import run_noise_sd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = artifacts.SCHEMA_VERSIONS["baseline"]
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -66,12 +66,8 @@ def load_baseline(path: Path) -> Baseline:
             f"{SCHEMA_VERSION}, got {document.get('schema_version')!r} (re-record it with "
             "`slagate baseline record <run-dir>...`: schema 2 holds per-window counts and run-to-run noise)",
         )
-    for key in ("service", "version"):
-        if not isinstance(document.get(key), str):
-            raise BaselineError(path, key, "a string")
-    metrics = document.get("metrics")
-    if not isinstance(metrics, dict) or not metrics:
-        raise BaselineError(path, "metrics", "an object with one entry per metric")
+    artifacts.validate(document, "baseline", path)
+    metrics = document["metrics"]
     measurements = {}
     for name, entry in metrics.items():
         try:
@@ -143,8 +139,7 @@ def write_baseline(document: dict[str, Any], baselines_dir: Path, overwrite: boo
     if path.exists() and not overwrite:
         raise BaselineError(path, "(file)", "a new version (this one exists; pass --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
-    return path
+    return artifacts.write_json(path, document, indent=1)
 
 
 def _git_commit() -> str | None:

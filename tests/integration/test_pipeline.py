@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import demo_spec
+from tests.conftest import ROOT, demo_spec
+from validator import artifacts
 from validator.demo.processes import demo_stack
 from validator.demo.target import DemoSettings
 from validator.net import free_port
@@ -75,8 +76,10 @@ def test_same_settings_as_baseline_is_go(tmp_path, stack, target) -> None:
     report = (run_dir / "report.md").read_text()
     assert "## Verdict: **GO**" in report and "5 % → 25 % → 50 % → 100 %" in report
     assert "- [x] Every critical gate PASS" in report
-    for artifact in ("load.json", "metrics.json", "verdict.json", "report.md"):
-        assert (run_dir / artifact).is_file()
+    assert (run_dir / "report.md").is_file()
+    for kind in ("load", "metrics", "verdict"):  # every JSON artifact matches its shipped schema
+        artifacts.read_json(run_dir / f"{kind}.json", kind)
+    artifacts.read_json(ROOT / "baselines/demo/1.0.0.json", "baseline")
 
 
 def test_p99_doubled_is_no_go_naming_the_p99_gate(tmp_path, stack, target) -> None:
