@@ -267,7 +267,7 @@ def _load_section(table: _Reader, base_dir: Path) -> LoadSpec:
         warmup=table.get("warmup", _non_negative_duration, "", LoadSpec.warmup),
         workers=table.get("workers", _workers, "a whole number of worker processes or 'auto'", LoadSpec.workers),
         arrival_rate=arrival_rate,
-        arrival=table.get("arrival", _arrival, "'poisson' or 'fixed'", LoadSpec.arrival),
+        arrival=table.get("arrival", _choice(ARRIVALS), "'poisson' or 'fixed'", LoadSpec.arrival),
         ramp=table.get("ramp", _non_negative_duration, "", LoadSpec.ramp),
         repeat=table.get("repeat", _positive_int, "a whole number of runs", LoadSpec.repeat),
     )
@@ -288,12 +288,6 @@ def _workers(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("a whole number of worker processes (at least 1) or 'auto' (one per core)")
     return value
-
-
-def _arrival(value: object) -> str:
-    if value not in ARRIVALS:
-        raise ValueError("'poisson' or 'fixed'")
-    return str(value)
 
 
 def _gap_factor(value: object) -> float:
@@ -369,7 +363,7 @@ def _gate(table: _Reader, entry: object) -> GateSpec:
     gate = GateSpec(
         name=table.text("name", metric.name),
         metric=metric,
-        severity=table.get("severity", _severity, "'critical' or 'warning'", "critical"),
+        severity=table.get("severity", _choice(SEVERITIES), "'critical' or 'warning'", "critical"),
         max=table.get("max", metric.parse_bound, bound_form, None),
         min=table.get("min", metric.parse_bound, bound_form, None),
         max_regression=table.get("max_regression", _regression, "a tolerance such as '10%'", None),
@@ -378,12 +372,6 @@ def _gate(table: _Reader, entry: object) -> GateSpec:
     if gate.max is None and gate.min is None and gate.max_regression is None:
         raise table.fail("max", "at least one of max, min or max_regression")
     return gate
-
-
-def _severity(value: object) -> str:
-    if value not in SEVERITIES:
-        raise ValueError("'critical' or 'warning'")
-    return str(value)
 
 
 def _boolean(value: object) -> bool:
