@@ -94,3 +94,35 @@ def test_invalid_toml_is_a_spec_error(tmp_path: Path) -> None:
     path = write_spec(tmp_path, "[service\nname=")
     with pytest.raises(SpecError, match="valid TOML"):
         load_spec(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "hint"),
+    [
+        ('[report]\nchecklst = "x"', "report.checklst", "did you mean 'checklist'?"),
+        ("[confidence]\nlevels = 0.9", "confidence.levels", "did you mean 'level'?"),
+        ("[colour]\nred = 1", "colour", "a known key of [the spec]"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_the_nearest_known_one(tmp_path: Path, extra: str, key: str, hint: str) -> None:
+    path = write_spec(tmp_path, MINIMAL.format(bound="1s", extra=extra))
+    with pytest.raises(SpecError) as caught:
+        load_spec(path, environ={})
+    assert f"{path}: {key}: expected " in str(caught.value) and hint in str(caught.value)
+
+
+def test_a_misspelt_gate_key_is_refused(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path, MINIMAL.format(bound="1s", extra="").replace('max = "1s"', 'max = "1s"\nseverty = "warning"')
+    )
+    with pytest.raises(SpecError, match=r"gates\[0\]\.severty: expected .*did you mean 'severity'\?"):
+        load_spec(path, environ={})
+
+
+@pytest.mark.parametrize(("key", "value"), [("duration", "nan"), ("duration", "inf"), ("warmup", "-1.0")])
+def test_non_finite_and_negative_durations_are_refused(tmp_path: Path, key: str, value: str) -> None:
+    body = MINIMAL.format(bound="1s", extra="").replace(
+        'locustfile = "locustfile.py"', f'locustfile = "locustfile.py"\n{key} = {value}'
+    )
+    with pytest.raises(SpecError, match=rf"load\.{key}: expected"):
+        load_spec(write_spec(tmp_path, body), environ={})

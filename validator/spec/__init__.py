@@ -1,0 +1,132 @@
+"""Load `sla.toml` into frozen dataclasses; every error names the file, the key path and what was expected.
+
+One spec drives everything: the load profile, the Prometheus queries, the gates and the rollout.
+`ENDPOINT` and `PROMETHEUS_URL` in the environment override the target and the Prometheus URL, as
+release pipelines already export them.
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from validator.spec.gates import GateSpec, gates_section
+from validator.spec.load import LoadSpec, load_section
+from validator.spec.prometheus import PrometheusSpec, prometheus_section
+from validator.spec.reader import Reader, SpecError, choice, fraction_between, positive_int
+from validator.units import parse_number
+
+RESAMPLING_METHODS = ("auto", "exact", "block")
+MIN_RESAMPLES = 100
+MULTIPLICITY = ("margin", "bonferroni")
+LEVEL_EXPECTED = "a confidence level above 50% and below 100%, such as 0.95 or '95%'"
+
+__all__ = ["GateSpec", "LoadSpec", "PrometheusSpec", "Resampling", "Spec", "SpecError", "load_spec"]
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How quantile intervals are computed ([confidence] method, resamples): `auto` | `exact` | `block`, bootstrap
+    resamples and the seed."""
+
+    method: str = "auto"
+    resamples: int = 2_000
+    seed: int = 20261123  # fixed, so a re-rendered verdict is identical
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole validation: service, target, load, Prometheus, baseline, confidence and gates."""
+
+    path: Path
+    service: str
+    version: str
+    target_url: str
+    load: LoadSpec
+    prometheus: PrometheusSpec
+    baseline_file: Path | None
+    level: float  # the one-sided level each bound is proven at ([confidence] level)
+    gates: tuple[GateSpec, ...] = field(default_factory=tuple)
+    checklist: Path | None = None
+    client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
+    resampling: Resampling = Resampling()  # [confidence] method, resamples
+    multiplicity: str = "margin"  # [confidence] multiplicity: "margin" or "bonferroni"
+
+    def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
+        """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
+        spec = self
+        if target_url:
+            spec = replace(spec, target_url=target_url)
+        if prometheus_url:
+            spec = replace(spec, prometheus=replace(spec.prometheus, url=prometheus_url))
+        return spec
+
+
+def _resampling(table: Reader) -> Resampling:
+    method = table.get("method", choice(RESAMPLING_METHODS), "'auto', 'exact' or 'block'", Resampling.method)
+    resamples = table.get("resamples", positive_int, "a whole number of resamples", Resampling.resamples)
+    if resamples < MIN_RESAMPLES:
+        expected = f"at least {MIN_RESAMPLES} resamples (2000 or more for stable 95 % intervals)"
+        raise table.fail("resamples", expected, resamples)
+    return Resampling(method, resamples)
+
+
+def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spec:
+    """Read and validate a spec file; ENDPOINT and PROMETHEUS_URL from `environ` override its URLs."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SpecError(path, "(file)", "an existing spec file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(path, "(syntax)", f"valid TOML ({error})") from None
+    root = Reader(path, document, "")
+    base_dir = path.parent
+    spec = Spec(
+        path=path,
+        service=root.sub("service").text("name"),
+        version=root.sub("service").text("version", "unknown"),
+        target_url=root.sub("target").text("url"),
+        load=load_section(root.sub("load"), base_dir),
+        prometheus=prometheus_section(root.sub("prometheus")),
+        baseline_file=_baseline_file(root.sub("baseline", required=False), base_dir),
+        level=root.sub("confidence", required=False).get(
+            "level", fraction_between(0.5, 1.0, LEVEL_EXPECTED), LEVEL_EXPECTED, 0.95
+        ),
+        gates=gates_section(root, path),
+        checklist=_checklist(root.sub("report", required=False), base_dir),
+        client_server_gap=root.sub("report", required=False).get(
+            "client_server_gap", _gap_factor, "", Spec.client_server_gap
+        ),
+        resampling=_resampling(root.sub("confidence", required=False)),
+        multiplicity=root.sub("confidence", required=False).get(
+            "multiplicity", choice(MULTIPLICITY), "'margin' or 'bonferroni'", Spec.multiplicity
+        ),
+    )
+    root.refuse_unknown()
+    return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
+
+
+def _gap_factor(value: object) -> float:
+    factor = parse_number(value)
+    if not factor > 1:
+        raise ValueError("a factor greater than 1, such as 2")
+    return factor
+
+
+def _baseline_file(table: Reader, base_dir: Path) -> Path | None:
+    name = table.text("file", None)
+    return None if name is None else base_dir / name
+
+
+def _checklist(table: Reader, base_dir: Path) -> Path | None:
+    name = table.text("checklist", None)
+    if name is None:
+        return None
+    path = base_dir / name
+    if not path.is_file():
+        raise table.fail("checklist", "a path to an existing checklist template (relative to the spec)", str(path))
+    return path

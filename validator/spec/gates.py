@@ -1,0 +1,79 @@
+"""`[[gates]]`: each gate's metric, severity, absolute bounds and tolerance against the baseline."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
+from validator.spec.reader import Reader, SpecError, boolean, choice
+from validator.units import parse_fraction
+
+SEVERITIES = ("critical", "warning")
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """One gate: a metric, a severity, absolute bounds and/or a tolerance against the baseline."""
+
+    name: str
+    metric: MetricDefinition
+    severity: str
+    max: float | None = None
+    min: float | None = None
+    max_regression: float | None = None
+    query: str | None = None
+
+    @property
+    def is_custom(self) -> bool:
+        return self.query is not None
+
+
+def _regression(value: object) -> float:
+    tolerance = parse_fraction(value)
+    if tolerance < 0:
+        raise ValueError("a non-negative tolerance such as '10%'")
+    return tolerance
+
+
+def gates_section(root: Reader, path: Path) -> tuple[GateSpec, ...]:
+    entries = root.table.get("gates")
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(path, "gates", "at least one [[gates]] table")
+    root._read.add("gates")
+    gates = tuple(
+        _gate(root.child(entry if isinstance(entry, Mapping) else {}, f"gates[{i}]"), entry)
+        for i, entry in enumerate(entries)
+    )
+    names = [gate.name for gate in gates]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise SpecError(path, "gates", "distinct gate names", duplicates[0])
+    return gates
+
+
+def _gate(table: Reader, entry: object) -> GateSpec:
+    if not isinstance(entry, Mapping):
+        raise table.fail("", "a table", entry)
+    query = table.text("query", None)
+    higher_is_better = table.get("higher_is_better", boolean, "true or false", False)
+    if query is not None:
+        metric = custom_metric(table.text("name"), higher_is_better)
+    else:
+        metric_name = table.text("metric")
+        if metric_name not in BUILTIN_METRICS:
+            known = ", ".join(BUILTIN_METRICS)
+            raise table.fail("metric", f"one of {known} (or a `query` with custom PromQL)", metric_name)
+        metric = BUILTIN_METRICS[metric_name]
+    bound_form = "a bound in the metric's unit (e.g. '250ms', '99.5%', '500/s')"
+    gate = GateSpec(
+        name=table.text("name", metric.name),
+        metric=metric,
+        severity=table.get("severity", choice(SEVERITIES), "'critical' or 'warning'", "critical"),
+        max=table.get("max", metric.parse_bound, bound_form, None),
+        min=table.get("min", metric.parse_bound, bound_form, None),
+        max_regression=table.get("max_regression", _regression, "a tolerance such as '10%'", None),
+        query=query,
+    )
+    if gate.max is None and gate.min is None and gate.max_regression is None:
+        raise table.fail("max", "at least one of max, min or max_regression")
+    return gate

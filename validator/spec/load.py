@@ -1,0 +1,70 @@
+"""`[load]`: the synthetic load — a Locust scenario, how many users, how fast they arrive, for how long."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from validator.spec.reader import Reader, choice, non_negative_duration, positive, positive_int
+from validator.units import parse_duration, parse_rate
+
+ARRIVALS = ("poisson", "fixed")
+OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """The synthetic load: a Locust scenario, how many users, how fast they arrive, for how long."""
+
+    locustfile: Path
+    users: int = 20
+    spawn_rate: float = 20.0
+    duration: float = 30.0
+    warmup: float = 5.0
+    workers: int = 1  # 1: in this process; N > 1: a Locust master plus N local worker processes
+    arrival_rate: float | None = None  # open model (requests/s); None: closed model (users loop)
+    arrival: str = "poisson"  # open model timetable: "poisson" or "fixed" spacing
+    ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
+    repeat: int = 1  # k ≥ 2: k runs back to back, judged together (ratios from the spread of the runs' own estimates)
+
+    @property
+    def open_model(self) -> bool:
+        return self.arrival_rate is not None
+
+
+def load_section(table: Reader, base_dir: Path) -> LoadSpec:
+    locustfile = base_dir / table.text("locustfile")
+    if not locustfile.is_file():
+        raise table.fail("locustfile", "a path to an existing locustfile (relative to the spec)", str(locustfile))
+    arrival_rate = table.get("arrival_rate", positive(parse_rate, "a rate"), "", None)
+    default_users = LoadSpec.users if arrival_rate is None else OPEN_MODEL_DEFAULT_USERS
+    users = table.get("users", positive_int, "a whole number of users", default_users)
+    default_spawn_rate = LoadSpec.spawn_rate if arrival_rate is None else float(users)  # open: whole pool at once
+    load = LoadSpec(
+        locustfile=locustfile,
+        users=users,
+        spawn_rate=table.get("spawn_rate", positive(parse_rate, "users per second"), "", default_spawn_rate),
+        duration=table.get("duration", positive(parse_duration, "a duration"), "", LoadSpec.duration),
+        warmup=table.get("warmup", non_negative_duration, "", LoadSpec.warmup),
+        workers=table.get("workers", _workers, "a whole number of worker processes or 'auto'", LoadSpec.workers),
+        arrival_rate=arrival_rate,
+        arrival=table.get("arrival", choice(ARRIVALS), "'poisson' or 'fixed'", LoadSpec.arrival),
+        ramp=table.get("ramp", non_negative_duration, "", LoadSpec.ramp),
+        repeat=table.get("repeat", positive_int, "a whole number of runs", LoadSpec.repeat),
+    )
+    if load.warmup >= load.duration:
+        raise table.fail("warmup", f"less than load.duration ({load.duration:g}s)", load.warmup)
+    if load.arrival_rate is None:
+        for key in ("arrival", "ramp"):
+            if key in table.table:
+                raise table.fail(key, "load.arrival_rate as well (it applies to the open model only)")
+    elif load.ramp > load.warmup:
+        raise table.fail("ramp", f"at most load.warmup ({load.warmup:g}s), so the steady window has the full rate")
+    return load
+
+
+def _workers(value: object) -> int:
+    if value == "auto":
+        return os.cpu_count() or 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("a whole number of worker processes (at least 1) or 'auto' (one per core)")
+    return value
