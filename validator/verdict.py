@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     CAUTION = 3
     COULD_NOT_EVALUATE = 4
+    INCOMPLETE = 5  # stopped by a signal: what was measured is kept, the verdict is never GO
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,12 @@ class Verdict:
     reasons: tuple[str, ...]
     rollback_criteria: tuple[str, ...] = field(default_factory=tuple)
     could_not_evaluate: str | None = None
+    incomplete: str | None = None  # where an interrupted run stopped
 
     def exit_code(self, caution_exit_code: int = ExitCode.CAUTION) -> int:
-        """0 GO, 1 NO-GO, 3 CAUTION (or the given code), 4 when the run could not be evaluated."""
+        """0 GO, 1 NO-GO, 3 CAUTION (or the given code), 4 when the run could not be evaluated, 5 interrupted."""
+        if self.incomplete:
+            return ExitCode.INCOMPLETE
         if self.could_not_evaluate:
             return ExitCode.COULD_NOT_EVALUATE
         return {Decision.GO: ExitCode.GO, Decision.CAUTION: caution_exit_code, Decision.NO_GO: ExitCode.NO_GO}[
@@ -72,7 +76,10 @@ class Verdict:
 
 
 def decide(
-    results: list[GateResult], could_not_evaluate: str | None = None, measurement_warnings: Sequence[str] = ()
+    results: list[GateResult],
+    could_not_evaluate: str | None = None,
+    measurement_warnings: Sequence[str] = (),
+    incomplete: str | None = None,
 ) -> Verdict:
     """Apply the decision matrix of DESIGN.md to the gate results.
 
@@ -81,9 +88,10 @@ def decide(
     """
     blocking = [r for r in results if r.critical and r.status in (Status.FAIL, Status.NO_DATA)]
     doubtful = [r for r in results if r.status != Status.PASS and r not in blocking]
-    if could_not_evaluate or blocking or not results:
+    if incomplete or could_not_evaluate or blocking or not results:
         decision = Decision.NO_GO
-        reasons = [f"could not evaluate: {could_not_evaluate}"] if could_not_evaluate else []
+        reasons = [f"incomplete: {incomplete}"] if incomplete else []
+        reasons += [f"could not evaluate: {could_not_evaluate}"] if could_not_evaluate else []
         reasons += [f"critical gate '{r.gate.name}' is {r.status}: {r.reason}" for r in blocking]
         if not results:
             reasons.append("no gate was evaluated")
@@ -94,7 +102,8 @@ def decide(
         decision = Decision.GO
         reasons = [f"all {len(results)} gates PASS: every bound is met at its confidence level"]
     reasons += [f"measurement warning: {warning}" for warning in measurement_warnings]
-    return Verdict(decision, ROLLOUTS[decision], tuple(reasons), _rollback_criteria(results), could_not_evaluate)
+    criteria = _rollback_criteria(results)
+    return Verdict(decision, ROLLOUTS[decision], tuple(reasons), criteria, could_not_evaluate, incomplete)
 
 
 def _rollback_criteria(results: list[GateResult]) -> tuple[str, ...]:
