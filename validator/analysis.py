@@ -1,18 +1,41 @@
-"""Analysis policy: which comparison a gate's change against the baseline rests on.
+"""Analysis policy: which interval a gate's bounds rest on, and whether `repeat = "auto"` runs again.
 
-With three runs or more in all (each with its windows), a quantile's ratio comes from the spread of the
-runs' own estimates, which holds run-to-run noise. Otherwise each side's within-run sampling error
-(exact or block draws) is widened by the baseline's run-to-run noise floor when it has one.
+Runs as units: with three runs or more in all (candidate and baseline, each with its own figures), a change
+comes from the spread of the runs' own estimates, which holds run-to-run noise (Student t at the pooled degrees
+of freedom); a candidate of two runs or more is judged against an absolute bound the same way from its own runs.
+Otherwise each side's within-run sampling error (exact or block draws, Wilson, Poisson) is used, widened by the
+baseline's run-to-run noise floor when it has one (its SD learnt from its runs: Student t at runs - 1 df).
 """
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, QuantileEvidence, RunNoise, ScalarEvidence
+from validator.evidence import (
+    DEFAULT_RESAMPLING,
+    Change,
+    Evidence,
+    ProportionEvidence,
+    QuantileEvidence,
+    RateEvidence,
+    RunNoise,
+    ScalarEvidence,
+)
 from validator.spec import Resampling
 from validator.stats.intervals import Interval, RunNoiseFloor
 from validator.stats.runs import widen_for_run_noise
+from validator.stats.sequential import Plan, margin_to_decide, runs_to_decide
 
 BETWEEN_RUNS_MIN_RUNS = 3  # candidate and baseline runs together needed to learn the noise from the runs
+UNDECIDED = "WARN"  # the status that leaves a bound undecided at a look
+
+
+def value(evidence: Evidence, coverage: float, resampling: Resampling = DEFAULT_RESAMPLING) -> Interval:
+    """The figure's interval for absolute bounds: from its runs' own spread with two runs or more (a quantile
+    with per-window counts), else from its within-run sampling."""
+    if isinstance(evidence, QuantileEvidence) and evidence.windows and evidence.runs >= 2:
+        return evidence.between_runs_interval(coverage)
+    return evidence.interval(coverage, resampling)
 
 
 def change(
@@ -23,25 +46,92 @@ def change(
     noise: RunNoise | None = None,
 ) -> Change:
     """Candidate against baseline by the method the evidence at hand supports (see module docstring)."""
-    if (
-        isinstance(candidate, QuantileEvidence)
-        and isinstance(baseline, QuantileEvidence)
-        and candidate.windows
-        and baseline.windows
-        and candidate.runs + baseline.runs >= BETWEEN_RUNS_MIN_RUNS
-    ):
-        return candidate.between_runs_change(baseline, coverage)
+    if _between_runs(candidate, baseline):
+        return candidate.between_runs_change(baseline, coverage)  # type: ignore[union-attr]
     drawn = candidate.change_vs(baseline, coverage, resampling)
     if isinstance(candidate, ScalarEvidence):
         return drawn  # a bare value has no sampling interval to widen
     return Change(drawn.kind, _with_run_noise(drawn, noise, candidate.runs))
 
 
+def _between_runs(candidate: Evidence, baseline: Evidence) -> bool:
+    if candidate.runs + baseline.runs < BETWEEN_RUNS_MIN_RUNS:
+        return False
+    if isinstance(candidate, QuantileEvidence) and isinstance(baseline, QuantileEvidence):
+        return bool(candidate.windows and baseline.windows)
+    counted = (ProportionEvidence, RateEvidence)
+    if isinstance(candidate, counted) and type(baseline) is type(candidate):
+        return bool(candidate.run_pairs() and baseline.run_pairs())  # type: ignore[union-attr]
+    return False
+
+
 def _with_run_noise(drawn: Change, noise: RunNoise | None, runs: int) -> Interval:
-    """Widen a change interval by run-to-run noise: var = sd²·(1/candidate runs + 1/baseline runs)."""
+    """Widen a change interval by run-to-run noise: var = sd²·(1/candidate runs + 1/baseline runs), at Student
+    t's quantile with the baseline's runs - 1 degrees of freedom (the SD was learnt from those runs)."""
     interval, log_scale = drawn.interval, drawn.kind == "ratio"
     if noise is None or not math.isfinite(noise.sd):
         return interval.with_method(run_noise=RunNoiseFloor(included=False))
     extra = noise.sd * math.sqrt(1.0 / runs + 1.0 / noise.runs)
-    widened = widen_for_run_noise(interval, extra, log_scale)
+    widened = widen_for_run_noise(interval, extra, log_scale, freedom=max(1, noise.runs - 1))
     return widened.with_method(run_noise=RunNoiseFloor(True, noise.sd, noise.runs, runs, log_scale))
+
+
+@dataclass(frozen=True)
+class LookStep:
+    """What a look of `repeat = "auto"` decides: stop (and why) or run again."""
+
+    runs: int
+    level: float
+    stop: bool
+    why: str  # "decided": every bound PASS or FAIL; "last look": max_repeat reached; "undecided": run again
+
+
+def next_step(plan: Plan, runs: int, statuses: Sequence[str]) -> LookStep:
+    """Stop when no bound is left undecided (WARN) at this look's level, or at the last look; else run again.
+
+    NO_DATA stops too: another run of the same measurement does not bring the missing figure."""
+    level = plan.level_at(runs)
+    if UNDECIDED not in statuses:
+        return LookStep(runs, level, True, "decided")
+    if runs >= plan.last:
+        return LookStep(runs, level, True, "last look")
+    return LookStep(runs, level, False, "undecided")
+
+
+@dataclass(frozen=True)
+class RunsNeeded:
+    """Why a bound stays undecided and what would decide it: one run's SD (run-to-run noise and sampling), the
+    estimate's distance from the limit and the margin, runs a side that would decide it at `level` (None: no
+    number of runs, the estimate sits on the limit), and the margin the runs at hand would decide."""
+
+    run_sd: float
+    distance: float
+    margin: float
+    runs_a_side: int | None
+    margin_needed: float
+    log_scale: bool
+    level: float
+
+
+def runs_needed(change_: Change | None, limit: float, margin: float, level: float) -> RunsNeeded | None:
+    """For a between-runs change left undecided: how many runs a side (fresh candidate and baseline runs alike)
+    would put the estimate `z_level` standard errors from `limit`, and the margin the runs at hand decide."""
+    if change_ is None or change_.interval.method.runs is None:
+        return None
+    pooled, interval = change_.interval.method.runs, change_.interval
+    sd = max(pooled.run_sd, pooled.min_run_sd)
+    log_scale = change_.kind == "ratio"
+    if log_scale:
+        if not (interval.estimate > 0 and limit > 0):
+            return None
+        distance = abs(math.log(limit) - math.log(interval.estimate))
+    else:
+        distance = abs(limit - interval.estimate)
+    needed = runs_to_decide(sd, distance, level)
+    runs = max(1, pooled.candidate_runs)
+    reach = margin_to_decide(sd, runs, max(1, pooled.baseline_runs), level)
+    centre = math.log(interval.estimate) if log_scale else interval.estimate
+    baseline_centre = 0.0
+    far = abs(centre - baseline_centre) + reach
+    margin_needed = math.exp(far) - 1.0 if log_scale else far
+    return RunsNeeded(sd, distance, margin, needed, margin_needed, log_scale, level)

@@ -140,6 +140,14 @@ class QuantileEvidence:
         floor = math.sqrt(float(np.mean(np.concatenate((our_sds, their_sds)) ** 2)))
         return Change("ratio", runs.between_run_ratio_interval(ours, theirs, estimate, coverage, floor))
 
+    def between_runs_interval(self, coverage: float) -> Interval:
+        """This figure over its runs from the spread of every run's own estimate (Student t, k - 1 df), floored at
+        a run's independent-sampling error, around the pooled estimate, widened to bucket edges."""
+        logs, sds = self._run_estimates()
+        floor = math.sqrt(float(np.mean(sds**2)))
+        interval = runs.between_run_interval(logs, None, self.estimate(), coverage, floor)
+        return quantiles.widen_to_bucket_edges(interval, self._bounds())
+
     def _run_estimates(self) -> tuple[np.ndarray, np.ndarray]:
         """Each run's own log-quantile (from its windows' summed counts) and its log-scale sampling SD if its
         requests were independent (exact order statistics): the least it varies, as positive autocorrelation
@@ -254,6 +262,7 @@ class _CountEvidence:
     interval_of: ClassVar[Callable[[float, float, float], Interval]]
     change_of: ClassVar[Callable[[float, float, float, float, float], Interval]]
     runs: int = field(default=1, kw_only=True)
+    per_run: tuple[tuple[float, float], ...] = field(default=(), kw_only=True, compare=False)  # each run's pair
 
     def _pair(self) -> tuple[float, float]:
         return getattr(self, self.fields[0]), getattr(self, self.fields[1])
@@ -277,16 +286,51 @@ class _CountEvidence:
         return centre, implied_sd(interval, log_scale)
 
     def pooled(self, others: "list[Evidence]") -> Self:
+        """Both numbers summed over the runs; each run's pair kept when every part has its own."""
         parts = [self, *(_same_kind(self, other) for other in others)]
-        return type(self)(*(sum(values) for values in zip(*(p._pair() for p in parts), strict=True)), runs=len(parts))
+        pairs = [p.run_pairs() for p in parts]
+        per_run = tuple(pair for run in pairs for pair in run) if all(pairs) else ()
+        summed = (sum(values) for values in zip(*(p._pair() for p in parts), strict=True))
+        return type(self)(*summed, runs=sum(p.runs for p in parts), per_run=per_run)
+
+    def run_pairs(self) -> tuple[tuple[float, float], ...]:
+        """Each run's (count, exposure): the stored ones, or this evidence itself when it is one run."""
+        return self.per_run or ((self._pair(),) if self.runs == 1 else ())
+
+    def run_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each run's figure on the comparison scale (log for a ratio) and its sampling SD (from its interval)."""
+        values, sds = [], []
+        for pair in self.run_pairs():
+            one = type(self)(*pair)
+            centre, sd = one.spread()
+            values.append(centre)
+            sds.append(sd)
+        return np.array(values, dtype=float), np.nan_to_num(np.array(sds, dtype=float), nan=math.inf)
+
+    def between_runs_change(self, baseline: "Evidence", coverage: float) -> Change:
+        """Candidate against baseline from the spread of every run's own figure (Student t, k_c + k_b - 2 df),
+        floored at a run's sampling error, around the pooled figures' ratio or difference."""
+        base = _same_kind(self, baseline)
+        (ours, our_sds), (theirs, their_sds) = self.run_values(), base.run_values()
+        floor = math.sqrt(float(np.mean(np.concatenate((our_sds, their_sds)) ** 2)))
+        log_scale = self.change_kind == "ratio"
+        ratio = self.estimate() / base.estimate() if base.estimate() else math.nan
+        estimate = ratio if log_scale else self.estimate() - base.estimate()
+        interval = runs.between_run_interval(ours, theirs, estimate, coverage, floor, log_scale)
+        return Change(self.change_kind, interval)
 
     def to_dict(self) -> dict[str, Any]:
         count, exposure = self._pair()
-        return {"kind": self.kind, self.fields[0]: count, self.fields[1]: exposure, "runs": self.runs}
+        data = {"kind": self.kind, self.fields[0]: count, self.fields[1]: exposure, "runs": self.runs}
+        if len(self.per_run) > 1:
+            data["per_run"] = [list(pair) for pair in self.per_run]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        return cls(float(data[cls.fields[0]]), float(data[cls.fields[1]]), runs=int(data.get("runs", 1)))
+        per_run = tuple((float(a), float(b)) for a, b in data.get("per_run", []))
+        count, exposure = float(data[cls.fields[0]]), float(data[cls.fields[1]])
+        return cls(count, exposure, runs=int(data.get("runs", 1)), per_run=per_run)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ note, and evidence that round-trips its windows."""
 import math
 
 import numpy as np
+import pytest
 
 from validator import analysis
 from validator.evidence import (
@@ -87,7 +88,9 @@ def test_count_evidence_pools_and_round_trips():
     assert (pooled.successes, pooled.total, pooled.runs) == (1985, 2000, 2)
     assert evidence_from_dict(pooled.to_dict()) == pooled
     rate = RateEvidence(100, 10.0).pooled([RateEvidence(50, 5.0)])
-    assert rate.to_dict() == {"kind": "rate", "count": 150, "seconds": 15.0, "runs": 2}
+    expected = {"kind": "rate", "count": 150, "seconds": 15.0, "runs": 2, "per_run": [[100, 10.0], [50, 5.0]]}
+    assert rate.to_dict() == expected
+    assert evidence_from_dict(rate.to_dict()).per_run == ((100, 10.0), (50, 5.0))
     log_rate, sd = rate.spread()
     assert log_rate == math.log(10.0) and 0.05 < sd < 0.1  # about 1/sqrt(150) on the log scale
 
@@ -130,3 +133,32 @@ def test_shape_observation_shows_a_tail_only_change_and_a_pure_shift():
     assert shifted is not None and not shifted.changed and "moved as a whole" in shape_sentence(shifted)
     assert len(shifted.ratios) == 6 and all(1.05 < ratio.estimate < 1.15 for ratio in shifted.ratios)
     assert shape_observation(p50(base), {}, 0.95) is None
+
+
+def test_count_changes_over_three_runs_or_more_come_from_the_runs_own_spread():
+    candidate = ProportionEvidence(990, 1000).pooled([ProportionEvidence(980, 1000)])
+    baseline = ProportionEvidence(995, 1000).pooled([ProportionEvidence(990, 1000), ProportionEvidence(999, 1000)])
+    difference = analysis.change(candidate, baseline, 0.9, noise=RunNoise(0.001, 3))
+    runs = difference.interval.method.runs
+    assert difference.kind == "difference" and runs is not None and runs.freedom == 3 and not runs.log_scale
+    assert difference.interval.estimate == pytest.approx(0.985 - 2984 / 3000)
+    faster = RateEvidence(100, 10.0).pooled([RateEvidence(110, 10.0)])
+    rate = analysis.change(faster, RateEvidence(100, 10.0).pooled([RateEvidence(90, 10.0)]), 0.9)
+    assert rate.kind == "ratio" and rate.interval.method.runs.freedom == 2
+    assert rate.interval.low < 1.05 < rate.interval.high
+
+
+def test_absolute_bounds_of_several_runs_come_from_the_runs_own_spread():
+    rng = np.random.default_rng(5)
+    bounds = tuple(float(b) for b in np.append(np.geomspace(0.001, 10, 400), math.inf))
+    runs = []
+    for scale in (1.0, 1.05, 0.97):
+        values = rng.lognormal(math.log(0.02 * scale), 0.5, (30, 200))
+        per_window = np.stack([np.searchsorted(bounds, row, side="left") for row in values])
+        counts = np.stack([np.cumsum(np.bincount(r, minlength=len(bounds))) for r in per_window]).astype(float)
+        runs.append(QuantileEvidence(0.99, bounds, tuple(counts.sum(axis=0)), (counts,)))
+    pooled = runs[0].pooled(runs[1:])
+    interval = analysis.value(pooled, 0.9)
+    assert interval.method.kind == MethodKind.BETWEEN_RUNS and interval.method.runs.freedom == 2
+    single = analysis.value(runs[0], 0.9)
+    assert single.method.kind != MethodKind.BETWEEN_RUNS

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from validator.stats.intervals import Interval, Method, MethodKind
-from validator.stats.runs import between_run_ratio_interval, run_noise_sd, widen_for_run_noise
+from validator.stats.runs import (
+    between_run_interval,
+    between_run_ratio_interval,
+    run_noise_sd,
+    t_score,
+    widen_for_run_noise,
+)
 
 
 def test_between_run_ratio_interval_pools_the_spread_of_both_sides():
@@ -14,7 +20,7 @@ def test_between_run_ratio_interval_pools_the_spread_of_both_sides():
     interval = between_run_ratio_interval(candidate, baseline, 1.12, 0.90)
     squares = 2 * 0.02**2 + 2 * 0.01**2  # about each side's mean
     error = math.sqrt(squares / 4 * (1 / 3 + 1 / 3))
-    assert math.log(interval.high / 1.12) == pytest.approx(1.6449 * error, rel=0.01)
+    assert math.log(interval.high / 1.12) == pytest.approx(2.1318 * error, rel=0.001)  # Student t, 4 df
     assert math.log(1.12 / interval.low) == pytest.approx(math.log(interval.high / 1.12))
     runs = interval.method.runs
     assert interval.method.kind == MethodKind.BETWEEN_RUNS and interval.coverage == 0.90
@@ -26,7 +32,7 @@ def test_between_run_ratio_interval_needs_three_runs_and_never_claims_less_than_
     assert math.isnan(between_run_ratio_interval(np.zeros(1), np.zeros(1), 1.0).low)
     assert math.isnan(between_run_ratio_interval(np.array([0.0, math.nan]), np.zeros(1), 1.0).high)
     identical = between_run_ratio_interval(np.zeros(2), np.zeros(1), 1.0, 0.95, min_run_sd=0.001)
-    assert math.log(identical.high) == pytest.approx(1.96 * 0.001 * math.sqrt(1 / 2 + 1), rel=0.01)
+    assert math.log(identical.high) == pytest.approx(12.706 * 0.001 * math.sqrt(1 / 2 + 1), rel=0.001)  # t, 1 df
     assert identical.method.runs.floored and identical.method.runs.min_run_sd == 0.001
 
 
@@ -44,3 +50,19 @@ def test_widen_for_run_noise_adds_variances_at_the_interval_coverage():
     assert widen_for_run_noise(narrower, 0.04 / 1.959963984540054, True).high < widened.high  # z from coverage
     linear = Interval(0.0, -0.03, 0.03, 0.95, Method(MethodKind.NEWCOMBE))
     assert widen_for_run_noise(linear, 0.04 / 1.959963984540054, False).high == pytest.approx(0.05)
+
+
+def test_between_run_interval_of_one_side_and_of_a_difference():
+    logs = np.log(np.array([1.00, 1.04, 0.98]))
+    one = between_run_interval(logs, None, 1.0, 0.90, min_run_sd=0.001)
+    sd = float(np.std(logs, ddof=1))
+    assert math.log(one.high) == pytest.approx(2.9200 * sd / math.sqrt(3), rel=0.001)  # t, 2 df
+    assert one.method.runs.freedom == 2 and one.method.runs.baseline_runs == 0
+    rates = between_run_interval(np.array([0.99, 0.98]), np.array([0.99, 0.995]), -0.0075, 0.90, log_scale=False)
+    assert rates.low < -0.0075 < rates.high and not rates.method.runs.log_scale
+    assert rates.high - (-0.0075) == pytest.approx(-0.0075 - rates.low)
+
+
+def test_t_score_is_normal_with_infinite_freedom():
+    assert t_score(0.90, math.inf) == pytest.approx(1.6449, rel=1e-4)
+    assert t_score(0.90, 2) == pytest.approx(2.9200, rel=1e-4)

@@ -42,18 +42,20 @@ class BlockSpread:
 
 @dataclass(frozen=True)
 class PooledRuns:
-    """A between-runs ratio's inputs: runs a side, one run's pooled SD, its floor and the ratio's standard error
-    (all on the log scale)."""
+    """A between-runs interval's inputs: runs a side (baseline 0 for one side alone), one run's pooled SD, its
+    floor and the standard error (log scale for ratios and values, linear for differences)."""
 
     candidate_runs: int
     baseline_runs: int
     run_sd: float
     min_run_sd: float
     standard_error: float
+    log_scale: bool = True  # False: a difference of linear values (success rate)
 
     @property
     def freedom(self) -> int:
-        return self.candidate_runs + self.baseline_runs - 2
+        """Degrees of freedom of the pooled spread: runs less one mean a side (one side without a baseline)."""
+        return self.candidate_runs + self.baseline_runs - (2 if self.baseline_runs else 1)
 
     @property
     def floored(self) -> bool:

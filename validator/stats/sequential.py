@@ -1,0 +1,135 @@
+"""Group-sequential looks: the one-sided level each look is judged at, from an error-spending function.
+
+A candidate run is added at each look (`min_repeat` … `max_repeat` runs); every bound is judged at the look's
+level on both sides (PASS and FAIL are each a one-sided claim). The level comes from Lan–DeMets error spending:
+the probability `alpha = 1 − level` of ever making a claim at a build exactly at the bound is spread over the
+looks by `spent(t)`, t the look's information fraction, and the look's critical value is the one at which a
+statistic not yet past any earlier critical value crosses it with exactly the newly spent probability
+(Brownian-motion joint law of the looks, integrated on a grid). The looks' statistics are normal with known
+variance in this derivation; with few runs the variance is learnt, and each look's nominal level is applied to
+a t quantile at that look's degrees of freedom (the significance-level approach).
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+SPENDING_FUNCTIONS = ("pocock", "obrien_fleming")
+DEFAULT_SPENDING = "pocock"
+_GRID = 4001  # points of the recursive integration over ±_SPAN standard deviations
+_SPAN = 10.0
+
+
+def spent(t: float, alpha: float, kind: str = DEFAULT_SPENDING) -> float:
+    """Error spent by information fraction t ∈ [0, 1]: Lan–DeMets Pocock-type α·ln(1 + (e − 1)·t), or
+    O'Brien–Fleming-type 2·(1 − Φ(z_{1−α/2} / √t))."""
+    if t <= 0.0:
+        return 0.0
+    t = min(t, 1.0)
+    if kind == "pocock":
+        return alpha * math.log(1.0 + (math.e - 1.0) * t)
+    if kind == "obrien_fleming":
+        return float(2.0 * (1.0 - ndtr(ndtri(1.0 - alpha / 2.0) / math.sqrt(t))))
+    raise ValueError(f"spending must be one of {', '.join(SPENDING_FUNCTIONS)}, got {kind!r}")
+
+
+def information(candidate_runs: int, baseline_runs: int | None) -> float:
+    """Information (1 / variance, in units of one run's variance) of a candidate's mean over its runs, against a
+    fixed baseline of `baseline_runs` runs (None: an absolute bound, no baseline)."""
+    if baseline_runs is None:
+        return float(candidate_runs)
+    return 1.0 / (1.0 / candidate_runs + 1.0 / baseline_runs)
+
+
+def critical_values(informations: Sequence[float], alpha: float, kind: str = DEFAULT_SPENDING) -> tuple[float, ...]:
+    """One-sided critical z at each look such that P(cross at look i, not before) = spent(t_i) − spent(t_{i−1})
+    for a statistic at the bound; the looks' z-statistics are correlated as √(I_i / I_j)."""
+    info = np.asarray(informations, dtype=float)
+    if info.size == 0 or np.any(np.diff(info) <= 0) or info[0] <= 0:
+        raise ValueError(f"informations must be positive and increasing, got {list(informations)!r}")
+    fractions = info / info[-1]
+    scale = math.sqrt(info[-1])
+    x = np.linspace(-_SPAN * scale, _SPAN * scale, _GRID)  # the score S_i = Z_i·√I_i on a grid
+    step = x[1] - x[0]
+    density = _normal(x, info[0])
+    values, before = [], 0.0
+    for i, fraction in enumerate(fractions):
+        if i > 0:
+            density = _convolve(density, x, step, info[i] - info[i - 1])
+        target = spent(float(fraction), alpha, kind) - before
+        before += target
+        cell = density * step
+        above = np.cumsum(cell[::-1])[::-1] - 0.5 * cell  # mass above each grid point (trapezoid)
+        score = float(np.interp(-target, -above, x))  # `above` falls with x
+        values.append(score / math.sqrt(info[i]))
+        density = np.where(x < score, density, 0.0)
+    return tuple(values)
+
+
+def _normal(x: np.ndarray, variance: float) -> np.ndarray:
+    return np.exp(-0.5 * x * x / variance) / math.sqrt(2.0 * math.pi * variance)
+
+
+def _convolve(density: np.ndarray, x: np.ndarray, step: float, variance: float) -> np.ndarray:
+    """The density after adding an independent N(0, variance) increment."""
+    half = int(math.ceil(8.0 * math.sqrt(variance) / step))
+    kernel = _normal(np.arange(-half, half + 1) * step, variance) * step
+    return np.convolve(density, kernel, mode="same") if kernel.size < density.size else density
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The looks of `repeat = "auto"`: candidate runs at each look and the one-sided level its bounds are judged
+    at (both PASS and FAIL), from `spending` of 1 − `level` over the looks."""
+
+    runs: tuple[int, ...]
+    levels: tuple[float, ...]
+    level: float
+    spending: str
+    baseline_runs: int | None
+
+    def level_at(self, runs: int) -> float:
+        """The level of the look at `runs` candidate runs (the last look's beyond it)."""
+        index = min(self.runs.index(runs) if runs in self.runs else len(self.runs) - 1, len(self.runs) - 1)
+        return self.levels[index]
+
+    @property
+    def last(self) -> int:
+        return self.runs[-1]
+
+
+def plan(
+    min_repeat: int, max_repeat: int, level: float, baseline_runs: int | None, spending: str = DEFAULT_SPENDING
+) -> Plan:
+    """The looks at min_repeat … max_repeat candidate runs; a single look is judged at `level` itself."""
+    if not 1 <= min_repeat <= max_repeat:
+        raise ValueError(f"need 1 ≤ min_repeat ≤ max_repeat, got {min_repeat}, {max_repeat}")
+    runs = tuple(range(min_repeat, max_repeat + 1))
+    if len(runs) == 1:
+        return Plan(runs, (level,), level, spending, baseline_runs)
+    infos = [information(k, baseline_runs) for k in runs]
+    levels = tuple(float(ndtr(c)) for c in critical_values(infos, 1.0 - level, spending))
+    return Plan(runs, levels, level, spending, baseline_runs)
+
+
+def runs_to_decide(run_sd: float, distance: float, level: float, baseline_runs: int | None = None) -> int | None:
+    """Runs a side (or candidate runs against a fixed baseline of `baseline_runs`) at which an estimate
+    `distance` away from the limit (log or linear scale, as `run_sd`) is `z_level` standard errors from it;
+    None when no number of runs does (the estimate sits on the limit, or a fixed baseline bounds the precision)."""
+    if not (distance > 0 and run_sd > 0 and math.isfinite(run_sd)):
+        return None if not distance > 0 else 1
+    z = float(ndtri(level))
+    per_side = (z * run_sd / distance) ** 2  # 1/k + 1/k_b ≤ (d / zσ)²
+    if baseline_runs is None:
+        return max(1, math.ceil(2.0 * per_side))  # k runs a side: variance σ²·2/k
+    room = 1.0 / per_side - 1.0 / baseline_runs
+    return max(1, math.ceil(1.0 / room)) if room > 0 else None
+
+
+def margin_to_decide(run_sd: float, runs: int, baseline_runs: int, level: float) -> float:
+    """The distance from the limit (same scale as `run_sd`) an estimate must have to be decided with `runs`
+    candidate runs against `baseline_runs`, normal at `level`."""
+    return float(ndtri(level)) * run_sd * math.sqrt(1.0 / runs + 1.0 / baseline_runs)
