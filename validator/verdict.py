@@ -1,15 +1,18 @@
-"""The decision matrix: gate results → GO / CAUTION / NO-GO, the rollout strategy and rollback criteria.
+"""The decision matrix: gate results → GO / CAUTION / NO-GO, the rollout plan, waivers and rollback criteria.
 
-Any critical FAIL or NO_DATA is NO-GO (fail closed); otherwise anything short of PASS is CAUTION
-with the slow rollout; only all-PASS is GO with the standard rollout. A run that could not be
+Any critical FAIL or NO_DATA is NO-GO (fail closed); otherwise anything short of PASS is CAUTION with the
+spec's CAUTION plan (slow by default); only all-PASS is GO with the GO plan (standard). A warning gate with an
+unexpired waiver does not keep the verdict from GO; an expired waiver is ignored. A run that could not be
 evaluated at all (e.g. Prometheus unreachable) is NO-GO and says why.
 """
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 from validator.gates import GateResult, Status
+from validator.spec import RolloutPlan, RolloutSpec, Waiver
 from validator.units import format_value
 
 
@@ -30,27 +33,32 @@ class ExitCode(IntEnum):
     INCOMPLETE = 5  # stopped by a signal: what was measured is kept, the verdict is never GO
 
 
+DEFAULT_ROLLOUT = RolloutSpec()
+
+
+class WaiverState(StrEnum):
+    APPLIED = "applied"  # the gate was short and the waiver let it stand
+    NOT_NEEDED = "not needed"  # the gate passed on its own
+    EXPIRED = "expired"  # ignored: the gate counts as it was judged
+
+
 @dataclass(frozen=True)
-class Rollout:
-    """A canary rollout plan: traffic percentages per step, or none at all."""
+class WaiverUse:
+    """A waiver of the spec and what it did in this run."""
 
-    name: str
-    steps: tuple[int, ...]
-    advice: str
-
-    def describe(self) -> str:
-        if not self.steps:
-            return f"{self.name}: {self.advice}"
-        return f"{self.name}: {' → '.join(f'{step} %' for step in self.steps)} — {self.advice}"
+    waiver: Waiver
+    state: WaiverState
+    status: Status | None  # the waived gate's own status (None: the gate was not evaluated)
 
 
-ROLLOUTS = {
-    Decision.GO: Rollout("standard", (5, 25, 50, 100), "promote step by step while the rollback criteria hold"),
-    Decision.CAUTION: Rollout(
-        "slow", (1, 5, 25, 50, 100), "hold each step longer and watch the gates that were not PASS"
-    ),
-    Decision.NO_GO: Rollout("none", (), "do not roll out; fix the failing gates and validate again"),
-}
+@dataclass(frozen=True)
+class MatrixRow:
+    """One row of the decision matrix: its plan and the gates of this run that fall in it."""
+
+    decision: Decision
+    plan: str
+    gates: tuple[str, ...]
+    chosen: bool
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,13 @@ class Verdict:
     """The decision with its reasons, the rollout plan and when a canary must be rolled back."""
 
     decision: Decision
-    rollout: Rollout
+    rollout: RolloutPlan
     reasons: tuple[str, ...]
     rollback_criteria: tuple[str, ...] = field(default_factory=tuple)
     could_not_evaluate: str | None = None
     incomplete: str | None = None  # where an interrupted run stopped
+    waivers: tuple[WaiverUse, ...] = ()  # every waiver of the spec and what it did
+    matrix: tuple[MatrixRow, ...] = ()  # the decision matrix with this run's gates in their rows
 
     def exit_code(self, caution_exit_code: int = ExitCode.CAUTION) -> int:
         """0 GO, 1 NO-GO, 3 CAUTION (or the given code), 4 when the run could not be evaluated, 5 interrupted."""
@@ -80,14 +90,21 @@ def decide(
     could_not_evaluate: str | None = None,
     measurement_warnings: Sequence[str] = (),
     incomplete: str | None = None,
+    *,
+    rollout: RolloutSpec = DEFAULT_ROLLOUT,
+    waivers: Sequence[Waiver] = (),
+    today: datetime.date | None = None,
 ) -> Verdict:
     """Apply the decision matrix of DESIGN.md to the gate results.
 
     `measurement_warnings` (e.g. a saturated load generator, a lost load worker) say the figures rest
     on a doubtful measurement: they keep the verdict from being GO (at most CAUTION) and are listed.
+    A waiver unexpired on `today` (UTC) lets its warning gate stand short; the plan comes from `rollout`.
     """
+    uses = waiver_uses(results, waivers, today or datetime.datetime.now(datetime.UTC).date())
+    waived = {use.waiver.gate for use in uses if use.state == WaiverState.APPLIED}
     blocking = [r for r in results if r.critical and r.status in (Status.FAIL, Status.NO_DATA)]
-    doubtful = [r for r in results if r.status != Status.PASS and r not in blocking]
+    doubtful = [r for r in results if r.status != Status.PASS and r not in blocking and r.gate.name not in waived]
     if incomplete or could_not_evaluate or blocking or not results:
         decision = Decision.NO_GO
         reasons = [f"incomplete: {incomplete}"] if incomplete else []
@@ -98,12 +115,59 @@ def decide(
     elif doubtful or measurement_warnings:
         decision = Decision.CAUTION
         reasons = [f"{r.gate.severity} gate '{r.gate.name}' is {r.status}: {r.reason}" for r in doubtful]
+    elif waived:
+        decision = Decision.GO
+        reasons = [
+            f"{len(results) - len(waived)} gates PASS and {len(waived)} warning gate(s) stand short under a waiver: "
+            + ", ".join(f"'{name}'" for name in sorted(waived))
+        ]
     else:
         decision = Decision.GO
         reasons = [f"all {len(results)} gates PASS: every bound is met at its confidence level"]
     reasons += [f"measurement warning: {warning}" for warning in measurement_warnings]
     criteria = _rollback_criteria(results)
-    return Verdict(decision, ROLLOUTS[decision], tuple(reasons), criteria, could_not_evaluate, incomplete)
+    plan = rollout.plan_for(decision.value)
+    stopped = ["incomplete"] * bool(incomplete) + ["could not evaluate"] * bool(could_not_evaluate)
+    matrix = _matrix(decision, rollout, results, (blocking, doubtful), waived, measurement_warnings, stopped)
+    return Verdict(decision, plan, tuple(reasons), criteria, could_not_evaluate, incomplete, uses, matrix)
+
+
+def waiver_uses(
+    results: Sequence[GateResult], waivers: Sequence[Waiver], today: datetime.date
+) -> tuple[WaiverUse, ...]:
+    """What each waiver did: applied to a short warning gate, not needed, or expired (and so ignored)."""
+    statuses = {r.gate.name: r.status for r in results if not r.critical}
+    uses = []
+    for waiver in waivers:
+        status = statuses.get(waiver.gate)
+        if waiver.expired(today):
+            state = WaiverState.EXPIRED
+        else:
+            state = WaiverState.NOT_NEEDED if status == Status.PASS else WaiverState.APPLIED
+        uses.append(WaiverUse(waiver, state, status))
+    return tuple(uses)
+
+
+def _matrix(
+    decision: Decision,
+    rollout: RolloutSpec,
+    results: list[GateResult],
+    short: tuple[list[GateResult], list[GateResult]],
+    waived: set[str],
+    measurement_warnings: Sequence[str],
+    stopped: list[str],
+) -> tuple[MatrixRow, ...]:
+    """The three rows, each naming what of this run falls in it (gates, measurement doubts); the decision's row
+    is the chosen one."""
+    blocking, doubtful = short
+    passing = tuple(r.gate.name for r in results if r.status == Status.PASS or r.gate.name in waived)
+    caution = tuple(r.gate.name for r in doubtful) + ("measurement",) * bool(measurement_warnings)
+    no_go = tuple(stopped) + tuple(r.gate.name for r in blocking)
+    return (
+        MatrixRow(Decision.GO, rollout.go, passing, decision == Decision.GO),
+        MatrixRow(Decision.CAUTION, rollout.caution, caution, decision == Decision.CAUTION),
+        MatrixRow(Decision.NO_GO, "none", no_go, decision == Decision.NO_GO),
+    )
 
 
 def _rollback_criteria(results: list[GateResult]) -> tuple[str, ...]:

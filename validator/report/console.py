@@ -1,6 +1,7 @@
 """The lines slagate prints on the terminal: what the load will be, the verdict and where the report is."""
 
 from validator.load.distributed import MasterOptions
+from validator.report.decision import plan_line
 from validator.spec import Spec
 from validator.verdict import Verdict
 
@@ -32,4 +33,4 @@ def describe_load(spec: Spec, master: MasterOptions | None) -> str:
 
 def verdict_line(verdict: Verdict) -> str:
     """The verdict and its rollout, as the last word of a run."""
-    return f"verdict {verdict.decision.value} — rollout {verdict.rollout.describe()}"
+    return f"verdict {verdict.decision.value} — rollout {plan_line(verdict)}"

@@ -19,6 +19,7 @@ from validator.gates import GateResult
 from validator.judgement import Judgement, ShapeObservation
 from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
+from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
 from validator.report.markdown import cell, utc
 from validator.report.measurement import measurement_section
@@ -70,7 +71,8 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "exit_code": artifacts.exit_code,
         "could_not_evaluate": verdict.could_not_evaluate,
         "reasons": list(verdict.reasons),
-        "rollout": {"strategy": verdict.rollout.name, "steps_percent": list(verdict.rollout.steps)},
+        "rollout": rollout_document(verdict),
+        "waivers": waivers_document(verdict),
         "rollback_criteria": list(verdict.rollback_criteria),
         "level": spec.level,
         "interval_coverage": interval_level(spec.level),
@@ -118,7 +120,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         service=spec.service,
         version=spec.version,
         decision=verdict.decision.value,
-        rollout=verdict.rollout.describe(),
+        rollout=plan_line(verdict),
         could_not_evaluate=verdict.could_not_evaluate,
         reasons=[cell(reason) for reason in verdict.reasons],
         run_id=artifacts.run_dir.name,

@@ -15,6 +15,7 @@ from validator.spec.gates import GateSpec, gates_section
 from validator.spec.load import LoadSpec, load_section
 from validator.spec.prometheus import PrometheusSpec, prometheus_section
 from validator.spec.reader import Reader, SpecError, choice, fraction_between, positive_int
+from validator.spec.rollout import RolloutPlan, RolloutSpec, Stage, Waiver, rollout_section, waivers_section
 from validator.units import parse_number
 
 RESAMPLING_METHODS = ("auto", "exact", "block")
@@ -22,7 +23,19 @@ MIN_RESAMPLES = 100
 MULTIPLICITY = ("margin", "bonferroni")
 LEVEL_EXPECTED = "a confidence level above 50% and below 100%, such as 0.95 or '95%'"
 
-__all__ = ["GateSpec", "LoadSpec", "PrometheusSpec", "Resampling", "Spec", "SpecError", "load_spec"]
+__all__ = [
+    "GateSpec",
+    "LoadSpec",
+    "PrometheusSpec",
+    "Resampling",
+    "RolloutPlan",
+    "RolloutSpec",
+    "Spec",
+    "SpecError",
+    "Stage",
+    "Waiver",
+    "load_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class Spec:
     client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
     resampling: Resampling = Resampling()  # [confidence] method, resamples
     multiplicity: str = "margin"  # [confidence] multiplicity: "margin" or "bonferroni"
+    rollout: RolloutSpec = RolloutSpec()  # [rollout]: the staged plans a GO and a CAUTION follow
+    waivers: tuple[Waiver, ...] = ()  # [[waivers]]: warning gates allowed to stand short until a date
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -105,6 +120,9 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         multiplicity=root.sub("confidence", required=False).get(
             "multiplicity", choice(MULTIPLICITY), "'margin' or 'bonferroni'", Spec.multiplicity
         ),
+    )
+    spec = replace(
+        spec, rollout=rollout_section(root.sub("rollout", required=False)), waivers=waivers_section(root, spec.gates)
     )
     root.refuse_unknown()
     return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
