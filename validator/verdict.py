@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
+from validator import rollback
 from validator.gates import GateResult, Status
 from validator.spec import RolloutPlan, RolloutSpec, Waiver
-from validator.units import format_value
 
 
 class Decision(StrEnum):
@@ -68,7 +68,7 @@ class Verdict:
     decision: Decision
     rollout: RolloutPlan
     reasons: tuple[str, ...]
-    rollback_criteria: tuple[str, ...] = field(default_factory=tuple)
+    rollback_criteria: tuple[rollback.Criterion, ...] = field(default_factory=tuple)
     could_not_evaluate: str | None = None
     incomplete: str | None = None  # where an interrupted run stopped
     waivers: tuple[WaiverUse, ...] = ()  # every waiver of the spec and what it did
@@ -170,21 +170,9 @@ def _matrix(
     )
 
 
-def _rollback_criteria(results: list[GateResult]) -> tuple[str, ...]:
-    """What to watch during the canary: the critical gates' bounds, applied to the canary's live figures."""
-    criteria = []
-    for result in results:
-        gate, unit = result.gate, result.gate.metric.unit
-        if not result.critical:
-            continue
-        if gate.max is not None:
-            criteria.append(f"roll back if {gate.name} exceeds {format_value(gate.max, unit)} at any step")
-        if gate.min is not None:
-            criteria.append(f"roll back if {gate.name} falls below {format_value(gate.min, unit)} at any step")
-        if gate.max_regression is not None:
-            direction = "above" if gate.metric.higher_is_worse else "below"
-            criteria.append(
-                f"roll back if {gate.name} is more than {gate.max_regression * 100:g} % {direction} "
-                "the stable version's during a step"
-            )
-    return tuple(criteria)
+def _rollback_criteria(results: list[GateResult]) -> tuple[rollback.Criterion, ...]:
+    """What to watch during the canary: the critical gates' bounds as limits on the canary's live figures (a
+    relative bound from the baseline figure this run was compared with)."""
+    critical = [r for r in results if r.critical]
+    figures = {r.gate.metric.name: rollback.BaselineFigure(r.baseline.estimate) for r in critical if r.baseline}
+    return rollback.criteria([r.gate for r in critical], figures)

@@ -11,6 +11,7 @@ import click
 from validator.errors import UsageError
 from validator.pipeline import Outcome
 from validator.report import console
+from validator.report.render import VERDICT_FILE
 from validator.verdict import ExitCode
 
 
@@ -42,6 +43,17 @@ caution_option = click.option(
 )
 
 
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print the verdict document (verdict.json) on stdout and every human line on stderr, "
+    "e.g. `slagate run --format json | jq -r .decision`.",
+)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn an error in the user's input (spec, baseline, artifact, locustfile, option) into one line, exit 2."""
@@ -51,13 +63,19 @@ def user_errors() -> Iterator[None]:
         fail(str(error))
 
 
-def exit_with(outcome: Outcome) -> NoReturn:
-    """Print the verdict, the report's path and any measurement warning; exit with the verdict's code."""
+def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:
+    """Print the verdict, the report's path and any measurement warning; exit with the verdict's code.
+
+    With `output_format` "json" the verdict document goes to stdout and these lines to stderr.
+    """
+    json_out = output_format == "json"
     verdict = outcome.verdict
     for warning in outcome.measurement_warnings:
         click.echo(f"slagate: measurement warning: {warning}", err=True)
     if verdict.could_not_evaluate:
         click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
-    click.echo(f"slagate: {console.verdict_line(verdict)}")
-    click.echo(f"slagate: report {outcome.report}")
+    click.echo(f"slagate: {console.verdict_line(verdict)}", err=json_out)
+    click.echo(f"slagate: report {outcome.report}", err=json_out)
+    if json_out:
+        click.echo((outcome.run_dir / VERDICT_FILE).read_text(encoding="utf-8"), nl=False)
     sys.exit(outcome.exit_code)

@@ -9,7 +9,15 @@ from pathlib import Path
 import click
 
 from validator import pipeline
-from validator.cli.common import caution_option, exit_with, fail, progress, spec_option, user_errors
+from validator.cli.common import (
+    caution_option,
+    exit_with,
+    fail,
+    format_option,
+    progress,
+    spec_option,
+    user_errors,
+)
 from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
 from validator.report import console
@@ -53,6 +61,7 @@ from validator.verdict import ExitCode
     help=f"Where the Locust master listens for workers (default with --expect-workers: "
     f"0.0.0.0:{DEFAULT_MASTER_PORT}; local workers: 127.0.0.1 on a free port).",
 )
+@format_option
 def run(
     spec_path: Path,
     demo: bool,
@@ -61,6 +70,7 @@ def run(
     caution_exit_code: int,
     expect_workers: int | None,
     master_bind: str | None,
+    output_format: str,
 ) -> None:
     """Run load, measure it in Prometheus, judge the gates and write the report.
 
@@ -74,7 +84,7 @@ def run(
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
         progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
         outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
-    exit_with(outcome)
+    exit_with(outcome, output_format)
 
 
 @click.command()
@@ -105,25 +115,27 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @spec_option
 @caution_option
-def validate(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
+@format_option
+def validate(run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str) -> None:
     """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
     `load.repeat` > 1, pooled as in the run), then judge and report again."""
     with user_errors():
         spec, baseline = pipeline.load_inputs(spec_path)
         outcome = pipeline.validate_run(run_dir, spec, baseline, caution_exit_code)
-    exit_with(outcome)
+    exit_with(outcome, output_format)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @spec_option
 @caution_option
-def report(run_dir: Path, spec_path: Path, caution_exit_code: int) -> None:
+@format_option
+def report(run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str) -> None:
     """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
     with user_errors():
         spec, baseline = pipeline.load_inputs(spec_path)
         outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code)
-    exit_with(outcome)
+    exit_with(outcome, output_format)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ Formatting only: every number comes from the gate results, the measurements, the
 the baseline, and each is shown with its source, or as missing.
 """
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,16 @@ from validator.gates import GateResult
 from validator.judgement import Judgement, ShapeObservation
 from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
+from validator.report import ci_outputs
+from validator.report.criteria_words import criterion_document, rollback_sentence
 from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
+from validator.report.junit import JUNIT_FILE, junit_xml
+from validator.report.live_promql import criterion_expr, duration
 from validator.report.markdown import cell, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
+from validator.rollback import Criterion
 from validator.spec import Spec
 from validator.stats.intervals import interval_level
 from validator.units import format_seconds, format_value
@@ -55,9 +61,14 @@ class RunArtifacts:
 
 
 def write_reports(artifacts: RunArtifacts) -> Path:
-    """Write verdict.json and report.md into the run directory (each atomically); returns the report's path."""
-    write_json(artifacts.run_dir / VERDICT_FILE, verdict_document(artifacts), indent=1)
-    return write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts))
+    """Write verdict.json, junit.xml and report.md into the run directory (each atomically), then hand the verdict
+    to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY); returns the report's path."""
+    document = verdict_document(artifacts)
+    write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
+    write_text(artifacts.run_dir / JUNIT_FILE, junit_xml(document, artifacts.run_dir.name))
+    report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts))
+    ci_outputs.publish(document, report, os.environ)
+    return report
 
 
 def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
@@ -70,10 +81,13 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "decision": verdict.decision.value,
         "exit_code": artifacts.exit_code,
         "could_not_evaluate": verdict.could_not_evaluate,
+        "incomplete": verdict.incomplete,
         "reasons": list(verdict.reasons),
         "rollout": rollout_document(verdict),
         "waivers": waivers_document(verdict),
-        "rollback_criteria": list(verdict.rollback_criteria),
+        "rollback_criteria": [
+            criterion_document(c, spec.prometheus, _live_window(spec)) for c in rollback_criteria(artifacts)
+        ],
         "level": spec.level,
         "interval_coverage": interval_level(spec.level),
         "fail_level": None if judgement.fail_level is None else judgement.fail_level.level,
@@ -122,6 +136,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         decision=verdict.decision.value,
         rollout=plan_line(verdict),
         could_not_evaluate=verdict.could_not_evaluate,
+        incomplete=cell(verdict.incomplete) if verdict.incomplete else None,
         reasons=[cell(reason) for reason in verdict.reasons],
         run_id=artifacts.run_dir.name,
         generated_at=utc(datetime.now(UTC).timestamp()),
@@ -132,13 +147,35 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
         multiplicity=_fail_level_text(artifacts.judgement),
-        rollback_criteria=verdict.rollback_criteria,
+        rollback_criteria=_rollback_lines(artifacts),
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
         measurement=measurement_section(artifacts.checks),
         queries=list(queries.values()),
         checklist=_checklist(artifacts),
     )
+
+
+def rollback_criteria(artifacts: RunArtifacts) -> list[Criterion]:
+    """The verdict's rollback criteria, each relative one naming the baseline version it was computed from."""
+    version = artifacts.baseline.version if artifacts.baseline else None
+    return [
+        replace(c, baseline=replace(c.baseline, version=version)) if c.baseline else c
+        for c in artifacts.judgement.verdict.rollback_criteria
+    ]
+
+
+def _live_window(spec: Spec) -> str:
+    return duration(spec.rules.window)
+
+
+def _rollback_lines(artifacts: RunArtifacts) -> list[dict[str, str | None]]:
+    """Each rollback criterion as the report shows it: a sentence and the PromQL that watches it."""
+    window = _live_window(artifacts.spec)
+    return [
+        {"text": cell(rollback_sentence(c, window)), "promql": criterion_expr(artifacts.spec.prometheus, c, window)}
+        for c in rollback_criteria(artifacts)
+    ]
 
 
 def _checklist(artifacts: RunArtifacts) -> str | None:
@@ -174,7 +211,7 @@ def _checklist(artifacts: RunArtifacts) -> str | None:
         "gates": results,
         "critical": tally(critical),
         "warnings": tally(warnings),
-        "rollback_criteria": artifacts.judgement.verdict.rollback_criteria,
+        "rollback_criteria": _rollback_lines(artifacts),
     }
     template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(path.read_text())
     return template.render(**context).strip()

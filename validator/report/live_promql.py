@@ -1,0 +1,72 @@
+"""Each gate's metric as live PromQL over a sliding window: the same series, selector and error matcher the
+gates were measured with, so an alert, a dashboard panel and a rollback criterion watch what the gate judged.
+
+The gates read `increase(...[window])` over the load window; live, the same figures are `rate(...[range])`
+(latency quantiles and the success rate are unchanged by the division; throughput is per second either way).
+"""
+
+import math
+
+from validator.rollback import Criterion
+from validator.spec import GateSpec, PrometheusSpec
+
+WINDOW_PLACEHOLDER = "$window"  # in a custom gate's query: the range to read over (docs/spec.md)
+_UNITS = (("h", 3600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a Prometheus duration in the largest whole unit: 300 → '5m', 1.5 → '1500ms'."""
+    milliseconds = max(1, round(seconds * 1000))
+    for unit, size in _UNITS:
+        if milliseconds % size == 0:
+            return f"{milliseconds // size}{unit}"
+    return f"{milliseconds}ms"
+
+
+def series(prometheus: PrometheusSpec, metric: str, *matchers: str) -> str:
+    """`metric{selector, matchers…}`, or the bare name."""
+    parts = [m for m in (prometheus.selector, *matchers) if m]
+    return f"{metric}{{{','.join(parts)}}}" if parts else metric
+
+
+def gate_expr(
+    prometheus: PrometheusSpec, gate: GateSpec, window: str, by: tuple[str, ...] = (), matchers: tuple[str, ...] = ()
+) -> str:
+    """The gate's figure over the last `window` (a Prometheus duration), optionally per label in `by` and
+    narrowed by extra matchers (a route, a track); a custom gate's query has `$window` replaced."""
+    metric = gate.metric
+    if gate.query is not None:
+        return gate.query.replace(WINDOW_PLACEHOLDER, window)
+    total_sum = f"sum by ({', '.join(by)}) " if by else "sum"
+    if metric.quantile is not None:
+        buckets = series(prometheus, prometheus.latency_histogram + "_bucket", *matchers)
+        by_le = ", ".join(("le", *by))
+        return f"histogram_quantile({metric.quantile:g}, sum by ({by_le}) (rate({buckets}[{window}])))"
+    total = f"{total_sum}(rate({series(prometheus, prometheus.request_counter, *matchers)}[{window}]))"
+    if metric.name == "throughput":
+        return total
+    ok_matcher = f'{prometheus.error_label}!~"{prometheus.error_regex}"'
+    ok = f"{total_sum}(rate({series(prometheus, prometheus.request_counter, *matchers, ok_matcher)}[{window}]))"
+    return f"{ok} / {total}"
+
+
+def error_ratio_expr(prometheus: PrometheusSpec, window: str) -> str:
+    """The share of requests counted as errors over `window` (for SLO burn rates)."""
+    error_matcher = f'{prometheus.error_label}=~"{prometheus.error_regex}"'
+    errors = f"sum(rate({series(prometheus, prometheus.request_counter, error_matcher)}[{window}]))"
+    return f"{errors} / sum(rate({series(prometheus, prometheus.request_counter)}[{window}]))"
+
+
+def number(value: float) -> str:
+    """A PromQL number literal that round-trips the float."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+def criterion_expr(prometheus: PrometheusSpec, criterion: Criterion, window: str) -> str | None:
+    """The PromQL that returns a sample exactly while the criterion is breached; None without a limit."""
+    if criterion.limit is None:
+        return None
+    relation = ">" if criterion.upper else "<"
+    return f"({gate_expr(prometheus, criterion.gate, window)}) {relation} {number(criterion.limit)}"

@@ -1,0 +1,74 @@
+"""What the canary is watched against: each gate bound as a limit on the live figure, a value (never prose).
+
+An absolute bound (`max`, `min`) is its own limit. A bound relative to the baseline (`max_regression`) becomes
+the baseline's figure moved by the tolerance: × (1 ± tolerance) for a ratio metric (latency, throughput, a
+custom query), ± tolerance for a proportion (success rate, compared as a difference in percentage points).
+The same values feed the verdict's rollback criteria, the alert rules and the dashboard's thresholds.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from validator.spec import GateSpec
+
+DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not a ratio
+
+
+@dataclass(frozen=True)
+class BaselineFigure:
+    """The baseline's point estimate of one metric, and which baseline it comes from."""
+
+    estimate: float
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One gate bound applied to the live figure: roll back (alert) when the figure is beyond `limit`.
+
+    `bound` is "max", "min" or "max_regression"; `limit` is None when a relative bound has no baseline figure.
+    """
+
+    gate: GateSpec
+    bound: str
+    limit: float | None
+    baseline: BaselineFigure | None = None
+
+    @property
+    def upper(self) -> bool:
+        """True when the figure must stay at or below the limit (breach = above)."""
+        if self.bound == "max_regression":
+            return self.gate.metric.higher_is_worse
+        return self.bound == "max"
+
+    @property
+    def relative(self) -> bool:
+        return self.bound == "max_regression"
+
+    @property
+    def critical(self) -> bool:
+        return self.gate.severity == "critical"
+
+
+def regression_limit(gate: GateSpec, baseline: float) -> float:
+    """The live figure at which `gate`'s max_regression is reached, from the baseline's figure."""
+    assert gate.max_regression is not None
+    step = gate.max_regression if gate.metric.higher_is_worse else -gate.max_regression
+    if gate.metric.unit in DIFFERENCE_UNITS:
+        return baseline + step
+    return baseline * (1 + step)
+
+
+def criteria(gates: Iterable[GateSpec], baselines: Mapping[str, BaselineFigure]) -> tuple[Criterion, ...]:
+    """Every bound of every gate as a criterion; `baselines` holds the baseline's figure per metric name."""
+    found = []
+    for gate in gates:
+        if gate.max is not None:
+            found.append(Criterion(gate, "max", gate.max))
+        if gate.min is not None:
+            found.append(Criterion(gate, "min", gate.min))
+        if gate.max_regression is not None:
+            figure = baselines.get(gate.metric.name)
+            limit = None if figure is None else regression_limit(gate, figure.estimate)
+            found.append(Criterion(gate, "max_regression", limit, figure))
+    return tuple(found)
