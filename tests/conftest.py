@@ -4,6 +4,8 @@ Test modules import them (`from tests.conftest import ...`); a free TCP port com
 `validator.net.free_port`.
 """
 
+import locust  # noqa: F401, I001  (gevent patches ssl first, as in the slagate CLI; later TLS use needs it)
+
 import json
 from pathlib import Path
 

@@ -10,30 +10,46 @@ import functools
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 
 from validator.errors import InputFileError
 
-SCHEMA_VERSIONS = {"load": 2, "metrics": 1, "verdict": 1, "baseline": 2}  # the version each artifact is written at
+T = TypeVar("T")
+
+SCHEMA_VERSIONS = {"load": 2, "metrics": 1, "verdict": 1, "baseline": 3}  # the version each artifact is written at
 
 
 class ArtifactError(InputFileError):
     """An artifact that cannot be used: one line naming the file, the key and what was expected."""
 
 
+class WriteFailed(OSError):
+    """A file could not be written (read-only folder, full disk, file-size limit); nothing half-written is left."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(error.errno, f"cannot write {path}: {error.strerror or error}")
+
+
 def write_text(path: Path, text: str) -> Path:
-    """Write `text` to `path` atomically (temp file in the same folder, fsync, rename)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `text` to `path` atomically (temp file in the same folder, fsync, rename); WriteFailed names the path."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise WriteFailed(path, error) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise WriteFailed(path, error) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -55,6 +71,17 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
         raise ArtifactError(path, "(syntax)", f"valid JSON ({error})") from None
     validate(document, kind, path)
     return document
+
+
+def read_as(path: Path, kind: str, build: Callable[[dict[str, Any]], T]) -> T:
+    """Read and validate artifact `kind`, then build its object; a document the schema lets through but the object
+    cannot be built from (inconsistent counts, a wrong nested type) is an ArtifactError too, never a crash."""
+    document = read_json(path, kind)
+    try:
+        return build(document)
+    except (LookupError, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError) as error:
+        detail = " ".join(f"{error.__class__.__name__}: {error}".split())[:200]
+        raise ArtifactError(path, "(content)", f"a consistent {kind} artifact ({detail})") from None
 
 
 def validate(document: Any, kind: str, path: Path | str = "(document)") -> None:

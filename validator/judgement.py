@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from validator.baseline import Baseline
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
-from validator.gates import GateResult, evaluate_gate
+from validator.gates import GateResult, judge_gate
 from validator.measure import MetricsRecord
 from validator.spec import GateSpec, Resampling, Spec
 from validator.stats.intervals import Interval, per_check_level
@@ -61,10 +61,10 @@ def judge_run(
     label = baseline.label if baseline else None
     failing = fail_level(spec)
     results = [
-        evaluate_gate(
+        judge_gate(
             gate,
-            metrics.measurements.get(gate.metric.name),
-            baseline.measurements.get(gate.metric.name) if baseline else None,
+            metrics.measurements,
+            baseline.measurements if baseline else None,
             spec.level,
             label,
             spec.resampling,
@@ -75,7 +75,14 @@ def judge_run(
     shape = shape_observation(
         metrics.measurements, baseline.measurements if baseline else {}, spec.level, spec.resampling
     )
-    verdict = decide(results, metrics.could_not_evaluate, measurement_warnings)
+    verdict = decide(
+        results,
+        metrics.could_not_evaluate,
+        measurement_warnings,
+        metrics.incomplete,
+        rollout=spec.rollout,
+        waivers=spec.waivers,
+    )
     return Judgement(results, verdict, failing, shape)
 
 

@@ -4,8 +4,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.artifacts import SCHEMA_VERSIONS, read_json, write_json
+from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
 from validator.baseline import pool_runs
+from validator.checks import ServerQuantile
+from validator.client_figures import client_measurements
 from validator.evidence import Measurement, QuantileEvidence
 from validator.load.result import LoadResult
 from validator.metrics import BUILTIN_METRICS
@@ -24,6 +26,9 @@ class MetricsRecord:
     measurements: dict[str, Measurement] = field(default_factory=dict)
     queries: list[dict[str, Any]] = field(default_factory=list)
     could_not_evaluate: str | None = None
+    scope: dict[str, Any] = field(default_factory=dict)  # what the selector matched (validator/prometheus/scope.py)
+    tls_insecure: bool = False  # Prometheus's certificate was not verified
+    incomplete: str | None = None  # a signal stopped the run before this record was complete: where
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,8 +36,11 @@ class MetricsRecord:
             "prometheus_url": self.prometheus_url,
             "window": {"start": self.window.start, "end": self.window.end, "seconds": self.window.seconds},
             "could_not_evaluate": self.could_not_evaluate,
+            "incomplete": self.incomplete,
             "measurements": {name: m.to_dict() for name, m in self.measurements.items()},
             "queries": self.queries,
+            "scope": self.scope,
+            "tls_insecure": self.tls_insecure,
         }
 
     @classmethod
@@ -43,6 +51,9 @@ class MetricsRecord:
             measurements={name: Measurement.from_dict(m) for name, m in data["measurements"].items()},
             queries=data.get("queries", []),
             could_not_evaluate=data.get("could_not_evaluate"),
+            incomplete=data.get("incomplete"),
+            scope=data.get("scope") or {},
+            tls_insecure=bool(data.get("tls_insecure", False)),
         )
 
     def write(self, run_dir: Path) -> Path:
@@ -51,33 +62,38 @@ class MetricsRecord:
     @classmethod
     def read(cls, run_dir: Path) -> "MetricsRecord":
         """The record in run_dir/metrics.json, schema-checked (ArtifactError when it is not one)."""
-        return cls.from_dict(read_json(run_dir / METRICS_FILE, "metrics"))
+        return read_as(run_dir / METRICS_FILE, "metrics", cls.from_dict)
 
-    def server_quantiles(self) -> dict[float, float | None]:
-        """The server's own latency quantiles (seconds) by probability, None where not measured."""
-        figures: dict[float, float | None] = {}
+    def server_quantiles(self) -> dict[float, ServerQuantile | None]:
+        """The server's own latency quantiles over all traffic by probability, each with the edges of the bucket
+        it was interpolated in (seconds); None where not measured."""
+        figures: dict[float, ServerQuantile | None] = {}
         for name, measurement in self.measurements.items():
             definition = BUILTIN_METRICS.get(name)
             if definition is not None and definition.quantile is not None:
                 evidence = measurement.evidence
-                figures[definition.quantile] = evidence.estimate() if isinstance(evidence, QuantileEvidence) else None
+                figures[definition.quantile] = (
+                    ServerQuantile.of(evidence) if isinstance(evidence, QuantileEvidence) else None
+                )
         return figures
 
 
 def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> MetricsRecord:
-    """Query Prometheus over the load's steady window; an unreachable server is recorded, not raised."""
+    """Query Prometheus over the load's steady window, plus the client figures gates ask for; an unusable server
+    is recorded, not raised."""
     window = Window(load.window_start, load.window_end)
-    record = MetricsRecord(spec.prometheus.url, window)
-    source: PrometheusSource | None = None
+    record = MetricsRecord(spec.prometheus.shown_url, window, incomplete=interruption(load),
+                           tls_insecure=spec.prometheus.tls_insecure)
+    source = PrometheusSource(spec.prometheus)  # a missing credential is a UsageError here, before any query
     try:
-        source = PrometheusSource(spec.prometheus)
         if wait_for_scrape:
             source.wait_for_scrape_after(window.end)
         record.measurements = source.measure(window, spec.gates)
     except PrometheusUnavailable as error:
         record.could_not_evaluate = str(error)
-    if source is not None:
-        record.queries = source.log.entries
+    record.scope = source.scope
+    record.queries = source.log.entries
+    record.measurements.update(client_measurements(load, spec.gates))
     return record
 
 
@@ -87,8 +103,21 @@ def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
     if len(records) == 1:
         return records[0]
     failed = next((r.could_not_evaluate for r in records if r.could_not_evaluate), None)
+    stopped = next((r.incomplete for r in records if r.incomplete), None)
     window = Window(records[0].window.start, records[-1].window.end)
-    pooled = MetricsRecord(records[0].prometheus_url, window, could_not_evaluate=failed)
+    pooled = MetricsRecord(records[0].prometheus_url, window, could_not_evaluate=failed, incomplete=stopped)
     pooled.measurements = pool_runs([r.measurements for r in records])
     pooled.queries = [query for r in records for query in r.queries]
+    pooled.scope, pooled.tls_insecure = records[-1].scope, records[0].tls_insecure
     return pooled
+
+
+def interruption(load: LoadResult) -> str | None:
+    """Where a signal stopped this load, or None when it ran its whole duration."""
+    stop = load.interrupted
+    if stop is None:
+        return None
+    return (
+        f"stopped by {stop['signal']} during the {stop['stage']} after {stop['at_s']:.1f} s of {stop['of_s']:g} s; "
+        "the figures cover only the steady seconds before it"
+    )

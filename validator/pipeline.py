@@ -6,13 +6,17 @@ and re-renders. A stage that fails never deletes what an earlier stage wrote.
 """
 
 import re
+import socket
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from validator import baseline_provenance, interrupt
+from validator.artifacts import WriteFailed
 from validator.baseline import (
     Baseline,
     BaselineError,
@@ -21,13 +25,15 @@ from validator.baseline import (
     pool_runs,
     write_baseline,
 )
+from validator.baseline_store import resolve
 from validator.checks import MeasurementChecks, check_runs
 from validator.errors import UsageError
 from validator.judgement import judge_run
 from validator.load import runner as load_runner
+from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
-from validator.measure import METRICS_FILE, MetricsRecord, measure, pool_records
+from validator.measure import METRICS_FILE, MetricsRecord, interruption, measure, pool_records
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
 from validator.report.render import RunArtifacts, write_reports
 from validator.spec import Spec, load_spec
@@ -51,26 +57,32 @@ def new_run_dir(reports_dir: Path, service: str) -> Path:
     """A fresh `reports/<run-id>/`, the run id being the UTC time and the service name; never an existing one."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     safe_service = re.sub(r"[^A-Za-z0-9._-]+", "-", service)
-    reports_dir.mkdir(parents=True, exist_ok=True)
     suffix = 1
     while True:
         run_dir = reports_dir / (f"{stamp}-{safe_service}" + (f"-{suffix}" if suffix > 1 else ""))
         try:
+            reports_dir.mkdir(parents=True, exist_ok=True)
             run_dir.mkdir()  # atomic: two runs started at once never share a folder
             return run_dir
         except FileExistsError:
             suffix += 1
+        except OSError as error:
+            raise WriteFailed(run_dir, error) from None
 
 
-def load_inputs(spec_path: Path) -> tuple[Spec, Baseline | None]:
-    """The spec and the baseline it names; UsageError (one line) when either cannot be used."""
+def load_inputs(spec_path: Path, baseline: str | None = None) -> tuple[Spec, Baseline | None]:
+    """The spec and the baseline it names, or `baseline` (--baseline: a path, SERVICE@VERSION or latest) instead;
+    UsageError (one line) when either cannot be used."""
     spec = load_spec(spec_path)
-    if spec.baseline_file is None:
+    selector = baseline or spec.baseline.file
+    if selector is None:
         return spec, None
+    origin = "--baseline" if baseline else f"{spec.path}: baseline.file"
     try:
-        return spec, load_baseline(spec.baseline_file)
-    except BaselineError as error:
-        raise UsageError(f"{error} (from {spec.path}: baseline.file)") from None
+        named = spec.baseline_file if not baseline else None
+        return spec, load_baseline(named or resolve(selector, spec.baseline, spec.service))
+    except UsageError as error:
+        raise UsageError(f"{error} (from {origin})") from None
 
 
 def run_validation(
@@ -86,7 +98,8 @@ def run_validation(
     An unreachable Prometheus or a load that cannot run is recorded as could-not-evaluate (NO-GO, exit 4)
     with a report; a bad locustfile raises `load_runner.LocustfileError` before any load is sent.
     """
-    unreachable = preflight(spec)
+    user_classes_from(str(spec.load.locustfile))  # a bad locustfile is exit 2 before anything runs
+    unreachable = preflight(spec) or target_preflight(spec.target_url)
     if unreachable:
         metrics = _not_evaluated(spec, unreachable)
     else:
@@ -111,14 +124,21 @@ def validate_run(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_e
 
 
 def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
-    """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md."""
+    """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md.
+
+    A run stopped by a signal, now or in an earlier stage, is INCOMPLETE: never GO, exit code 5."""
     metrics = MetricsRecord.read(run_dir)
     checks = assess_measurement(run_dir, metrics, spec)
-    judgement = judge_run(spec, metrics, baseline, checks.warnings)
-    exit_code = judgement.verdict.exit_code(caution_exit_code)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
-    report = write_reports(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks))
-    return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
+    while True:
+        stop = interrupt.requested()
+        if stop is not None and metrics.incomplete is None:
+            metrics.incomplete = f"stopped by {stop.signal_name} while judging and writing the report"
+        judgement = judge_run(spec, metrics, baseline, checks.warnings)
+        exit_code = judgement.verdict.exit_code(caution_exit_code)
+        report = write_reports(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks))
+        if metrics.incomplete is not None or interrupt.requested() is None:
+            return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
 
 
 def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> MeasurementChecks:
@@ -144,25 +164,27 @@ def record_baseline(
     run_dirs: list[Path], spec: Spec, version: str, baselines_dir: Path, overwrite: bool
 ) -> Path:
     """Write the figures measured in `run_dirs` (runs of one build) as baselines/<service>/<version>.json."""
+    return write_baseline(recorded_document(run_dirs, spec, version), baselines_dir, overwrite=overwrite)
+
+
+def recorded_document(run_dirs: list[Path], spec: Spec, version: str) -> dict[str, Any]:
+    """The baseline document of `run_dirs`, each `load.repeat` run (run-<i>/) taken as a run of its own."""
+    parts = [(run_dir, part) for run_dir in run_dirs for part in (repeat_dirs(run_dir) or [run_dir])]
     records = []
-    for run_dir in run_dirs:
-        metrics = MetricsRecord.read(run_dir)
+    for _, part in parts:
+        metrics = MetricsRecord.read(part)
         if metrics.could_not_evaluate or not any(m.evidence for m in metrics.measurements.values()):
-            raise BaselineError(run_dir / METRICS_FILE, "measurements", "measured figures; the run has none to record")
+            raise BaselineError(part / METRICS_FILE, "measurements", "measured figures; the run has none to record")
         records.append(metrics)
     first, last = records[0], records[-1]
-    load = LoadResult.read(run_dirs[0]) if (run_dirs[0] / LOAD_FILE).exists() else None
-    provenance: dict[str, Any] = {
-        "run_id": run_dirs[0].name,
-        "run_ids": [run_dir.name for run_dir in run_dirs],
-        "spec_file": str(spec.path),
-        "prometheus_url": first.prometheus_url,
-        "window": {"start": first.window.start, "end": last.window.end, "seconds": first.window.seconds},
-        "load_profile": load.profile if load else None,
-    }
+    load = LoadResult.read(parts[0][1]) if (parts[0][1] / LOAD_FILE).exists() else None
+    run_ids = [run.name if part == run else f"{run.name}/{part.name}" for run, part in parts]
+    window = {"start": first.window.start, "end": last.window.end, "seconds": first.window.seconds}
+    target = load.profile.get("target") if load else spec.target_url
+    provenance = baseline_provenance.provenance(spec.path, run_ids, first.prometheus_url, window, target)
+    profile = baseline_provenance.portable_profile(load.profile, spec.path.parent) if load else None
     measurements = pool_runs([record.measurements for record in records])
-    document = baseline_document(spec.service, version, measurements, spec.level, provenance)
-    return write_baseline(document, baselines_dir, overwrite=overwrite)
+    return baseline_document(spec.service, version, measurements, spec.level, provenance, profile)
 
 
 def preflight(spec: Spec) -> str | None:
@@ -176,11 +198,23 @@ def preflight(spec: Spec) -> str | None:
     return None
 
 
+def target_preflight(url: str, timeout: float = 3.0) -> str | None:
+    """Why the target cannot be load-tested (nothing accepts a connection at its address); None when it can."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return None
+    except OSError as error:
+        return f"the target at {parts.scheme}://{parts.hostname}:{port} is unreachable ({error.strerror or error})"
+
+
 def _run_and_measure(
     spec: Spec, master: load_runner.MasterOptions | None, run_dir: Path, notify: Notify
 ) -> MetricsRecord:
     """Run the load `load.repeat` times back to back, writing each run's load.json before querying Prometheus;
-    k > 1 runs go to run_dir/run-<i>/ and are judged together (runs as units); run_dir/load.json is the last's."""
+    k > 1 runs go to run_dir/run-<i>/ and are judged together (runs as units); run_dir/load.json is the last's.
+    A stop request ends the repeats: what was measured is written, Prometheus is not queried for a stopped load."""
     repeat = spec.load.repeat
     records = []
     for index in range(1, repeat + 1):
@@ -188,11 +222,22 @@ def _run_and_measure(
         target.mkdir(exist_ok=True)
         load = load_runner.run_load(spec.load, spec.target_url, Progress(spec.load.duration), master)
         load.write(target)
+        if repeat > 1:
+            load.write(run_dir)
+        if load.interrupted is not None:
+            window = Window(load.window_start, load.window_end)
+            records.append(MetricsRecord(spec.prometheus.url, window, incomplete=interruption(load)))
+            notify(f"stopped by {load.interrupted['signal']}: {LOAD_FILE} written with what was measured")
+            break
         notify(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
         records.append(measure(spec, load))
+        stop = interrupt.requested()
+        if stop is not None and records[-1].incomplete is None:
+            records[-1].incomplete = f"stopped by {stop.signal_name} during the Prometheus queries of run {index}"
         if repeat > 1:
             records[-1].write(target)
-            load.write(run_dir)
+        if stop is not None:
+            break
     return pool_records(records)
 
 

@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import click
 
+from validator.artifacts import WriteFailed
 from validator.errors import UsageError
 from validator.pipeline import Outcome
 from validator.report import console
@@ -61,6 +62,8 @@ def user_errors() -> Iterator[None]:
         yield
     except UsageError as error:
         fail(str(error))
+    except WriteFailed as error:  # a full disk or a read-only folder: what was written before stays whole
+        fail(error.strerror, ExitCode.COULD_NOT_EVALUATE)
 
 
 def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:

@@ -18,6 +18,7 @@ from typing import Any
 import gevent
 from locust.env import Environment
 
+from validator import interrupt
 from validator.errors import UsageError
 from validator.load.agent import REPORT_KEY
 from validator.load.capture import Capture
@@ -145,7 +146,7 @@ class Master:
             setups[client_id] = {"origin": origin, "index": index, "plan": None if plan is None else plan.to_dict()}
         self._set_up(setups, workers)
         self.runner.start(load.users, spawn_rate=load.spawn_rate)
-        while (now := time.time()) < origin + load.duration:
+        while (now := time.time()) < origin + load.duration and interrupt.requested() is None:
             gevent.sleep(min(1.0, origin + load.duration - now))
             if workers is not None and (exited := workers.poll()):
                 self.collected.exits.append(exited)

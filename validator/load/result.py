@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.artifacts import SCHEMA_VERSIONS, read_json, write_json
+from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
 from validator.histogram import Timeline
 from validator.load.capture import Capture, EndpointStats, ErrorGroup
 
@@ -28,6 +28,7 @@ class LoadResult:
     health: dict[str, list[list[float]]] = field(default_factory=dict)  # process → [epoch s, CPU %, lag ms]
     workers: list[dict[str, Any]] = field(default_factory=list)  # distributed: each worker, and whether lost
     locust_requests: int | None = None  # what Locust itself counted, to check the capture is complete
+    interrupted: dict[str, Any] | None = None  # a signal stopped the load: which, and after how many seconds
 
     @classmethod
     def from_capture(cls, capture: Capture, **facts: Any) -> "LoadResult":
@@ -86,6 +87,7 @@ class LoadResult:
             "health_samples": self.health,
             "workers": self.workers,
             "locust_requests": self.locust_requests,
+            "interrupted": self.interrupted,
         }
 
     @classmethod
@@ -106,6 +108,7 @@ class LoadResult:
             health=data.get("health_samples", {}),
             workers=data.get("workers", []),
             locust_requests=data.get("locust_requests"),
+            interrupted=data.get("interrupted"),
         )
 
     def write(self, run_dir: Path) -> Path:
@@ -114,4 +117,4 @@ class LoadResult:
     @classmethod
     def read(cls, run_dir: Path) -> "LoadResult":
         """The result in run_dir/load.json, schema-checked (ArtifactError when it is not one)."""
-        return cls.from_dict(read_json(run_dir / LOAD_FILE, "load"))
+        return read_as(run_dir / LOAD_FILE, "load", cls.from_dict)

@@ -16,6 +16,7 @@ import gevent
 import locust
 from locust.env import Environment
 
+from validator import interrupt
 from validator.load.agent import LoadAgent
 from validator.load.capture import Capture
 from validator.load.distributed import LoadError, Master, MasterOptions
@@ -62,6 +63,12 @@ def run_load(
         progress.finish()
     first_window = math.ceil(load.warmup)
     last_window = max(first_window + 1, math.floor(load.duration))
+    stop = interrupt.requested()
+    interrupted = None
+    if stop is not None:  # the steady window ends with the last whole second before the stop
+        elapsed = stop.at - outcome.origin
+        interrupted = {"signal": stop.signal_name, "stage": "load", "at_s": elapsed, "of_s": load.duration}
+        last_window = min(last_window, max(first_window, math.floor(elapsed)))
     return LoadResult.from_capture(
         outcome.capture,
         window_start=outcome.origin + first_window,
@@ -77,6 +84,7 @@ def run_load(
         health=outcome.health,
         workers=outcome.workers,
         locust_requests=outcome.locust_requests,
+        interrupted=interrupted,
     )
 
 
@@ -88,7 +96,7 @@ def _run_here(environment: Environment, load: LoadSpec, tick: Tick) -> _Outcome:
     agent.configure(origin, _plan(load, origin, 0, 1))
     runner.start(load.users, spawn_rate=load.spawn_rate)
     assert agent.recorder is not None
-    while (now := time.time()) < origin + load.duration:
+    while (now := time.time()) < origin + load.duration and interrupt.requested() is None:
         gevent.sleep(min(1.0, origin + load.duration - now))
         tick(time.time() - origin, agent.recorder.capture)
     runner.quit()
