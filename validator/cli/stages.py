@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from validator import pipeline
+from validator import interrupt, pipeline
 from validator.cli.common import (
     caution_option,
     exit_with,
@@ -24,6 +24,15 @@ from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
 from validator.spec import Spec, load_spec
 from validator.verdict import ExitCode
+
+
+baseline_option = click.option(
+    "--baseline",
+    "baseline_selector",
+    metavar="FILE|SERVICE@VERSION|latest",
+    default=None,
+    help="The baseline to compare with, instead of the spec's [baseline] file.",
+)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -62,6 +71,7 @@ from validator.verdict import ExitCode
     f"0.0.0.0:{DEFAULT_MASTER_PORT}; local workers: 127.0.0.1 on a free port).",
 )
 @format_option
+@baseline_option
 def run(
     spec_path: Path,
     demo: bool,
@@ -71,6 +81,7 @@ def run(
     expect_workers: int | None,
     master_bind: str | None,
     output_format: str,
+    baseline_selector: str | None,
 ) -> None:
     """Run load, measure it in Prometheus, judge the gates and write the report.
 
@@ -78,9 +89,10 @@ def run(
     and the report's path, and exits with the verdict's exit code.
     """
     with user_errors():
-        spec, baseline = pipeline.load_inputs(spec_path)
+        spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
         master = MasterOptions.from_options(expect_workers, master_bind)
-    with _demo_endpoints(spec, demo, demo_set) as spec, user_errors():
+    stoppable = interrupt.stop_on_signals(ExitCode.INCOMPLETE)  # Ctrl-C: keep what was measured, INCOMPLETE
+    with stoppable, _demo_endpoints(spec, demo, demo_set) as spec, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
         progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
         outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
@@ -116,11 +128,14 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
 @spec_option
 @caution_option
 @format_option
-def validate(run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str) -> None:
+@baseline_option
+def validate(
+    run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str, baseline_selector: str | None
+) -> None:
     """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
     `load.repeat` > 1, pooled as in the run), then judge and report again."""
-    with user_errors():
-        spec, baseline = pipeline.load_inputs(spec_path)
+    with interrupt.stop_on_signals(ExitCode.INCOMPLETE), user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
         outcome = pipeline.validate_run(run_dir, spec, baseline, caution_exit_code)
     exit_with(outcome, output_format)
 
@@ -130,10 +145,13 @@ def validate(run_dir: Path, spec_path: Path, caution_exit_code: int, output_form
 @spec_option
 @caution_option
 @format_option
-def report(run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str) -> None:
+@baseline_option
+def report(
+    run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str, baseline_selector: str | None
+) -> None:
     """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
-    with user_errors():
-        spec, baseline = pipeline.load_inputs(spec_path)
+    with interrupt.stop_on_signals(ExitCode.INCOMPLETE), user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
         outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code)
     exit_with(outcome, output_format)
 
