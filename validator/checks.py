@@ -24,7 +24,35 @@ CPU_SATURATED_PERCENT = 90.0  # of one core: a Locust process runs one Python th
 LAG_SATURATED_MS = 50.0  # a timed sleep waking up this late means greenlets queue for the CPU
 SATURATED_SHARE = 0.2  # saturated in at least this share of the steady window's samples → unreliable
 
-ServerQuantiles = Mapping[float, float | None]  # quantile → the server's estimate in seconds (None: missing)
+
+
+@dataclass(frozen=True)
+class ServerQuantile:
+    """The server's quantile (seconds) and the edges of the histogram bucket it was interpolated in."""
+
+    value: float
+    bucket_low: float
+    bucket_high: float
+
+    @classmethod
+    def of(cls, evidence: Any) -> "ServerQuantile":
+        """From a QuantileEvidence: its estimate and the bucket holding it."""
+        value = evidence.estimate()
+        low, high = bucket_edges(evidence.upper_bounds, value)
+        return cls(value, low, high)
+
+
+def bucket_edges(upper_bounds: Sequence[float], value: float) -> tuple[float, float]:
+    """(lower, upper) edges of the classic-histogram bucket that holds `value`."""
+    lower = 0.0
+    for upper in upper_bounds:
+        if value <= upper:
+            return lower, upper
+        lower = upper
+    return lower, math.inf
+
+
+ServerQuantiles = Mapping[float, "ServerQuantile | float | None"]  # quantile → the server's figure (None: missing)
 
 
 @dataclass(frozen=True)
@@ -280,16 +308,27 @@ def _check_open_model(load: LoadResult, checks: RunChecks) -> None:
 
 
 def _compare_with_server(load: LoadResult, server: ServerQuantiles, gap_factor: float, checks: RunChecks) -> None:
+    """Client vs server per quantile; a gap where the client's figure lies inside the bucket the server's was
+    interpolated in is the histogram's resolution limit (a note with the bucket's edges), not a doubt."""
     client = load.steady_timeline().combined()
+    limits = []
     for q in QUANTILES:
-        theirs = server.get(q)
+        figure = server.get(q)
+        theirs = figure.value if isinstance(figure, ServerQuantile) else figure
         ours = _quantile_s(client, q)
         usable = theirs is not None and ours is not None and math.isfinite(theirs) and theirs > 0
         ratio = ours / theirs if usable and ours is not None and theirs else None
-        flagged = ratio is not None and not (1 / gap_factor <= ratio <= gap_factor)
-        checks.comparison.append(
-            {"quantile": q, "client_s": ours, "server_s": theirs, "ratio": ratio, "flagged": flagged}
+        apart = ratio is not None and not (1 / gap_factor <= ratio <= gap_factor)
+        inside = (
+            isinstance(figure, ServerQuantile) and ours is not None and figure.bucket_low <= ours <= figure.bucket_high
         )
+        row = {"quantile": q, "client_s": ours, "server_s": theirs, "ratio": ratio, "flagged": apart and not inside,
+               "resolution_limit": apart and inside}
+        if isinstance(figure, ServerQuantile):
+            row["server_bucket_s"] = [figure.bucket_low, figure.bucket_high]
+        checks.comparison.append(row)
+        if apart and inside:
+            limits.append(row)
     flagged = [row for row in checks.comparison if row["flagged"]]
     if flagged:
         rows = ", ".join(
@@ -301,6 +340,22 @@ def _compare_with_server(load: LoadResult, server: ServerQuantiles, gap_factor: 
             f"client and server latency differ by more than ×{gap_factor:g}: {rows} "
             "(network, generator queueing, or a Prometheus selector that does not match this traffic)"
         )
+    if limits:
+        rows = ", ".join(
+            f"p{row['quantile'] * 100:g} client {format_seconds(row['client_s'])} vs server "
+            f"{format_seconds(row['server_s'])}, both in the bucket {format_seconds(row['server_bucket_s'][0])}–"
+            f"{_edge(row['server_bucket_s'][1])}"
+            for row in limits
+        )
+        checks.notes.append(
+            f"client and server latency differ by more than ×{gap_factor:g} only within one histogram bucket: {rows}; "
+            "the server's figure is an interpolation inside that bucket, so this is the histogram's resolution "
+            "limit, not a doubt about the measurement"
+        )
+
+
+def _edge(seconds: float) -> str:
+    return "+Inf" if math.isinf(seconds) else format_seconds(seconds)
 
 
 def _quantile_s(histogram: LatencyHistogram | None, q: float) -> float | None:

@@ -9,12 +9,14 @@ NaN or a baseline that cannot be compared is NO_DATA, which the verdict treats a
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from validator import analysis
+from validator.client_figures import client_key
 from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, IncomparableEvidence, Measurement, QuantileEvidence
+from validator.resolution import Resolution, bound_resolution, change_resolution
 from validator.spec import GateSpec, Resampling
 from validator.stats.intervals import Interval, interval_level
 from validator.stats.quantiles import MIN_TAIL_OBSERVATIONS
@@ -53,6 +55,10 @@ class GateResult:
     baseline: Interval | None = None
     change: Change | None = None
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    side: str = "server"  # whose figure `value` is: "server" (Prometheus) or "client" (the load generator)
+    resolution: Resolution | None = None  # the server's buckets were too coarse to decide a bound
+    beside: "GateResult | None" = None  # the other side's result, shown beside (source = "client" or "both")
+    runs_needed: analysis.RunsNeeded | None = None  # repeat = "auto" left a bound undecided: what would decide it
 
     @property
     def critical(self) -> bool:
@@ -102,13 +108,13 @@ def evaluate_gate(
         why = measurement.error if measurement and measurement.error else "no measurement was taken"
         return GateResult(gate, Status.NO_DATA, f"no data: {why}", source)
     evidence = measurement.evidence
-    value = evidence.interval(coverage, resampling)
+    value = analysis.value(evidence, coverage, resampling)
     if any(math.isnan(x) for x in (value.estimate, value.low, value.high)):
         return GateResult(gate, Status.NO_DATA, "no data: the measurement is NaN (no requests in the window?)", source)
 
     checks: list[Check] = []
     shown = _shown(value, unit)
-    wider = functools.partial(evidence.interval, fail_coverage, resampling)
+    wider = functools.partial(analysis.value, evidence, fail_coverage, resampling)
     if gate.max is not None:
         status = _judged(value, wider, gate.max, True, fail_coverage != coverage)
         checks.append(
@@ -127,10 +133,83 @@ def evaluate_gate(
         )
         checks.append(check)
     checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, coverage)
+    resolution = None
+    if isinstance(evidence, QuantileEvidence):
+        checks, resolution = _resolution_checks(gate, evidence, checks)
 
     status = worst([check.status for check in checks])
     deciding = next(check for check in checks if check.status == status)
-    return GateResult(gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks))
+    return GateResult(
+        gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks), resolution=resolution
+    )
+
+
+def judge_gate(
+    gate: GateSpec,
+    measurements: Mapping[str, Measurement],
+    baseline: Mapping[str, Measurement] | None,
+    bound_level: float,
+    baseline_label: str | None = None,
+    resampling: Resampling = DEFAULT_RESAMPLING,
+    fail_bound_level: float | None = None,
+) -> GateResult:
+    """The gate judged on the figure its `source` names: the server's, the client's, or both (both must PASS; the
+    worse decides). With `client` the server's result is kept beside it for the report."""
+    base = baseline or {}
+
+    def side(key: str, name: str) -> GateResult:
+        result = evaluate_gate(gate, measurements.get(key), base.get(key), bound_level, baseline_label, resampling,
+                               fail_bound_level)
+        return dataclasses.replace(result, side=name)
+
+    server = side(gate.measurement_key, "server")
+    if gate.source == "server":
+        return server
+    client = side(client_key(gate), "client")
+    if gate.source == "client":
+        return dataclasses.replace(client, reason=f"client: {client.reason}", beside=server)
+    deciding, other = (client, server) if _SEVERITY_ORDER.index(client.status) > _SEVERITY_ORDER.index(
+        server.status) else (server, client)
+    return dataclasses.replace(deciding, reason=f"{deciding.side}: {deciding.reason}", beside=other)
+
+
+def _resolution_checks(
+    gate: GateSpec, evidence: QuantileEvidence, checks: list[Check]
+) -> tuple[list[Check], Resolution | None]:
+    """Bound checks the histogram's buckets cannot decide get a plain-words reason (which bucket, its edges,
+    boundaries that would resolve it) and are never PASS."""
+    found = None
+    judged = []
+    name = f"p{evidence.q * 100:g}"
+    for check in checks:
+        limit = gate.max if check.bound.startswith("≤") else gate.min if check.bound.startswith("≥") else None
+        coarse = None
+        if limit is not None and check.status != Status.FAIL:
+            coarse = bound_resolution(evidence, limit)
+        elif check.bound.endswith("vs baseline") and gate.max_regression is not None and check.status == Status.PASS:
+            coarse = change_resolution(evidence, gate.max_regression)
+        if coarse is not None:
+            found = found or coarse
+            check = Check(check.bound, Status.WARN, _resolution_words(name, coarse))
+        judged.append(check)
+    return judged, found
+
+
+def _resolution_words(name: str, r: Resolution) -> str:
+    high = format_value(r.bucket_high, "s") if math.isfinite(r.bucket_high) else "+Inf"
+    bucket = f"{format_value(r.bucket_low, 's')}–{high}"
+    advice = (f"bucket boundaries at {', '.join(format_value(b, 's') for b in r.recommended)} would resolve it"
+              if r.recommended else "finer buckets would resolve it")
+    if r.limit is not None:
+        return (f"coarse buckets: {name} lies in the server histogram's bucket {bucket} and the bound "
+                f"{format_value(r.limit, 's')} is inside that bucket, so {format_value(r.estimate, 's')} is only a "
+                f"linear interpolation and cannot show on which side of the bound {name} is; {advice} "
+                '(or judge the gate with source = "client")')
+    unbounded = r.bucket_low <= 0 or not math.isfinite(r.bucket_high)
+    width = "unbounded ratio" if unbounded else f"×{r.bucket_high / r.bucket_low:.2g} wide"
+    return (f"coarse buckets: {name} lies in the server histogram's bucket {bucket} ({width}), wider than the "
+            f"tolerated {(r.tolerance or 0) * 100:g} % change, so a regression inside that bucket would not move the "
+            f"figure; {advice} (or judge the gate with source = \"client\")")
 
 
 def _judged(interval: Interval, wider: Callable[[], Interval], limit: float, upper: bool, separate: bool) -> Status:

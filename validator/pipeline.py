@@ -34,7 +34,7 @@ from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.measure import METRICS_FILE, MetricsRecord, interruption, measure, pool_records
-from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
+from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
 from validator.report.render import RunArtifacts, write_reports
 from validator.spec import Spec, load_spec
 from validator.verdict import Verdict
@@ -189,12 +189,15 @@ def recorded_document(run_dirs: list[Path], spec: Spec, version: str) -> dict[st
 
 def preflight(spec: Spec) -> str | None:
     """Why Prometheus cannot be used, checked before spending the load; None when it answers."""
+    source = PrometheusSource(spec.prometheus)  # a missing credential or file: UsageError (exit 2)
     try:
-        PrometheusSource(spec.prometheus).instant("preflight", "vector(1)", time.time())
+        now = time.time()
+        source.instant("preflight", "vector(1)", now)
+        source.check_spec(spec.gates, now)  # an invalid selector or regex: UsageError quoting Prometheus
     except PrometheusUnavailable as error:
         return str(error)
-    except Exception as error:  # a server that answers but refuses queries is as unusable
-        return f"Prometheus at {spec.prometheus.url} does not answer queries ({error})"
+    except QueryFailed as error:  # a server that answers but refuses queries is as unusable
+        return f"Prometheus at {spec.prometheus.shown_url} does not answer queries ({error})"
     return None
 
 
@@ -226,10 +229,10 @@ def _run_and_measure(
             load.write(run_dir)
         if load.interrupted is not None:
             window = Window(load.window_start, load.window_end)
-            records.append(MetricsRecord(spec.prometheus.url, window, incomplete=interruption(load)))
+            records.append(MetricsRecord(spec.prometheus.shown_url, window, incomplete=interruption(load)))
             notify(f"stopped by {load.interrupted['signal']}: {LOAD_FILE} written with what was measured")
             break
-        notify(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.url}")
+        notify(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.shown_url}")
         records.append(measure(spec, load))
         stop = interrupt.requested()
         if stop is not None and records[-1].incomplete is None:
@@ -243,4 +246,4 @@ def _run_and_measure(
 
 def _not_evaluated(spec: Spec, why: str) -> MetricsRecord:
     now = time.time()
-    return MetricsRecord(spec.prometheus.url, Window(now, now), could_not_evaluate=why)
+    return MetricsRecord(spec.prometheus.shown_url, Window(now, now), could_not_evaluate=why)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from validator.spec.baseline import BaselineSpec, baseline_section
 from validator.spec.gates import GateSpec, gates_section
 from validator.spec.load import LoadSpec, load_section
 from validator.spec.prometheus import PrometheusSpec, prometheus_section
@@ -61,7 +62,7 @@ class Spec:
     target_url: str
     load: LoadSpec
     prometheus: PrometheusSpec
-    baseline_file: Path | None
+    baseline_file: Path | None  # [baseline] file when it names a file (None for latest or SERVICE@VERSION)
     level: float  # the one-sided level each bound is proven at ([confidence] level)
     gates: tuple[GateSpec, ...] = field(default_factory=tuple)
     checklist: Path | None = None
@@ -71,6 +72,7 @@ class Spec:
     rollout: RolloutSpec = RolloutSpec()  # [rollout]: the staged plans a GO and a CAUTION follow
     waivers: tuple[Waiver, ...] = ()  # [[waivers]]: warning gates allowed to stand short until a date
     rules: RulesSpec = RulesSpec()  # [rules]: the alert rules and dashboard that watch the canary
+    baseline: BaselineSpec = BaselineSpec()  # [baseline]: file or version, folder, load-mismatch policy
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -104,6 +106,7 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         raise SpecError(path, "(syntax)", f"valid TOML ({error})") from None
     root = Reader(path, document, "")
     base_dir = path.parent
+    baseline = baseline_section(root.sub("baseline", required=False), base_dir)
     spec = Spec(
         path=path,
         service=root.sub("service").text("name"),
@@ -111,7 +114,8 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         target_url=root.sub("target").text("url"),
         load=load_section(root.sub("load"), base_dir),
         prometheus=prometheus_section(root.sub("prometheus")),
-        baseline_file=_baseline_file(root.sub("baseline", required=False), base_dir),
+        baseline_file=baseline.path,
+        baseline=baseline,
         level=root.sub("confidence", required=False).get(
             "level", fraction_between(0.5, 1.0, LEVEL_EXPECTED), LEVEL_EXPECTED, 0.95
         ),
@@ -130,7 +134,16 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
     )
     spec = replace(spec, rules=rules_section(root.sub("rules", required=False)))
     root.refuse_unknown()
+    _check_routes(spec)
     return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
+
+
+def _check_routes(spec: Spec) -> None:
+    """A gate's `route` needs the route label it is matched on (`prometheus.route_label`, or the preset's)."""
+    for index, gate in enumerate(spec.gates):
+        if gate.route is not None and gate.source != "client" and spec.prometheus.route_label is None:
+            raise SpecError(spec.path, f"gates[{index}].route", "prometheus.route_label (or a preset with one) to "
+                            "match a route on, or source = \"client\"")
 
 
 def _gap_factor(value: object) -> float:
@@ -138,11 +151,6 @@ def _gap_factor(value: object) -> float:
     if not factor > 1:
         raise ValueError("a factor greater than 1, such as 2")
     return factor
-
-
-def _baseline_file(table: Reader, base_dir: Path) -> Path | None:
-    name = table.text("file", None)
-    return None if name is None else base_dir / name
 
 
 def _checklist(table: Reader, base_dir: Path) -> Path | None:

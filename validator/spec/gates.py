@@ -9,6 +9,7 @@ from validator.spec.reader import Reader, SpecError, boolean, choice
 from validator.units import parse_fraction
 
 SEVERITIES = ("critical", "warning")
+SOURCES = ("server", "client", "both")  # whose figure a gate judges: Prometheus's, the load generator's, or both
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,33 @@ class GateSpec:
     min: float | None = None
     max_regression: float | None = None
     query: str | None = None
+    route: str | None = None  # a value of the preset's route label (server) and a Locust request name (client)
+    selector: str = ""  # extra label matchers for this gate only
+    source: str = "server"
 
     @property
     def is_custom(self) -> bool:
         return self.query is not None
+
+    @property
+    def scope(self) -> str:
+        """The gate's own scope as text (`route=/checkout`, a selector), "" when it judges all traffic."""
+        parts = ([f"route={self.route}"] if self.route is not None else []) + ([self.selector] if self.selector else [])
+        return ", ".join(parts)
+
+    @property
+    def measurement_key(self) -> str:
+        """The key of the server figure this gate judges in metrics.json (the client's is `client:` + it)."""
+        return f"{self.metric.name} [{self.scope}]" if self.scope and not self.is_custom else self.metric.name
+
+
+CLIENT_METRICS = ("latency_p50", "latency_p95", "latency_p99", "success_rate", "throughput")
+
+
+def _selector(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("label matchers such as 'handler=\"/api\"'")
+    return value.strip().removeprefix("{").removesuffix("}").strip()
 
 
 def _regression(value: object) -> float:
@@ -73,7 +97,14 @@ def _gate(table: Reader, entry: object) -> GateSpec:
         min=table.get("min", metric.parse_bound, bound_form, None),
         max_regression=table.get("max_regression", _regression, "a tolerance such as '10%'", None),
         query=query,
+        route=table.text("route", None),
+        selector=table.get("selector", _selector, "label matchers such as 'handler=\"/api\"'", ""),
+        source=table.get("source", choice(SOURCES), "'server', 'client' or 'both'", "server"),
     )
+    if query is not None and (gate.route is not None or gate.selector or gate.source != "server"):
+        raise table.fail("query", "a custom query without route, selector or source (put matchers in the query)")
+    if gate.source != "server" and metric.name not in CLIENT_METRICS:
+        raise table.fail("source", f"'server' for {metric.name} (the client measures {', '.join(CLIENT_METRICS)})")
     if gate.max is None and gate.min is None and gate.max_regression is None:
         raise table.fail("max", "at least one of max, min or max_regression")
     return gate

@@ -1,14 +1,39 @@
-"""`[prometheus]`: where the service's metrics live and which series hold latency and request outcomes."""
+"""`[prometheus]`: where the service's metrics live, how to reach them (auth, tenant headers, TLS, retries) and
+which series hold latency and request outcomes (a `preset` names them for common libraries)."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from validator.spec.reader import Reader, positive
+from validator.presets import PRESETS, UNIT_SECONDS
+from validator.promql import is_label_name
+from validator.redact import redact_url
+from validator.spec.reader import Reader, boolean, choice, nonempty_string, positive
 from validator.units import parse_duration
 
 
 @dataclass(frozen=True)
+class Secret:
+    """Where a credential is read from when the client is built: an environment variable or a file; `key` is
+    the spec key path that named it, for the error when it is missing."""
+
+    key: str
+    env: str | None = None
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Header:
+    """One extra request header: a literal value, or a secret read from an environment variable or file."""
+
+    name: str
+    value: str | None = None
+    secret: Secret | None = None
+
+
+@dataclass(frozen=True)
 class PrometheusSpec:
-    """Where the service's metrics live and which series hold latency and request outcomes."""
+    """Where the service's metrics live, how to reach them, and which series hold latency and request outcomes."""
 
     url: str
     latency_histogram: str
@@ -18,26 +43,122 @@ class PrometheusSpec:
     error_regex: str = "5.."
     scrape_interval: float = 15.0
     timeout: float = 10.0
-    bearer_token_env: str | None = None
+    preset: str | None = None
+    route_label: str | None = None
+    latency_unit: str = "s"
+    bearer_token: Secret | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password: Secret | None = None
+    headers: tuple[Header, ...] = field(default_factory=tuple)
+    ca_file: Path | None = None
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
+    tls_insecure: bool = False
+    retry_deadline: float = 60.0
+    spec_file: str = "sla.toml"
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as every artifact, log and message shows it: without `user:password@`."""
+        return redact_url(self.url)
+
+    @property
+    def latency_scale(self) -> float:
+        """Seconds per unit of the histogram's `le` bounds."""
+        return UNIT_SECONDS[self.latency_unit]
 
 
 def prometheus_section(table: Reader) -> PrometheusSpec:
-    return PrometheusSpec(
+    preset_name = table.get("preset", choice(tuple(PRESETS)), "", None)
+    preset = PRESETS.get(preset_name) if preset_name else None
+    base_dir = table.path.parent
+    defaults = PrometheusSpec("", "", "")
+    spec = PrometheusSpec(
         url=table.text("url"),
-        latency_histogram=table.text("latency_histogram"),
-        request_counter=table.text("request_counter"),
+        latency_histogram=table.text("latency_histogram", preset.latency_histogram if preset else ...),
+        request_counter=table.text("request_counter", preset.request_counter if preset else ...),
         selector=table.get("selector", _selector, "label matchers such as 'job=\"api\"'", ""),
-        error_label=table.text("error_label", PrometheusSpec.error_label),
-        error_regex=table.text("error_regex", PrometheusSpec.error_regex),
+        error_label=table.get("error_label", _label, "", preset.error_label if preset else defaults.error_label),
+        error_regex=table.text("error_regex", preset.error_regex if preset else defaults.error_regex),
         scrape_interval=table.get(
-            "scrape_interval", positive(parse_duration, "a duration"), "", PrometheusSpec.scrape_interval
+            "scrape_interval", positive(parse_duration, "a duration"), "", defaults.scrape_interval
         ),
-        timeout=table.get("timeout", positive(parse_duration, "a duration"), "", PrometheusSpec.timeout),
-        bearer_token_env=table.text("bearer_token_env", None),
+        timeout=table.get("timeout", positive(parse_duration, "a duration"), "", defaults.timeout),
+        preset=preset_name,
+        route_label=table.get("route_label", _label, "", preset.route_label if preset else None),
+        latency_unit=table.get(
+            "latency_unit", choice(tuple(UNIT_SECONDS)), "", preset.latency_unit if preset else "s"
+        ),
+        bearer_token=_secret(table, "bearer_token", base_dir),
+        basic_auth_user=table.text("basic_auth_user", None),
+        basic_auth_password=_secret(table, "basic_auth_password", base_dir),
+        headers=_headers(table, base_dir),
+        ca_file=_file(table, "ca_file", base_dir),
+        client_cert_file=_file(table, "client_cert_file", base_dir),
+        client_key_file=_file(table, "client_key_file", base_dir),
+        tls_insecure=table.get("tls_insecure", boolean, "true or false", False),
+        retry_deadline=table.get("retry_deadline", positive(parse_duration, "a duration"), "", 60.0),
+        spec_file=str(table.path),
     )
+    if (spec.basic_auth_user is None) != (spec.basic_auth_password is None):
+        raise table.fail("basic_auth_user", "basic_auth_user together with basic_auth_password_env or _file")
+    if (spec.client_cert_file is None) != (spec.client_key_file is None):
+        raise table.fail("client_cert_file", "client_cert_file and client_key_file together")
+    if spec.bearer_token is not None and spec.basic_auth_user is not None:
+        raise table.fail("bearer_token_env", "either a bearer token or basic auth, not both")
+    return spec
 
 
 def _selector(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("label matchers such as 'job=\"api\"'")
     return value.strip().removeprefix("{").removesuffix("}").strip()
+
+
+def _label(value: object) -> str:
+    if not isinstance(value, str) or not is_label_name(value):
+        raise ValueError("a Prometheus label name such as 'status'")
+    return value
+
+
+def _secret(table: Reader, name: str, base_dir: Path) -> Secret | None:
+    """`<name>_env` or `<name>_file` (not both) as a Secret, None when neither is set."""
+    env = table.text(f"{name}_env", None)
+    path = table.text(f"{name}_file", None)
+    if env is not None and path is not None:
+        raise table.fail(f"{name}_env", f"either {name}_env or {name}_file, not both")
+    if env is not None:
+        return Secret(table.key(f"{name}_env"), env=env)
+    if path is not None:
+        return Secret(table.key(f"{name}_file"), file=base_dir / path)
+    return None
+
+
+def _file(table: Reader, name: str, base_dir: Path) -> Path | None:
+    path = table.text(name, None)
+    return None if path is None else base_dir / path
+
+
+def _headers(table: Reader, base_dir: Path) -> tuple[Header, ...]:
+    """`headers = { "X-Scope-OrgID" = "tenant-1", Authorization = { env = "AUTH" } }`: a literal value, or a
+    table with `env` or `file` whose value is a secret."""
+    entries = table.get("headers", _table, "a table of header names to values", {})
+    headers = []
+    for name, value in entries.items():
+        key = table.key(f"headers.{name}")
+        if isinstance(value, str):
+            headers.append(Header(name, value=value))
+        elif isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
+            (kind, source), = value.items()
+            nonempty_string(source)
+            secret = Secret(key, env=source) if kind == "env" else Secret(key, file=base_dir / source)
+            headers.append(Header(name, secret=secret))
+        else:
+            raise table.fail(f"headers.{name}", "a string, or a table { env = \"VAR\" } or { file = \"path\" }", value)
+    return tuple(headers)
+
+
+def _table(value: object) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise ValueError("a table of header names to values")
+    return value

@@ -1,0 +1,307 @@
+"""PromQL over exactly the load window; it measures, never judges.
+
+Every query is evaluated at the window's end over a range equal to the window, so the figures cover the steady
+state and nothing else. A gate with a route or selector gets its own figures under its own measurement key.
+Each query and its raw answer is logged so the report can name the source of every figure.
+"""
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from validator.errors import UsageError
+from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence, ScalarEvidence
+from validator.metrics import BUILTIN_METRICS
+from validator.prometheus.client import PrometheusClient, PrometheusUnavailable, QueryFailed, range_text
+from validator.prometheus.scope import measure_scope
+from validator.promql import matcher, series
+from validator.spec import GateSpec, PrometheusSpec
+
+WINDOW_PLACEHOLDER = "$window"
+QUANTILE_METRICS = [m for m in BUILTIN_METRICS.values() if m.quantile is not None]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The steady-state window of a load run, as Unix timestamps."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    @property
+    def promql_range(self) -> str:
+        """The window as a PromQL range, to the millisecond (e.g. '25000ms')."""
+        return f"{max(1, round(self.seconds * 1000))}ms"
+
+
+class PrometheusSource:
+    """A Prometheus server as the spec describes it, queried over one window at a time."""
+
+    def __init__(self, spec: PrometheusSpec, environ: Mapping[str, str] | None = None) -> None:
+        self.spec = spec
+        self.client = PrometheusClient(spec, environ)
+        self.log = self.client.log
+        self.scope: dict[str, Any] = {}
+
+    def instant(self, name: str, query: str, at: float) -> Any:
+        """One instant query at `at`; PrometheusUnavailable when the server cannot be used, QueryFailed on error."""
+        return self.client.instant(name, query, at)
+
+    def check_spec(self, gates: Iterable[GateSpec], at: float) -> None:
+        """Send every matcher the spec contributes once, so a selector or regex that is not valid PromQL stops the
+        run before any load (UsageError naming the key and quoting Prometheus)."""
+        probes = [("prometheus.selector", self.spec.selector, ""), ("prometheus.error_regex", self.spec.selector,
+                  self._error_matcher())]
+        probes += [(f"gate '{g.name}' selector", self.spec.selector, g.selector) for g in gates if g.selector]
+        for key, base, extra in probes:
+            query = f"count({series(self.spec.request_counter, base, extra)})"
+            try:
+                self.instant(f"check {key}", query, at)
+            except QueryFailed as error:
+                raise UsageError(
+                    f"{self.spec.spec_file}: {key}: expected valid PromQL label matchers; Prometheus said: "
+                    f"{error.prometheus_error} (query `{query}`)"
+                ) from None
+
+    def wait_for_scrape_after(self, moment: float) -> None:
+        """Wait until Prometheus holds a scrape of the request counter taken at or after `moment`."""
+        query = f"max(timestamp({self._series(self.spec.request_counter)}))"
+        deadline = moment + self.spec.scrape_interval * 2 + 5.0
+        while True:
+            now = time.time()
+            try:
+                result = self.client.instant("wait for scrape", query, now)
+            except QueryFailed:
+                result = []
+            if result and float(result[0]["value"][1]) >= moment:
+                return
+            if now > deadline:
+                return  # measure anyway: missing samples show up as NO_DATA, never as a pass
+            time.sleep(0.25)
+
+    def measure(self, window: Window, gates: Iterable[GateSpec]) -> dict[str, Measurement]:
+        """Every server-side figure the gates need over the window, keyed by measurement key; the scope facts of
+        the spec's selector land in `self.scope`."""
+        gates = list(gates)
+        self.scope = measure_scope(self.client, self.spec, window.start, window.end)
+        scopes: dict[str, tuple[str, ...]] = {"": ()}
+        for gate in gates:
+            if gate.scope and not gate.is_custom and gate.source != "client":
+                scopes[gate.scope] = self._gate_matchers(gate)
+        measurements: dict[str, Measurement] = {}
+        for scope, matchers in scopes.items():
+            figures = {**self._latency(window, matchers, cross_check=not scope), **self._requests(window, matchers)}
+            if scope and not self._matches(window, matchers):
+                figures = {name: _missing(m, f"the gate's scope ({scope}) matches no series") for name, m in
+                           figures.items()}
+            measurements.update({(f"{name} [{scope}]" if scope else name): m for name, m in figures.items()})
+        if self.scope.get("series") == 0:
+            why = f"the selector matches no series of {self.spec.request_counter} in the window"
+            measurements.update({name: _missing(m, why) for name, m in measurements.items() if "[" not in name})
+        for gate in gates:
+            if gate.is_custom:
+                measurements[gate.metric.name] = self._custom(gate, window)
+        return measurements
+
+    def _gate_matchers(self, gate: GateSpec) -> tuple[str, ...]:
+        matchers = []
+        if gate.route is not None:
+            if self.spec.route_label is None:
+                raise UsageError(f"{self.spec.spec_file}: gates: gate '{gate.name}' has a route but "
+                                 "prometheus.route_label is not set (and the preset has none)")
+            matchers.append(matcher(self.spec.route_label, "=", gate.route))
+        if gate.selector:
+            matchers.append(gate.selector)
+        return tuple(matchers)
+
+    def _series(self, metric: str, *extra: str) -> str:
+        return series(metric, self.spec.selector, *extra)
+
+    def _error_matcher(self) -> str:
+        return matcher(self.spec.error_label, "!~", self.spec.error_regex)
+
+    def _matches(self, window: Window, matchers: tuple[str, ...]) -> bool:
+        query = f"count(last_over_time({self._series(self.spec.request_counter, *matchers)}[{window.promql_range}]))"
+        result, error = self._try("scope series", query, window)
+        return error is None and bool(result)
+
+    def _latency(self, window: Window, matchers: tuple[str, ...], cross_check: bool) -> dict[str, Measurement]:
+        bucket_series = self._series(self.spec.latency_histogram + "_bucket", *matchers)
+        buckets = f"sum by (le) (increase({bucket_series}[{window.promql_range}]))"
+        own = {m.name: f"histogram_quantile({m.quantile}, {buckets})" for m in QUANTILE_METRICS}
+        if cross_check:
+            for metric in QUANTILE_METRICS:  # Prometheus's own figure, logged beside ours as a cross-check
+                self._try(f"{metric.name} (histogram_quantile)", own[metric.name], window)
+        result, error = self._try("latency buckets", buckets, window)
+        unit = "" if self.spec.latency_scale == 1 else f" (le in {self.spec.latency_unit}, converted to seconds)"
+        sources = {n: f"PromQL `{buckets}` at {window.end:.3f}, interpolated as `{q}`{unit}" for n, q in own.items()}
+        vector = None if error else _bucket_vector(result, self.spec.latency_scale)
+        if vector is None:
+            error = error or "the latency bucket query returned no usable series"
+            return {m.name: Measurement(m.name, sources[m.name], None, error) for m in QUANTILE_METRICS}
+        bounds, counts = vector
+        windows, per_window = self._window_buckets(window, bounds, bucket_series)
+        suffix = f"; per-window buckets `{per_window}`" if windows else ""
+        return {
+            m.name: Measurement(m.name, sources[m.name] + suffix, QuantileEvidence(m.quantile, bounds, counts, windows))
+            for m in QUANTILE_METRICS
+        }
+
+    def _window_buckets(
+        self, window: Window, bounds: tuple[float, ...], query: str
+    ) -> tuple[tuple[np.ndarray, ...], str]:
+        """Per-window cumulative bucket counts (one run) for the block bootstrap, () when unavailable; and the
+        range query as logged. The raw `_bucket` counters at step = max(1 s, scrape interval), differenced per
+        series (a drop is a counter reset), then summed by `le`."""
+        step = max(1.0, self.spec.scrape_interval)
+        n_windows = round(window.seconds / step)
+        shown = range_text(query, window.start, window.end, step)
+        if n_windows < 2:
+            return (), shown
+        try:
+            result = self.client.over_range("latency buckets per window", query, window.start, window.end, step)
+        except QueryFailed:
+            return (), shown
+        scaled = [{**s, "metric": {**s.get("metric", {}), "le": _scaled_le(s, self.spec.latency_scale)}}
+                  for s in result or []]
+        matrix = window_increases(scaled, bounds, window.start, step, n_windows)
+        return (() if matrix is None else (matrix,)), shown
+
+    def _requests(self, window: Window, matchers: tuple[str, ...]) -> dict[str, Measurement]:
+        counter, rng, label = self.spec.request_counter, window.promql_range, self.spec.error_label
+        total_query = f"sum(increase({self._series(counter, *matchers)}[{rng}]))"
+        ok_query = f"sum(increase({self._series(counter, *matchers, self._error_matcher())}[{rng}]))"
+        labels_query = f"sum by ({label}) (increase({self._series(counter, *matchers)}[{rng}]))"
+        total, total_error = self._scalar("requests total", total_query, window)
+        ok, ok_error = self._scalar("requests without error", ok_query, window)
+        by_status, status_error = self._try(f"requests by {label}", labels_query, window)
+        success_source = f"PromQL `{ok_query}` ÷ `{total_query}` at {window.end:.3f}"
+        throughput_source = f"PromQL `{total_query}` ÷ {window.seconds:.3f} s at {window.end:.3f}"
+        error = total_error or ok_error
+        if error is None and total is not None and total <= 0:
+            error = "no requests were counted in the window"
+        throughput = (
+            Measurement("throughput", throughput_source, None, total_error or error)
+            if total_error or total is None or total <= 0
+            else Measurement("throughput", throughput_source, RateEvidence(total, window.seconds))
+        )
+        if error is None and status_error is None:
+            error = _missing_error_label(by_status, counter, label)
+        if error is not None or total is None or ok is None:
+            return {"success_rate": Measurement("success_rate", success_source, None,
+                                                error or "no requests were counted in the window"),
+                    "throughput": throughput}
+        seen = _status_values(by_status, label)
+        success_source += f"; `{label}` values seen: {seen}" if seen else ""
+        return {
+            "success_rate": Measurement("success_rate", success_source, ProportionEvidence(min(ok, total), total)),
+            "throughput": throughput,
+        }
+
+    def _custom(self, gate: GateSpec, window: Window) -> Measurement:
+        assert gate.query is not None
+        query = gate.query.replace(WINDOW_PLACEHOLDER, window.promql_range)
+        value, error = self._scalar(gate.name, query, window)
+        source = f"PromQL `{query}` at {window.end:.3f}"
+        if error is not None or value is None:
+            return Measurement(gate.metric.name, source, None, error or "no value")
+        return Measurement(gate.metric.name, source, ScalarEvidence(value))
+
+    def _try(self, name: str, query: str, window: Window) -> tuple[Any, str | None]:
+        try:
+            return self.client.instant(name, query, window.end), None
+        except QueryFailed as error:
+            return None, str(error)
+
+    def _scalar(self, name: str, query: str, window: Window) -> tuple[float | None, str | None]:
+        """One number from a query that must return exactly one sample (a scalar or a one-series vector)."""
+        result, error = self._try(name, query, window)
+        if error is not None:
+            return None, error
+        if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+            samples = [result]  # a scalar result arrives as a bare [time, value]
+        else:
+            samples = [series["value"] for series in result or [] if "value" in series]
+        if not samples:
+            return None, f"query '{name}' returned no series"
+        if len(samples) > 1:
+            return None, f"query '{name}' returned {len(samples)} series; a gate needs exactly one number"
+        value = float(samples[0][1])
+        if math.isnan(value):
+            return None, f"query '{name}' returned NaN"
+        return value, None
+
+
+def _missing(measurement: Measurement, why: str) -> Measurement:
+    return Measurement(measurement.metric, measurement.source, None, why)
+
+
+def _missing_error_label(result: Any, counter: str, label: str) -> str | None:
+    """Why the counter cannot show errors (requests counted on series without the error label), else None."""
+    unlabelled = sum(float(s["value"][1]) for s in result or [] if label not in s.get("metric", {}))
+    if unlabelled <= 0:
+        return None
+    return (f"the request counter {counter} has no `{label}` label on series that counted {unlabelled:.0f} "
+            f"requests in the window, so errors cannot be told from successes (set prometheus.error_label to the "
+            f"counter's status label, or judge this gate with source = \"client\")")
+
+
+def _status_values(result: Any, label: str) -> str:
+    """`200 (1234), 500 (3)`: each value of the error label with its requests in the window."""
+    pairs = sorted((s["metric"][label], float(s["value"][1])) for s in result or [] if label in s.get("metric", {}))
+    return ", ".join(f"{value} ({count:.0f})" for value, count in pairs)
+
+
+def _scaled_le(item: Mapping[str, Any], scale: float) -> str:
+    le = float(item.get("metric", {}).get("le", "nan"))
+    return repr(le * scale) if math.isfinite(le) else repr(le)
+
+
+def _bucket_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """(upper bounds in seconds, cumulative counts) sorted by `le`, or None when the answer holds no buckets."""
+    if not isinstance(result, list):
+        return None
+    pairs = sorted(
+        (float(series["metric"]["le"]) * scale, float(series["value"][1]))
+        for series in result
+        if "le" in series.get("metric", {})
+    )
+    if len(pairs) < 2 or not math.isinf(pairs[-1][0]):
+        return None
+    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+
+def window_increases(
+    result: Any, bounds: tuple[float, ...], start: float, step: float, n_windows: int
+) -> np.ndarray | None:
+    """(n_windows, len(bounds)) cumulative bucket increases per window from a range query of raw `_bucket`
+    series; None when a series' `le` is not among `bounds` (the windows could not be trusted)."""
+    if not isinstance(result, list):
+        return None
+    columns = {bound: i for i, bound in enumerate(bounds)}
+    matrix = np.zeros((n_windows, len(bounds)))
+    for item in result:
+        column = columns.get(float(item.get("metric", {}).get("le", "nan")))
+        if column is None:
+            return None
+        samples = np.asarray(item.get("values", []), dtype=float).reshape(-1, 2)
+        if samples.shape[0] < 2:
+            continue
+        values = samples[:, 1]
+        steps = values[1:] - values[:-1]
+        increases = np.where(steps >= 0, steps, values[1:])  # a counter reset restarts from zero
+        index = np.round((samples[1:, 0] - start) / step).astype(int) - 1
+        keep = (index >= 0) & (index < n_windows) & np.isfinite(increases)
+        np.add.at(matrix[:, column], index[keep], increases[keep])
+    return np.maximum.accumulate(matrix, axis=1)
+
+
+__all__ = ["PrometheusSource", "PrometheusUnavailable", "QueryFailed", "WINDOW_PLACEHOLDER", "Window"]
