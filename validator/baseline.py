@@ -1,16 +1,14 @@
 """The versioned baseline file: `baselines/<service>/<version>.json`, reviewed in git like code.
 
-It stores, per metric, the estimate and interval for humans and the evidence (bucket counts and
-per-window bucket counts of every run, successes/total, count/seconds) for the statistics, so
-intervals can be recomputed by any method at any coverage. Recorded from k ≥ 2 runs of the
-same build, it also carries each metric's run-to-run noise, which widens a one-run candidate's
-comparison. Provenance says where it came from: date, slagate version, git commit, spec, load.
-Schema 2 added per-window counts and run noise; schema 1 files must be re-recorded.
+The file opens with what a reviewer reads (service, version, provenance, load profile, and per metric the
+estimate and interval with its coverage, method, runs and run-to-run noise) and follows with the counts the
+statistics recompute intervals from, one line per window (`validator.baseline_codec`). Recorded from k ≥ 2
+runs of the same build, it carries each metric's run-to-run noise. Reading checks the JSON Schema, migrates
+older schema versions (`validator.baseline_migrate`) and checks the file's internal consistency.
 """
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,14 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from validator import __version__, artifacts
+from validator import __version__, artifacts, compact
+from validator.baseline_check import consistency_problem, structure_problem
+from validator.baseline_codec import decode_measurements, encode_evidence, summary_entry
+from validator.baseline_migrate import upgrade
 from validator.errors import InputFileError
 from validator.evidence import Evidence, Measurement, RunNoise
 from validator.stats.intervals import interval_level
 from validator.stats.runs import run_noise_sd
 
 SCHEMA_VERSION = artifacts.SCHEMA_VERSIONS["baseline"]
-_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+ROW_KEYS = ("windows",)  # each window's count row on a line of its own
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
 class BaselineError(InputFileError):
@@ -34,13 +36,15 @@ class BaselineError(InputFileError):
 
 @dataclass(frozen=True)
 class Baseline:
-    """A loaded baseline: its identity and one measurement per metric."""
+    """A loaded baseline: its identity, one measurement per metric, provenance and load profile."""
 
     path: Path
     service: str
     version: str
     measurements: dict[str, Measurement]
     provenance: dict[str, Any]
+    load_profile: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None  # the file's per-metric summary, as written
 
     @property
     def label(self) -> str:
@@ -48,33 +52,46 @@ class Baseline:
         return f"baseline {self.service} {self.version} ({self.path})"
 
 
-def load_baseline(path: Path) -> Baseline:
-    """Read and validate a baseline file."""
+def read_document(path: Path) -> dict[str, Any]:
+    """A baseline file as a schema-3 document: parsed, migrated from an older schema, schema-checked."""
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         expected = "an existing baseline file (record one with `slagate baseline record`)"
         raise BaselineError(path, "(file)", expected) from None
-    except json.JSONDecodeError as error:
+    except IsADirectoryError:
+        raise BaselineError(path, "(file)", "a baseline file, not a folder") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BaselineError(path, "(syntax)", f"valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise BaselineError(path, "(root)", "a JSON object")
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise BaselineError(
-            path,
-            "schema_version",
-            f"{SCHEMA_VERSION}, got {document.get('schema_version')!r} (re-record it with "
-            "`slagate baseline record <run-dir>...`: schema 2 holds per-window counts and run-to-run noise)",
-        )
+    document = upgrade(document, path)
     artifacts.validate(document, "baseline", path)
-    metrics = document["metrics"]
-    measurements = {}
-    for name, entry in metrics.items():
-        try:
-            measurements[name] = Measurement.from_dict({"metric": name, **entry})
-        except (KeyError, TypeError, ValueError) as error:
-            raise BaselineError(path, f"metrics.{name}", f"a measurement with valid evidence ({error})") from None
-    return Baseline(path, document["service"], document["version"], measurements, document.get("provenance", {}))
+    return document
+
+
+def load_baseline(path: Path) -> Baseline:
+    """Read, migrate, schema-check and consistency-check a baseline file."""
+    document = read_document(path)
+    problem = structure_problem(document)
+    if problem is not None:
+        raise BaselineError(path, *problem)
+    try:
+        measurements = decode_measurements(document)
+    except (KeyError, TypeError, ValueError) as error:
+        raise BaselineError(path, "histograms", f"count rows within the bucket bounds ({error})") from None
+    problem = consistency_problem(document, measurements)
+    if problem is not None:
+        raise BaselineError(path, *problem)
+    return Baseline(
+        path,
+        document["service"],
+        document["version"],
+        measurements,
+        document["provenance"],
+        document.get("load_profile"),
+        document["metrics"],
+    )
 
 
 def pool_runs(runs: list[dict[str, Measurement]]) -> dict[str, Measurement]:
@@ -102,20 +119,17 @@ def run_noise(evidences: list[Evidence]) -> RunNoise:
 
 
 def baseline_document(
-    service: str, version: str, measurements: dict[str, Measurement], level: float, provenance: dict[str, Any]
+    service: str,
+    version: str,
+    measurements: dict[str, Measurement],
+    level: float,
+    provenance: dict[str, Any],
+    load_profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document of a baseline recorded from (pooled) measurements. Each figure's interval is the one the
-    report shows for bounds at the one-sided `level` (coverage 2·level − 1); the gates recompute from evidence."""
+    """The schema-3 document of a baseline recorded from (pooled) measurements. Each summary interval is the one
+    the report shows for bounds at the one-sided `level` (coverage 2·level − 1); gates recompute from evidence."""
     coverage = interval_level(level)
-    metrics = {}
-    for name, measurement in sorted(measurements.items()):
-        entry = measurement.to_dict()
-        entry.pop("metric")
-        if measurement.evidence is not None:
-            interval = measurement.evidence.interval(coverage)
-            entry["estimate"] = interval.estimate
-            entry["interval"] = {"low": interval.low, "high": interval.high, "coverage": coverage}
-        metrics[name] = entry
+    evidence, histograms = encode_evidence(measurements)
     return {
         "schema_version": SCHEMA_VERSION,
         "service": service,
@@ -123,28 +137,29 @@ def baseline_document(
         "provenance": {
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "slagate_version": __version__,
-            "git_commit": _git_commit(),
+            **dict.fromkeys(("git_commit", "spec_file", "prometheus_url", "target")),
+            "run_ids": [],
             **provenance,
         },
-        "metrics": metrics,
+        "load_profile": load_profile,
+        "metrics": {name: summary_entry(m, coverage) for name, m in sorted(measurements.items())},
+        "evidence": evidence,
+        "histograms": histograms,
     }
 
 
-def write_baseline(document: dict[str, Any], baselines_dir: Path, overwrite: bool = False) -> Path:
-    """Write `baselines/<service>/<version>.json`; an existing version is never replaced silently."""
-    version = document["version"]
+def check_version(version: str) -> None:
+    """Refuse a version that cannot name a file (letters, digits, '.', '_', '+', '-')."""
     if not _VERSION_RE.match(version):
-        raise BaselineError("--version", "version", "letters, digits, '.', '_' or '-' (e.g. 1.4.2)")
-    path = baselines_dir / document["service"] / f"{version}.json"
+        raise BaselineError("--version", "version", "letters, digits, '.', '_', '+' or '-' (e.g. 1.4.2)", version)
+
+
+def write_baseline(document: dict[str, Any], baselines_dir: Path, overwrite: bool = False) -> Path:
+    """Write `baselines/<service>/<version>.json` (atomically); an existing version is never replaced silently."""
+    check_version(document["version"])
+    artifacts.validate(document, "baseline", "(new baseline)")
+    path = baselines_dir / document["service"] / f"{document['version']}.json"
     if path.exists() and not overwrite:
         raise BaselineError(path, "(file)", "a new version (this one exists; pass --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return artifacts.write_json(path, document, indent=1)
-
-
-def _git_commit() -> str | None:
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None
+    return artifacts.write_text(path, compact.dumps(document, ROW_KEYS))

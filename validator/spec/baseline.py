@@ -1,0 +1,45 @@
+"""`[baseline]`: which baseline the gates compare with, where versions live, and what a load mismatch does."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from validator.spec.reader import Reader, choice, positive
+from validator.units import parse_fraction
+
+MISMATCH = ("warn", "refuse")
+SELECTOR_HELP = "a path, SERVICE@VERSION or 'latest'"
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    """`file` as written (a path, SERVICE@VERSION or `latest`), the folder of versions, the mismatch policy and
+    the relative tolerance on users, arrival rate and duration beyond which the load profiles differ."""
+
+    file: str | None = None
+    directory: Path = Path("baselines")
+    mismatch: str = "warn"
+    tolerance: float = 0.10
+    base_dir: Path = Path(".")
+
+    @property
+    def path(self) -> Path | None:
+        """The file, when `file` names one (None for `latest` and SERVICE@VERSION)."""
+        if self.file is None or is_reference(self.file):
+            return None
+        return self.base_dir / self.file
+
+
+def is_reference(selector: str) -> bool:
+    """Whether a selector names a version (`latest`, SERVICE@VERSION) rather than a file."""
+    return selector == "latest" or ("@" in selector and "/" not in selector and not selector.endswith(".json"))
+
+
+def baseline_section(table: Reader, base_dir: Path) -> BaselineSpec:
+    """Read `[baseline]`; relative paths are relative to the spec's folder."""
+    return BaselineSpec(
+        file=table.text("file", None),
+        directory=base_dir / table.text("dir", "baselines"),
+        mismatch=table.get("mismatch", choice(MISMATCH), "'warn' or 'refuse'", "warn"),
+        tolerance=table.get("tolerance", positive(parse_fraction, "a share such as 10%"), "a share such as 10%", 0.10),
+        base_dir=base_dir,
+    )
