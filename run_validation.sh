@@ -4,7 +4,7 @@
 #   ./run_validation.sh --spec sla.toml        your service (ENDPOINT / PROMETHEUS_URL override the spec)
 # Prepares the environment (virtual environment, the project, a Prometheus binary for --demo), then
 # runs `slagate run` with every argument and passes its exit code through unchanged:
-# 0 GO, 3 CAUTION, 1 NO-GO, 2 usage/spec error, 4 could not evaluate.
+# 0 GO, 3 CAUTION, 1 NO-GO, 2 usage/spec error, 4 could not evaluate, 5 incomplete (interrupted).
 # --prepare-only sets up and exits (used by run_tests.sh).
 set -euo pipefail
 

@@ -9,8 +9,10 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT, demo_spec, needs_prometheus
+from tests.integration.test_load_distributed import load_only
 from validator import artifacts
 from validator.demo.processes import demo_stack
 from validator.net import free_port
@@ -184,3 +187,59 @@ def test_paths_with_spaces_work_through_run_validation_sh(tmp_path, stack) -> No
     assert completed.returncode in (0, 3), completed.stderr
     (run_dir,) = (folder / "my reports").iterdir()
     assert (run_dir / "report.md").is_file()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers: a target that hangs."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self) -> None:
+        self.socket.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_requests_hanging_past_the_timeout_fail_and_count_at_their_timeout(tmp_path) -> None:
+    server = SilentServer()
+    try:
+        load = load_only(tmp_path, 'users = 5\nduration = "6s"\nwarmup = "1s"\nrequest_timeout = "1s"', server.url)
+    finally:
+        server.close()
+    steady = load.steady_timeline()
+    assert steady.failures > 0 and steady.successes == 0
+    latencies = steady.combined()
+    assert 0.9 < latencies.quantile(0.5) / 1e6 < 1.6  # each timed-out request counted at about its timeout
+    assert load.errors and all(group.count > 0 for group in load.errors)
+    assert load.profile["request_timeout_s"] == 1.0
+
+
+def test_a_target_killed_during_the_load_is_never_go_and_its_errors_are_timed(tmp_path) -> None:
+    with demo_stack() as own:
+        process = start_run(tmp_path, demo_spec(tmp_path, duration="12s"), own.target.url, own.prometheus.url)
+        wait_for_load(process, 6)
+        killed_at = time.time()
+        own.target.process.kill()
+        code, _, stderr = finish(process, timeout=120)
+    assert code in (1, 4), stderr
+    run_dir = run_dir_of(tmp_path)
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert verdict["decision"] == "NO-GO"
+    load = json.loads((run_dir / "load.json").read_text())
+    after_kill = [group for group in load["errors"] if group["first_seen"] >= killed_at - 1]
+    assert after_kill and sum(group["count"] for group in after_kill) > 10, load["errors"]
+    report = (run_dir / "report.md").read_text()
+    assert after_kill[0]["exception"][:20].replace("|", "\\|") in report  # the errors table says what and when

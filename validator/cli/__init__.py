@@ -1,7 +1,8 @@
 """The `slagate` command line: thin click commands over the pipeline stages; every rule lives elsewhere.
 
 A command parses its options, calls one pipeline function, prints, and exits with the documented code:
-0 GO, 3 CAUTION (--caution-exit-code may change it), 1 NO-GO, 2 usage or spec error, 4 could not evaluate.
+0 GO, 3 CAUTION (--caution-exit-code may change it), 1 NO-GO, 2 usage or spec error, 4 could not evaluate,
+5 incomplete (stopped by a signal).
 """
 
 from validator.cli import stages  # noqa: I001  (locust's gevent patching must come first)
@@ -9,7 +10,7 @@ from validator.cli import stages  # noqa: I001  (locust's gevent patching must c
 import click
 
 from validator import __version__
-from validator.cli import baselines
+from validator.cli import baselines, canary
 from validator.report.console import EXIT_CODES_HELP
 
 
@@ -30,5 +31,13 @@ def main() -> None:
     """
 
 
-for command in (stages.run, stages.worker, stages.validate, stages.report, baselines.baseline):
+for command in (
+    stages.run,
+    stages.worker,
+    stages.validate,
+    stages.report,
+    baselines.baseline,
+    canary.rules,
+    canary.dashboard,
+):
     main.add_command(command)

@@ -24,15 +24,20 @@ class LoadAgent:
         self.recorder: RequestRecorder | None = None
         self.health = HealthSampler()
 
-    def configure(self, origin: float, plan: ArrivalPlan | None) -> None:
-        """Start capturing for a run whose windows count from `origin`; pace users if `plan` is given.
+    def configure(self, origin: float, plan: ArrivalPlan | None, request_timeout: float | None = None) -> None:
+        """Start capturing for a run whose windows count from `origin`; pace users if `plan` is given; fail
+        requests not answered within `request_timeout` seconds (FastHttpUser's network and connection timeouts).
 
-        Must be called before users are spawned (the open model replaces the user classes).
+        Must be called before users are spawned (the open model and the timeout replace the user classes).
         """
         if self.recorder is not None:
             raise RuntimeError("this load process was already configured for a run")
         self.recorder = RequestRecorder(origin, open_model=plan is not None)
         self.environment.events.request.add_listener(self.recorder)
+        if request_timeout is not None:
+            self.environment.user_classes = [
+                with_timeout(cls, request_timeout) for cls in self.environment.user_classes
+            ]
         if plan is not None:
             timetable = Timetable(plan)
             self.environment.user_classes = [paced(cls, timetable) for cls in self.environment.user_classes]
@@ -55,3 +60,10 @@ class LoadAgent:
     def stop(self) -> None:
         """Stop sampling health (the capture stays available to `collect`)."""
         self.health.stop()
+
+
+def with_timeout(user_class: type, seconds: float) -> type:
+    """`user_class` with its client's network and connection timeouts at `seconds` (FastHttpUser's settings)."""
+    if not hasattr(user_class, "network_timeout"):
+        return user_class
+    return type(user_class.__name__, (user_class,), {"network_timeout": seconds, "connection_timeout": seconds})

@@ -143,7 +143,12 @@ class Master:
         for index, client_id in enumerate(ids):
             self.collected.workers[client_id] = WorkerState(client_id, index)
             plan = plan_for(origin, index, len(ids))
-            setups[client_id] = {"origin": origin, "index": index, "plan": None if plan is None else plan.to_dict()}
+            setups[client_id] = {
+                "origin": origin,
+                "index": index,
+                "plan": None if plan is None else plan.to_dict(),
+                "request_timeout": load.request_timeout,
+            }
         self._set_up(setups, workers)
         self.runner.start(load.users, spawn_rate=load.spawn_rate)
         while (now := time.time()) < origin + load.duration and interrupt.requested() is None:

@@ -93,7 +93,7 @@ def _run_here(environment: Environment, load: LoadSpec, tick: Tick) -> _Outcome:
     agent = LoadAgent(environment)
     runner = environment.create_local_runner()
     origin = time.time()
-    agent.configure(origin, _plan(load, origin, 0, 1))
+    agent.configure(origin, _plan(load, origin, 0, 1), load.request_timeout)
     runner.start(load.users, spawn_rate=load.spawn_rate)
     assert agent.recorder is not None
     while (now := time.time()) < origin + load.duration and interrupt.requested() is None:
@@ -148,6 +148,7 @@ def _profile(load: LoadSpec, target_url: str, processes: int, user_classes: list
         "warmup_s": load.warmup,
         "workers": processes,
         "target": target_url,
+        "request_timeout_s": load.request_timeout,
     }
     if load.open_model:
         profile |= {"arrival_rate": load.arrival_rate, "arrival": load.arrival, "ramp_s": load.ramp}

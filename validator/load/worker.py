@@ -56,7 +56,7 @@ def attach(environment: Environment, runner: WorkerRunner) -> Callable[[], None]
         setup = msg.data
         if agent.recorder is None:  # the master may send it again until it hears READY
             plan = None if setup["plan"] is None else ArrivalPlan(**setup["plan"])
-            agent.configure(setup["origin"], plan)
+            agent.configure(setup["origin"], plan, setup.get("request_timeout"))
         runner.send_message(READY_MESSAGE, {"index": setup["index"]})
 
     def on_flush(environment: Environment, msg: Any, **kw: Any) -> None:

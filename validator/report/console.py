@@ -12,7 +12,8 @@ Exit codes:
                  (--caution-exit-code 0 makes CAUTION pass a CI step)
   1  NO-GO       a critical gate FAILed or had NO_DATA: do not roll out
   2  usage       bad arguments, spec, baseline or locustfile (one line names the file and key)
-  4  could not evaluate   e.g. Prometheus unreachable; the verdict is NO-GO
+  4  could not evaluate   e.g. Prometheus or the target unreachable, a full disk; the verdict is NO-GO
+  5  incomplete  stopped by Ctrl-C or SIGTERM: what was measured is kept, the verdict is NO-GO
 """
 
 

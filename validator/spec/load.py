@@ -24,6 +24,7 @@ class LoadSpec:
     arrival_rate: float | None = None  # open model (requests/s); None: closed model (users loop)
     arrival: str = "poisson"  # open model timetable: "poisson" or "fixed" spacing
     ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
+    request_timeout: float | None = None  # a request not answered in this time fails (counted at this latency)
     repeat: int = 1  # k ≥ 2: k runs back to back, judged together (ratios from the spread of the runs' own estimates)
 
     @property
@@ -49,6 +50,7 @@ def load_section(table: Reader, base_dir: Path) -> LoadSpec:
         arrival_rate=arrival_rate,
         arrival=table.get("arrival", choice(ARRIVALS), "'poisson' or 'fixed'", LoadSpec.arrival),
         ramp=table.get("ramp", non_negative_duration, "", LoadSpec.ramp),
+        request_timeout=table.get("request_timeout", positive(parse_duration, "a duration"), "", None),
         repeat=table.get("repeat", positive_int, "a whole number of runs", LoadSpec.repeat),
     )
     if load.warmup >= load.duration:
