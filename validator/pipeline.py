@@ -25,6 +25,7 @@ from validator.baseline import (
     pool_runs,
     write_baseline,
 )
+from validator.baseline_compare import comparability
 from validator.baseline_store import resolve
 from validator.checks import MeasurementChecks, check_runs
 from validator.errors import UsageError
@@ -36,6 +37,7 @@ from validator.load.result import LOAD_FILE, LoadResult
 from validator.measure import METRICS_FILE, MetricsRecord, interruption, measure, pool_records
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
 from validator.report.render import RunArtifacts, write_reports
+from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
 from validator.verdict import Verdict
 
@@ -130,13 +132,15 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
     metrics = MetricsRecord.read(run_dir)
     checks = assess_measurement(run_dir, metrics, spec)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    comparable = comparability(load.profile if load else None, baseline, spec.baseline)
     while True:
         stop = interrupt.requested()
         if stop is not None and metrics.incomplete is None:
             metrics.incomplete = f"stopped by {stop.signal_name} while judging and writing the report"
-        judgement = judge_run(spec, metrics, baseline, checks.warnings)
+        judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
         exit_code = judgement.verdict.exit_code(caution_exit_code)
-        report = write_reports(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks))
+        artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable)
+        report = write_reports(artifacts)
         if metrics.incomplete is not None or interrupt.requested() is None:
             return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
 
@@ -151,7 +155,12 @@ def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> Mea
         loads, servers = [LoadResult.read(run_dir)], [metrics.server_quantiles()]
     else:
         loads, servers = [], []
-    return check_runs(loads, servers, spec.client_server_gap)
+    checks = check_runs(loads, servers, spec.client_server_gap)
+    warnings, notes = scope_findings(metrics.scope)
+    if checks.runs:  # the pooled window's scope, told once with the last run
+        checks.runs[-1].warnings += warnings
+        checks.runs[-1].notes += notes
+    return checks
 
 
 def repeat_dirs(run_dir: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from validator.evidence import QuantileEvidence
 
@@ -22,6 +23,12 @@ class Resolution:
     limit: float | None  # the absolute bound inside the bucket
     tolerance: float | None  # the tolerated relative change the bucket is wider than
     recommended: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (an unbounded edge is null, so the document stays strict JSON)."""
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in vars(self).items()} | {
+            "recommended": list(self.recommended)
+        }
 
 
 def bucket_of(evidence: QuantileEvidence, value: float) -> tuple[float, float]:

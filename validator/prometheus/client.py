@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from requests.adapters import HTTPAdapter
 
 from validator.errors import UsageError
 from validator.redact import redact
@@ -105,6 +106,7 @@ class PrometheusClient:
         self._tls(session, spec)
         self.session = session
         self.connect = PrometheusConnect(url=self.base, session=session, timeout=spec.timeout)
+        session.mount(self.base, HTTPAdapter())  # no urllib3 retries under ours (the library mounts its own)
         self.retry_budget = spec.retry_deadline  # seconds of retrying left for the whole run
 
     def _secret(self, secret: Secret, environ: Mapping[str, str]) -> str:

@@ -30,9 +30,14 @@ def measure_scope(client: PrometheusClient, spec: PrometheusSpec, start: float, 
             return None
 
     matched = ask("series matched", f"count_over_time({counter}[{rng}])", end)
-    facts["series"] = None if matched is None else len(matched)
+    try:  # every series that existed at any moment of the window, with its labels
+        listed = client.series(counter, start, end)
+    except QueryFailed as error:
+        facts["errors"].append(str(error))
+        listed = [s.get("metric", {}) | {"__name__": ""} for s in matched or []]
+    facts["series"] = None if matched is None else max(len(matched), len(listed))
     facts["targets"] = None if matched is None else sorted(
-        {tuple(s["metric"].get(label, "") for label in TARGET_LABELS) for s in matched}
+        {tuple(labels.get(label, "") for label in TARGET_LABELS) for labels in listed}
     )
     expected = seconds / spec.scrape_interval
     samples = [float(s["value"][1]) for s in matched or []]

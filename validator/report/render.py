@@ -15,12 +15,14 @@ import jinja2
 from validator import __version__
 from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
 from validator.baseline import Baseline
+from validator.baseline_compare import Comparability
 from validator.checks import MeasurementChecks
 from validator.gates import GateResult
 from validator.judgement import Judgement, ShapeObservation
 from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
 from validator.report import ci_outputs
+from validator.report.baseline_words import baseline_facts
 from validator.report.criteria_words import criterion_document, rollback_sentence
 from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
@@ -29,6 +31,7 @@ from validator.report.live_promql import criterion_expr, duration
 from validator.report.markdown import cell, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
+from validator.report.routes import routes_section
 from validator.rollback import Criterion
 from validator.spec import Spec
 from validator.stats.intervals import interval_level
@@ -58,6 +61,7 @@ class RunArtifacts:
     baseline: Baseline | None
     exit_code: int
     checks: MeasurementChecks | None = None  # doubts about the load's own measurement, if assessed
+    comparability: Comparability | None = None  # the run's load against the baseline's
 
 
 def write_reports(artifacts: RunArtifacts) -> Path:
@@ -94,6 +98,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "multiplicity": _fail_level_text(judgement),
         "shape": _shape_document(judgement.shape),
         "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
+        "prometheus": {"url": artifacts.metrics.prometheus_url, "tls_insecure": artifacts.metrics.tls_insecure},
         "baseline": None
         if artifacts.baseline is None
         else {"file": str(artifacts.baseline.path), "version": artifacts.baseline.version},
@@ -123,6 +128,9 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
         "change": None if result.change is None else {"kind": result.change.kind, **interval(result.change.interval)},
         "source": result.source,
         "checks": [{"bound": c.bound, "status": c.status.value, "reason": c.reason} for c in result.checks],
+        "judged_on": result.side,
+        "resolution": None if result.resolution is None else result.resolution.to_dict(),
+        "beside": None if result.beside is None else _gate_document(result.beside),
     }
 
 
@@ -153,6 +161,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         measurement=measurement_section(artifacts.checks),
         queries=list(queries.values()),
         checklist=_checklist(artifacts),
+        routes=routes_section(artifacts.judgement.results, artifacts.load, artifacts.metrics),
     )
 
 
@@ -343,6 +352,7 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
                 "source": f"`{baseline.path}`",
             }
         )
+        facts += baseline_facts(baseline, artifacts.comparability)
     else:
         facts.append({"name": "Baseline", "value": "none configured", "source": "spec `[baseline] file`"})
     return facts
