@@ -60,7 +60,8 @@ def regression_limit(gate: GateSpec, baseline: float) -> float:
 
 
 def criteria(gates: Iterable[GateSpec], baselines: Mapping[str, BaselineFigure]) -> tuple[Criterion, ...]:
-    """Every bound of every gate as a criterion; `baselines` holds the baseline's figure per metric name."""
+    """Every bound of every gate as a criterion; `baselines` holds the baseline's figure per measurement key (the
+    metric, with the gate's route or selector when it has one)."""
     found = []
     for gate in gates:
         if gate.max is not None:
@@ -68,7 +69,7 @@ def criteria(gates: Iterable[GateSpec], baselines: Mapping[str, BaselineFigure])
         if gate.min is not None:
             found.append(Criterion(gate, "min", gate.min))
         if gate.max_regression is not None:
-            figure = baselines.get(gate.metric.name)
+            figure = baselines.get(gate.measurement_key)
             limit = None if figure is None else regression_limit(gate, figure.estimate)
             found.append(Criterion(gate, "max_regression", limit, figure))
     return tuple(found)

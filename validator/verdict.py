@@ -174,5 +174,5 @@ def _rollback_criteria(results: list[GateResult]) -> tuple[rollback.Criterion, .
     """What to watch during the canary: the critical gates' bounds as limits on the canary's live figures (a
     relative bound from the baseline figure this run was compared with)."""
     critical = [r for r in results if r.critical]
-    figures = {r.gate.metric.name: rollback.BaselineFigure(r.baseline.estimate) for r in critical if r.baseline}
+    figures = {r.gate.measurement_key: rollback.BaselineFigure(r.baseline.estimate) for r in critical if r.baseline}
     return rollback.criteria([r.gate for r in critical], figures)

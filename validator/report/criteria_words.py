@@ -41,6 +41,13 @@ def rollback_sentence(criterion: Criterion, window: str) -> str:
     return f"roll back if {bound_phrase(criterion)} over {window} at any step"
 
 
+def watch_sentence(criterion: Criterion, window: str) -> str:
+    """What to do when the criterion is breached: roll back on a critical gate, hold and look on a warning one."""
+    if criterion.critical:
+        return rollback_sentence(criterion, window)
+    return f"hold the rollout and look if {bound_phrase(criterion)} over {window} (a warning gate)"
+
+
 def criterion_document(criterion: Criterion, prometheus: PrometheusSpec, window: str) -> dict[str, Any]:
     """verdict.json's form of one rollback criterion: the values, its sentence and its PromQL."""
     gate = criterion.gate

@@ -7,6 +7,7 @@ The gates read `increase(...[window])` over the load window; live, the same figu
 
 import math
 
+from validator import promql
 from validator.rollback import Criterion
 from validator.spec import GateSpec, PrometheusSpec
 
@@ -23,38 +24,53 @@ def duration(seconds: float) -> str:
     return f"{milliseconds}ms"
 
 
-def series(prometheus: PrometheusSpec, metric: str, *matchers: str) -> str:
-    """`metric{selector, matchers…}`, or the bare name."""
-    parts = [m for m in (prometheus.selector, *matchers) if m]
-    return f"{metric}{{{','.join(parts)}}}" if parts else metric
+def seconds(text: str) -> float:
+    """A duration written by `duration` (e.g. '5m', '1500ms') back in seconds."""
+    for unit, size in sorted(_UNITS, key=lambda pair: -len(pair[0])):
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return int(text[: -len(unit)]) * size / 1000
+    raise ValueError(f"{text!r} is not a duration such as '5m'")
+
+
+def gate_matchers(prometheus: PrometheusSpec, gate: GateSpec) -> tuple[str, ...]:
+    """The gate's own scope as label matchers: its route (through the route label) and its selector."""
+    found = []
+    if gate.route is not None and prometheus.route_label is not None:
+        found.append(promql.matcher(prometheus.route_label, "=", gate.route))
+    if gate.selector:
+        found.append(gate.selector)
+    return tuple(found)
 
 
 def gate_expr(
     prometheus: PrometheusSpec, gate: GateSpec, window: str, by: tuple[str, ...] = (), matchers: tuple[str, ...] = ()
 ) -> str:
-    """The gate's figure over the last `window` (a Prometheus duration), optionally per label in `by` and
-    narrowed by extra matchers (a route, a track); a custom gate's query has `$window` replaced."""
+    """The gate's figure over the last `window` (a Prometheus duration) in the gate's unit (latency in seconds
+    whatever the histogram's unit), optionally per label in `by` and narrowed by extra matchers (a track); a
+    custom gate's query has `$window` replaced."""
     metric = gate.metric
     if gate.query is not None:
         return gate.query.replace(WINDOW_PLACEHOLDER, window)
+    scoped = (prometheus.selector, *gate_matchers(prometheus, gate), *matchers)
     total_sum = f"sum by ({', '.join(by)}) " if by else "sum"
     if metric.quantile is not None:
-        buckets = series(prometheus, prometheus.latency_histogram + "_bucket", *matchers)
+        buckets = promql.series(prometheus.latency_histogram + "_bucket", *scoped)
         by_le = ", ".join(("le", *by))
-        return f"histogram_quantile({metric.quantile:g}, sum by ({by_le}) (rate({buckets}[{window}])))"
-    total = f"{total_sum}(rate({series(prometheus, prometheus.request_counter, *matchers)}[{window}]))"
+        quantile = f"histogram_quantile({metric.quantile:g}, sum by ({by_le}) (rate({buckets}[{window}])))"
+        return quantile if prometheus.latency_scale == 1 else f"{quantile} * {number(prometheus.latency_scale)}"
+    total = f"{total_sum}(rate({promql.series(prometheus.request_counter, *scoped)}[{window}]))"
     if metric.name == "throughput":
         return total
-    ok_matcher = f'{prometheus.error_label}!~"{prometheus.error_regex}"'
-    ok = f"{total_sum}(rate({series(prometheus, prometheus.request_counter, *matchers, ok_matcher)}[{window}]))"
+    ok_matcher = promql.matcher(prometheus.error_label, "!~", prometheus.error_regex)
+    ok = f"{total_sum}(rate({promql.series(prometheus.request_counter, *scoped, ok_matcher)}[{window}]))"
     return f"{ok} / {total}"
 
 
 def error_ratio_expr(prometheus: PrometheusSpec, window: str) -> str:
     """The share of requests counted as errors over `window` (for SLO burn rates)."""
-    error_matcher = f'{prometheus.error_label}=~"{prometheus.error_regex}"'
-    errors = f"sum(rate({series(prometheus, prometheus.request_counter, error_matcher)}[{window}]))"
-    return f"{errors} / sum(rate({series(prometheus, prometheus.request_counter)}[{window}]))"
+    error_matcher = promql.matcher(prometheus.error_label, "=~", prometheus.error_regex)
+    errors = f"sum(rate({promql.series(prometheus.request_counter, prometheus.selector, error_matcher)}[{window}]))"
+    return f"{errors} / sum(rate({promql.series(prometheus.request_counter, prometheus.selector)}[{window}]))"
 
 
 def number(value: float) -> str:

@@ -1,5 +1,6 @@
-"""`[rules]`: how the canary that follows is watched — the alert rules' window and hold times, the labels the
-dashboard breaks figures down by, and an optional availability objective (`[rules.slo]`) for burn-rate alerts."""
+"""`[rules]`: how the canary that follows is watched — the alert rules' window and hold times, the label that tells
+canary from stable series on the dashboard, and an optional availability objective (`[rules.slo]`) for burn-rate
+alerts. The per-route breakdown uses `[prometheus] route_label`."""
 
 from dataclasses import dataclass
 
@@ -18,12 +19,11 @@ class SloSpec:
 
 @dataclass(frozen=True)
 class RulesSpec:
-    """The live watch of the canary: recording window, `for:` holds, breakdown labels, the SLO."""
+    """The live watch of the canary: recording window, `for:` holds, the canary/stable label, the SLO."""
 
     window: float = 300.0  # each recording rule's range (seconds)
     hold: float = 120.0  # `for:` of a bound's alert: breached this long before it fires
     absent_hold: float = 300.0  # `for:` of a critical gate's no-data alert
-    route_label: str | None = None  # the dashboard shows each figure per value of this label
     track_label: str | None = None  # the label telling canary from stable series (e.g. `track`, `version`)
     canary: str = "canary"  # its value on the canary's series
     stable: str = "stable"  # its value on the stable version's series
@@ -39,7 +39,6 @@ def rules_section(table: Reader) -> RulesSpec:
         window=table.get("window", duration, "", defaults.window),
         hold=table.get("for", duration, "", defaults.hold),
         absent_hold=table.get("absent_for", duration, "", defaults.absent_hold),
-        route_label=table.get("route_label", nonempty_string, "a label name such as 'path'", None),
         track_label=table.get("track_label", nonempty_string, "a label name such as 'track'", None),
         canary=table.text("canary", defaults.canary),
         stable=table.text("stable", defaults.stable),

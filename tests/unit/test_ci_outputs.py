@@ -1,0 +1,56 @@
+"""GitHub Actions hand-off: GITHUB_OUTPUT gets verdict/exit_code/rollout/report, GITHUB_STEP_SUMMARY the verdict
+and gates table, only when set; `--format json` puts the verdict document alone on stdout."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import demo_spec
+from tests.unit.test_pipeline_stages import judged_run
+from validator.cli import main
+
+
+def test_a_judged_run_appends_step_outputs_and_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    outputs.write_text("earlier=kept\n")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    outcome, verdict = judged_run(tmp_path)
+    lines = outputs.read_text().splitlines()
+    assert lines[0] == "earlier=kept"  # appended, never replaced
+    pairs = dict(line.split("=", 1) for line in lines[1:])
+    assert pairs == {
+        "verdict": verdict["decision"],
+        "exit_code": str(outcome.exit_code),
+        "rollout": verdict["rollout"]["strategy"],
+        "report": str(outcome.report),
+    }
+    text = summary.read_text()
+    assert f"## slagate: **{verdict['decision']}**" in text
+    assert "| Gate | Severity | Measured | Bound | Status |" in text
+    for gate in verdict["gates"]:
+        assert f"| {gate['name']} | {gate['severity']} |" in text and f"**{gate['status']}**" in text
+    assert str(outcome.report) in text
+
+
+def test_nothing_is_written_outside_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    judged_run(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "junit.xml", "load.json", "metrics.json", "report.md", "verdict.json",
+    ]  # fmt: skip
+
+
+def test_report_format_json_prints_only_the_verdict_document_on_stdout(tmp_path: Path) -> None:
+    judged_run(tmp_path)
+    spec, run_dir = demo_spec(tmp_path), tmp_path / "run"
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec), "--format", "json"])
+    document = json.loads(result.stdout)
+    assert document == json.loads((run_dir / "verdict.json").read_text())
+    assert result.exit_code == document["exit_code"]
+    assert f"slagate: verdict {document['decision']}" in result.stderr and "slagate: report" in result.stderr
+    text = CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec)])
+    assert text.stdout.startswith(f"slagate: verdict {document['decision']}")
