@@ -8,6 +8,7 @@ the verdict from GO.
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from validator.baseline import Baseline
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
@@ -16,6 +17,9 @@ from validator.measure import MetricsRecord
 from validator.spec import GateSpec, Resampling, Spec
 from validator.stats.intervals import Interval, per_check_level
 from validator.verdict import Verdict, decide
+
+if TYPE_CHECKING:
+    from validator.baseline_compare import Comparability
 
 SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
 
@@ -55,9 +59,14 @@ class Judgement:
 
 
 def judge_run(
-    spec: Spec, metrics: MetricsRecord, baseline: Baseline | None, measurement_warnings: Sequence[str] = ()
+    spec: Spec,
+    metrics: MetricsRecord,
+    baseline: Baseline | None,
+    measurement_warnings: Sequence[str] = (),
+    comparability: "Comparability | None" = None,
 ) -> Judgement:
-    """Evaluate every gate of the spec on the measurements (and the baseline) and decide once."""
+    """Evaluate every gate of the spec on the measurements (and the baseline) and decide once; a load that differs
+    from the baseline's (`comparability`) caps the relative checks."""
     label = baseline.label if baseline else None
     failing = fail_level(spec)
     results = [
@@ -72,6 +81,8 @@ def judge_run(
         )
         for gate in spec.gates
     ]
+    if comparability is not None:
+        results = comparability.applied(results)
     shape = shape_observation(
         metrics.measurements, baseline.measurements if baseline else {}, spec.level, spec.resampling
     )

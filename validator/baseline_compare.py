@@ -1,0 +1,165 @@
+"""Baselines against runs and against each other: load-profile comparability, diff, and calibrated tolerances.
+
+- Comparability: the candidate's load profile against the baseline's (users, arrival rate, duration within a
+  relative tolerance; model, workers, locustfile content, target host class exactly). A difference caps the
+  relative checks at WARN (`mismatch = "warn"`) or makes them NO_DATA (`"refuse"`).
+- Diff: baseline B judged against baseline A by the spec's gates, with the gates' own statistics.
+- Calibration: from k runs of one build, per gate the smallest `max_regression` a same-build candidate PASSes
+  95 % of the time at the spec's level, and the regression that tolerance then FAILs 95 % of the time.
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from validator.baseline import Baseline
+from validator.baseline_provenance import file_sha256, host_class
+from validator.evidence import Measurement
+from validator.gates import GateResult, Status, evaluate_gate, worst
+from validator.judgement import fail_level
+from validator.report.baseline_words import mismatch_reason
+from validator.spec import GateSpec, Spec
+from validator.spec.baseline import BaselineSpec
+
+POWER = 0.95  # "95 % of the time": the same-build PASS rate and the detection rate calibrated for
+RELATIVE_FIELDS = ("users", "arrival_rate", "duration_s")
+EXACT_FIELDS = ("model", "workers")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the candidate's load differs from the baseline's: the field, both values, the tolerance used."""
+
+    field: str
+    candidate: Any
+    baseline: Any
+    tolerance: float | None = None  # relative, for users, arrival rate and duration
+
+
+@dataclass(frozen=True)
+class Comparability:
+    """What differs between the candidate's load and the baseline's, and the policy for relative checks."""
+
+    differences: tuple[Difference, ...]
+    policy: str = "warn"  # "warn" or "refuse"
+
+    def applied(self, results: list[GateResult]) -> list[GateResult]:
+        """The results with every relative check capped at WARN (warn) or made NO_DATA (refuse)."""
+        if not self.differences:
+            return results
+        return [self._capped(result) for result in results]
+
+    def _capped(self, result: GateResult) -> GateResult:
+        if result.change is None and result.gate.max_regression is None:
+            return result
+        reason = mismatch_reason(self)
+        checks = []
+        for check in result.checks:
+            if check.bound.endswith("vs baseline"):
+                status = Status.NO_DATA if self.policy == "refuse" else max(check.status, Status.WARN, key=_rank)
+                check = dataclasses.replace(check, status=status, reason=f"{reason}; {check.reason}")
+            checks.append(check)
+        status = worst([check.status for check in checks])
+        deciding = next(check for check in checks if check.status == status)
+        return dataclasses.replace(result, status=status, reason=deciding.reason, checks=tuple(checks))
+
+
+def _rank(status: Status) -> int:
+    return (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL).index(status)
+
+
+def comparability(profile: dict[str, Any] | None, baseline: Baseline | None, settings: BaselineSpec) -> Comparability:
+    """The candidate's load profile (load.json) against the baseline's; nothing differs when either is unknown."""
+    theirs = baseline.load_profile if baseline else None
+    if profile is None or theirs is None or baseline is None:
+        return Comparability((), settings.mismatch)
+    differences = [
+        Difference(key, profile.get(key), theirs.get(key), settings.tolerance)
+        for key in RELATIVE_FIELDS
+        if _apart(profile.get(key), theirs.get(key), settings.tolerance)
+    ]
+    differences += [
+        Difference(key, profile.get(key), theirs.get(key))
+        for key in EXACT_FIELDS
+        if key in theirs and profile.get(key) != theirs.get(key)
+    ]
+    ours_hash = file_sha256(Path(profile["locustfile"])) if profile.get("locustfile") else None
+    if ours_hash and theirs.get("locustfile_sha256") and ours_hash != theirs["locustfile_sha256"]:
+        differences.append(Difference("locustfile_sha256", ours_hash[:12], theirs["locustfile_sha256"][:12]))
+    ours_class, their_target = host_class(profile.get("target")), baseline.provenance.get("target") or {}
+    if ours_class and their_target.get("host_class") and ours_class != their_target["host_class"]:
+        differences.append(Difference("target host class", ours_class, their_target["host_class"]))
+    return Comparability(tuple(differences), settings.mismatch)
+
+
+def _apart(ours: Any, theirs: Any, tolerance: float) -> bool:
+    if ours is None and theirs is None:
+        return False
+    if not isinstance(ours, int | float) or not isinstance(theirs, int | float):
+        return True
+    return abs(ours - theirs) > tolerance * max(abs(theirs), 1e-12)
+
+
+def diff(older: Baseline, newer: Baseline, spec: Spec) -> list[GateResult]:
+    """`newer` judged against `older` by every gate of the spec, as a candidate run would be."""
+    failing = fail_level(spec).level
+    return [
+        evaluate_gate(
+            gate,
+            newer.measurements.get(gate.metric.name),
+            older.measurements.get(gate.metric.name),
+            spec.level,
+            older.label,
+            spec.resampling,
+            failing,
+        )
+        for gate in spec.gates
+    ]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One gate's noise floor from k same-build runs and the tolerance it supports."""
+
+    gate: GateSpec
+    runs: int
+    candidate_runs: int
+    run_sd: float  # one run's SD on the comparison scale (log for ratios, fraction for differences)
+    standard_error: float  # of a k_candidate vs k_baseline comparison
+    ratio: bool
+    tolerance: float  # the smallest max_regression a same-build candidate PASSes 95 % of the time
+    caught: float  # the regression that tolerance FAILs 95 % of the time
+
+
+def calibrate(runs: list[dict[str, Measurement]], spec: Spec) -> list[Calibration]:
+    """Per gate with evidence in every run: the noise floor and the tolerance it supports (normal model on the
+    comparison scale; one run's SD is the runs' spread, floored at a run's own sampling error, as the gates do)."""
+    k_b, k_c = len(runs), spec.load.repeat
+    z_pass, z_fail, z_power = ndtri(spec.level), ndtri(fail_level(spec).level), ndtri(POWER)
+    rows = []
+    for gate in spec.gates:
+        parts = [run.get(gate.metric.name) for run in runs]
+        evidences = [p.evidence for p in parts if p is not None and p.evidence is not None]
+        if len(evidences) != k_b or k_b < 2:
+            continue
+        spreads = np.array([evidence.spread() for evidence in evidences], dtype=float)
+        if not np.isfinite(spreads).all():
+            continue
+        run_sd = max(float(np.std(spreads[:, 0], ddof=1)), math.sqrt(float(np.mean(spreads[:, 1] ** 2))))
+        error = run_sd * math.sqrt(1 / k_c + 1 / k_b)
+        ratio = getattr(evidences[0], "change_kind", "ratio") == "ratio"
+        worse_up = gate.metric.higher_is_worse
+        passing, failing = (z_pass + z_power) * error, (z_fail + z_power) * error
+        if not ratio:
+            tolerance, caught = passing, passing + failing
+        elif worse_up:
+            tolerance, caught = math.expm1(passing), math.expm1(passing + failing)
+        else:
+            tolerance, caught = -math.expm1(-passing), -math.expm1(-passing - failing)
+        rows.append(Calibration(gate, k_b, k_c, run_sd, error, ratio, tolerance, caught))
+    return rows
