@@ -7,7 +7,8 @@ gates' intervals); where a figure is missing the chart says so instead of drawin
 """
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +31,11 @@ TAIL_FLOOR = 1e-4  # the logit axis shows shares from 0.01 % to 99.99 %
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart written beside the report: its file name (relative link) and what it shows."""
+    """A chart beside the report: its file name (a relative link), or why it could not be drawn."""
 
     key: str
-    file: str
+    file: str | None
+    error: str | None = None
 
 
 def write_charts(
@@ -43,16 +45,28 @@ def write_charts(
     baseline: dict[str, Measurement] | None,
     loads: Sequence[LoadResult],
 ) -> list[Chart]:
-    """Draw every chart that has data into run_dir; returns the charts written, in report order."""
-    figures: list[tuple[str, Figure]] = [("latency", latency_figure(results, measurements, baseline, loads))]
+    """Draw every chart that has data into run_dir, in report order. A chart that fails to draw is reported as
+    such and never costs the report or the verdict."""
+    drawings: list[tuple[str, Callable[[], Figure]]] = [
+        ("latency", lambda: latency_figure(results, measurements, baseline, loads))
+    ]
     if loads:
-        figures.append(("timeline", timeline_figure(loads)))
-        figures.append(("errors", errors_figure(loads, _success_min(results))))
-        figures.append(("routes", routes_figure(loads[-1])))
+        drawings += [
+            ("timeline", lambda: timeline_figure(loads)),
+            ("errors", lambda: errors_figure(loads, _success_min(results))),
+            ("routes", lambda: routes_figure(loads[-1])),
+        ]
     charts = []
-    for key, figure in figures:
+    for key, draw in drawings:
         name = f"chart-{key}.png"
-        figure.savefig(run_dir / name, dpi=DPI)
+        partial = run_dir / f".{name}.tmp"
+        try:
+            draw().savefig(partial, dpi=DPI, format="png")
+            os.replace(partial, run_dir / name)  # atomic: a chart is whole or absent
+        except (ValueError, TypeError, OverflowError, RuntimeError, OSError) as error:
+            partial.unlink(missing_ok=True)
+            charts.append(Chart(key, None, f"{type(error).__name__}: {error}"))
+            continue
         charts.append(Chart(key, name))
     return charts
 

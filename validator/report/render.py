@@ -28,10 +28,11 @@ from validator.report.decision import plan_line, rollout_document, waivers_docum
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
 from validator.report.junit import JUNIT_FILE, junit_xml
 from validator.report.live_promql import criterion_expr, duration
-from validator.report.markdown import cell, utc
+from validator.report.markdown import cell, code, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
 from validator.report.routes import routes_section
+from validator.report.sections import release_sections
 from validator.rollback import Criterion
 from validator.spec import Spec
 from validator.stats.intervals import interval_level
@@ -70,7 +71,8 @@ def write_reports(artifacts: RunArtifacts) -> Path:
     document = verdict_document(artifacts)
     write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
     write_text(artifacts.run_dir / JUNIT_FILE, junit_xml(document, artifacts.run_dir.name))
-    report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts))
+    extras = release_sections(artifacts, [line["text"] or "" for line in _rollback_lines(artifacts)])
+    report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts, extras))
     ci_outputs.publish(document, report, os.environ)
     return report
 
@@ -134,22 +136,22 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
     }
 
 
-def render_markdown(artifacts: RunArtifacts) -> str:
-    """The Markdown report."""
+def render_markdown(artifacts: RunArtifacts, extras: dict[str, Any]) -> str:
+    """The Markdown report; `extras` are the decision, analysis, charts and checklist (report/sections.py)."""
     verdict, spec = artifacts.judgement.verdict, artifacts.spec
     queries = _query_refs(artifacts.metrics.queries)
     return _templates.get_template("report.md.j2").render(
-        service=spec.service,
-        version=spec.version,
+        service=cell(spec.service),
+        version=cell(spec.version),
         decision=verdict.decision.value,
         rollout=plan_line(verdict),
         could_not_evaluate=verdict.could_not_evaluate,
         incomplete=cell(verdict.incomplete) if verdict.incomplete else None,
         reasons=[cell(reason) for reason in verdict.reasons],
-        run_id=artifacts.run_dir.name,
+        run_id=code(artifacts.run_dir.name),
         generated_at=utc(datetime.now(UTC).timestamp()),
         slagate_version=__version__,
-        spec_path=spec.path,
+        spec_path=code(spec.path),
         confidence=_level_text(interval_level(spec.level)),
         bound_level=_level_text(spec.level),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
@@ -160,7 +162,7 @@ def render_markdown(artifacts: RunArtifacts) -> str:
         errors=_errors(artifacts.load),
         measurement=measurement_section(artifacts.checks),
         queries=list(queries.values()),
-        checklist=_checklist(artifacts),
+        **extras,
         routes=routes_section(artifacts.judgement.results, artifacts.load, artifacts.metrics),
     )
 
@@ -187,45 +189,6 @@ def _rollback_lines(artifacts: RunArtifacts) -> list[dict[str, str | None]]:
     ]
 
 
-def _checklist(artifacts: RunArtifacts) -> str | None:
-    """The spec's production-readiness checklist template, filled in from this run (None if none)."""
-    path = artifacts.spec.checklist
-    if path is None:
-        return None
-    results, load, baseline = artifacts.judgement.results, artifacts.load, artifacts.baseline
-    queries = artifacts.metrics.queries
-    critical = [r for r in results if r.critical]
-    warnings = [r for r in results if not r.critical]
-    requests = 0 if load is None else load.steady_timeline().successes + load.steady_timeline().failures
-
-    def tally(group: list[GateResult]) -> dict[str, Any]:
-        passed = sum(r.status.value == "PASS" for r in group)
-        return {"passed": passed, "total": len(group), "all_pass": passed == len(group)}
-
-    context = {
-        "decision": artifacts.judgement.verdict.decision.value,
-        "load": {
-            "ran": load is not None and requests > 0,
-            "summary": "not run" if load is None else f"{requests} requests in {load.window_seconds:.0f} s (load.json)",
-        },
-        "prometheus": {
-            "sent": len(queries),
-            "answered": sum(q.get("error") is None for q in queries),
-            "all_answered": bool(queries) and all(q.get("error") is None for q in queries),
-        },
-        "baseline": {
-            "present": baseline is not None,
-            "summary": "none configured" if baseline is None else f"version {baseline.version} (`{baseline.path}`)",
-        },
-        "gates": results,
-        "critical": tally(critical),
-        "warnings": tally(warnings),
-        "rollback_criteria": _rollback_lines(artifacts),
-    }
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(path.read_text())
-    return template.render(**context).strip()
-
-
 def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each distinct query once, numbered Q1, Q2, ... so table cells can cite them briefly."""
     refs: dict[str, dict[str, Any]] = {}
@@ -233,10 +196,10 @@ def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if entry["query"] not in refs:
             refs[entry["query"]] = {
                 "ref": f"Q{len(refs) + 1}",
-                "name": entry["name"],
-                "query": entry["query"],
+                "name": cell(entry["name"]),
+                "query": code(entry["query"]),
                 "time": utc(entry["time"]),
-                "error": entry.get("error"),
+                "error": cell(entry["error"]) if entry.get("error") else None,
             }
     return refs
 
@@ -413,12 +376,12 @@ def _errors(load: LoadResult | None) -> list[dict[str, Any]]:
     return [
         {
             "endpoint": cell(group.endpoint),
-            "status": group.status,
+            "status": cell(group.status),
             "exception": cell(group.exception),
             "count": group.count,
             "first_seen": utc(group.first_seen),
             "last_seen": utc(group.last_seen),
-            "sample": cell(group.sample).replace("`", "'"),
+            "sample": code(group.sample),
         }
         for group in load.errors
     ]

@@ -1,0 +1,95 @@
+"""The release manager's part of the report: the decision (matrix, stage table, waivers), the analysis in words,
+the charts beside the report and the readiness checklist (also written as `checklist.md`)."""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from validator.artifacts import write_text
+from validator.observations import observe
+from validator.report.analysis import gate_sentences, observation_sentence, recommendations
+from validator.report.charts import Chart, run_loads, write_charts
+from validator.report.checklist import CHECKLIST_FILE, checklist_context, render_checklist
+from validator.report.decision import decision_context
+from validator.report.markdown import cell
+
+if TYPE_CHECKING:
+    from validator.report.render import RunArtifacts
+
+CHART_WORDS = {
+    "latency": (
+        "Latency distribution, candidate vs baseline",
+        "CDFs on a log latency axis (share axis spread so p50 … p99.9 are apart): candidate and baseline from their "
+        "Prometheus buckets (metrics.json, the baseline file), the candidate's client histogram (load.json); dots "
+        "with bars are the gates' estimates and intervals, dashed red lines the latency bounds.",
+    ),
+    "timeline": (
+        "Timeline",
+        "Requests/s, errors, p50 and p99 per 1-s window from load.json; the warm-up is shaded and the steady window "
+        "(the only part judged) lies between the dashed lines; one pair of panels per run.",
+    ),
+    "errors": (
+        "Success rate and errors over time",
+        "Success rate per 1-s window with the success gate's bound, and errors per window stacked by category "
+        "(status, exception, route) where a window had one category; load.json.",
+    ),
+    "routes": (
+        "Latency per route",
+        "One CDF per route (client histograms of the whole load, warm-up included; load.json) over all routes' "
+        "in grey.",
+    ),
+}
+
+
+def chart_rows(charts: Sequence[Chart]) -> list[dict[str, str | None]]:
+    rows = []
+    for chart in charts:
+        title, caption = CHART_WORDS[chart.key]
+        rows.append(
+            {
+                "file": chart.file,
+                "title": title,
+                "caption": caption,
+                "error": cell(chart.error) if chart.error else None,
+            }
+        )
+    return rows
+
+
+def release_sections(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> dict[str, Any]:
+    """Draw the charts and write checklist.md into the run directory; return what the template shows of them, with
+    the decision and the analysis."""
+    judgement, metrics, baseline = artifacts.judgement, artifacts.metrics, artifacts.baseline
+    loads = run_loads(artifacts.run_dir, artifacts.load)
+    charts = write_charts(
+        artifacts.run_dir,
+        judgement.results,
+        metrics.measurements,
+        baseline.measurements if baseline else None,
+        loads,
+    )
+    observations = observe(judgement, metrics, loads, baseline, artifacts.checks)
+    return {
+        **decision_context(judgement.verdict, judgement.results),
+        "charts": chart_rows(charts),
+        "analysis": {
+            "gates": gate_sentences(judgement.results, judgement.shape, baseline.version if baseline else None),
+            "observations": [observation_sentence(item) for item in observations],
+            "recommendations": recommendations(observations, judgement.results),
+        },
+        "checklist": write_checklist(artifacts, rollback_lines),
+    }
+
+
+def write_checklist(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> str | None:
+    """The spec's checklist filled in from this run, written as checklist.md; None when the spec names none."""
+    template = artifacts.spec.checklist
+    if template is None:
+        return None
+    text = render_checklist(template, checklist_context(artifacts, rollback_lines))
+    heading = f"# Production-readiness checklist — {cell(artifacts.spec.service)} {cell(artifacts.spec.version)}"
+    verdict = artifacts.judgement.verdict.decision.value
+    write_text(
+        artifacts.run_dir / CHECKLIST_FILE,
+        f"{heading}\n\nRun `{artifacts.run_dir.name}` · verdict **{verdict}** · see report.md\n\n{text}",
+    )
+    return text
