@@ -47,9 +47,9 @@ def write_charts(
 ) -> list[Chart]:
     """Draw every chart that has data into run_dir, in report order. A chart that fails to draw is reported as
     such and never costs the report or the verdict."""
-    drawings: list[tuple[str, Callable[[], Figure]]] = [
-        ("latency", lambda: latency_figure(results, measurements, baseline, loads))
-    ]
+    drawings: list[tuple[str, Callable[[], Figure]]] = []
+    if _server_evidence(measurements) is not None or _server_evidence(baseline) is not None or loads:
+        drawings.append(("latency", lambda: latency_figure(results, measurements, baseline, loads)))
     if loads:
         drawings += [
             ("timeline", lambda: timeline_figure(loads)),
