@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from validator import baseline_provenance, interrupt
+from validator import baseline_provenance, history, interrupt
 from validator.artifacts import WriteFailed
 from validator.baseline import (
     Baseline,
@@ -29,14 +29,14 @@ from validator.baseline_compare import comparability
 from validator.baseline_store import resolve
 from validator.checks import MeasurementChecks, check_runs
 from validator.errors import UsageError
-from validator.judgement import judge_run
+from validator.judgement import Judgement, judge_run
 from validator.load import runner as load_runner
 from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.measure import METRICS_FILE, MetricsRecord, interruption, measure, pool_records
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
-from validator.report.render import RunArtifacts, write_reports
+from validator.report.render import RunArtifacts, checklist_file, write_reports
 from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
 from validator.verdict import Verdict
@@ -141,8 +141,30 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
         exit_code = judgement.verdict.exit_code(caution_exit_code)
         artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable)
         report = write_reports(artifacts)
+        if judgement.verdict.incomplete is None:
+            record_history(run_dir, spec, judgement, baseline)
         if metrics.incomplete is not None or interrupt.requested() is None:
             return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
+
+
+def record_history(run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None) -> None:
+    """Append the judged run to REPORTS_DIR/history.jsonl (one line; a re-judged run's newer line wins)."""
+    try:
+        history.append(run_dir.parent, history.run_entry(run_dir, spec, judgement, baseline))
+    except OSError as error:
+        raise WriteFailed(run_dir.parent / history.HISTORY_FILE, error) from None
+
+
+def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) -> Path | None:
+    """Judge the recorded run again (no network) and write only RUN_DIR/checklist.md; None when the spec names no
+    checklist."""
+    metrics = MetricsRecord.read(run_dir)
+    checks = assess_measurement(run_dir, metrics, spec)
+    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    comparable = comparability(load.profile if load else None, baseline, spec.baseline)
+    judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
+    code = judgement.verdict.exit_code()
+    return checklist_file(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, code, checks, comparable))
 
 
 def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> MeasurementChecks:

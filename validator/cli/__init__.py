@@ -10,7 +10,7 @@ from validator.cli import stages  # noqa: I001  (locust's gevent patching must c
 import click
 
 from validator import __version__
-from validator.cli import baselines, canary
+from validator.cli import baselines, canary, report_commands
 from validator.report.console import EXIT_CODES_HELP
 
 
@@ -39,5 +39,7 @@ for command in (
     baselines.baseline,
     canary.rules,
     canary.dashboard,
+    report_commands.checklist,
+    report_commands.history_command,
 ):
     main.add_command(command)

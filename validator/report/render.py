@@ -23,6 +23,7 @@ from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
 from validator.report import ci_outputs
 from validator.report.baseline_words import baseline_facts
+from validator.report.checklist import CHECKLIST_FILE
 from validator.report.criteria_words import criterion_document, rollback_sentence
 from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
@@ -32,7 +33,7 @@ from validator.report.markdown import cell, code, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
 from validator.report.routes import routes_section
-from validator.report.sections import release_sections
+from validator.report.sections import release_sections, write_checklist
 from validator.rollback import Criterion
 from validator.spec import Spec
 from validator.stats.intervals import interval_level
@@ -71,7 +72,7 @@ def write_reports(artifacts: RunArtifacts) -> Path:
     document = verdict_document(artifacts)
     write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
     write_text(artifacts.run_dir / JUNIT_FILE, junit_xml(document, artifacts.run_dir.name))
-    extras = release_sections(artifacts, [line["text"] or "" for line in _rollback_lines(artifacts)])
+    extras = release_sections(artifacts, rollback_texts(artifacts))
     report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts, extras))
     ci_outputs.publish(document, report, os.environ)
     return report
@@ -174,6 +175,16 @@ def rollback_criteria(artifacts: RunArtifacts) -> list[Criterion]:
         replace(c, baseline=replace(c.baseline, version=version)) if c.baseline else c
         for c in artifacts.judgement.verdict.rollback_criteria
     ]
+
+
+def rollback_texts(artifacts: RunArtifacts) -> list[str]:
+    """The rollback criteria as sentences (for the checklist)."""
+    return [line["text"] or "" for line in _rollback_lines(artifacts)]
+
+
+def checklist_file(artifacts: RunArtifacts) -> Path | None:
+    """Write RUN_DIR/checklist.md alone (`slagate checklist`); None when the spec names no checklist."""
+    return None if write_checklist(artifacts, rollback_texts(artifacts)) is None else artifacts.run_dir / CHECKLIST_FILE
 
 
 def _live_window(spec: Spec) -> str:

@@ -1,0 +1,93 @@
+"""reports/history.jsonl: one line per judged run, safe under concurrent appends, corrupt lines skipped by number."""
+
+import json
+import multiprocessing
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from validator import history
+from validator.cli import main
+from validator.report.history_view import history_table
+
+
+def entry(run: str, version: str = "1.0.0", decision: str = "GO", p99: float = 0.07) -> dict:
+    gates = [
+        {
+            "name": "p99 latency",
+            "metric": "latency_p99",
+            "severity": "critical",
+            "status": "PASS",
+            "unit": "s",
+            "estimate": p99,
+            "low": p99 * 0.95,
+            "high": p99 * 1.05,
+            "change": None,
+        },
+        {
+            "name": "success rate",
+            "metric": "success_rate",
+            "severity": "critical",
+            "status": "PASS",
+            "unit": "ratio",
+            "estimate": 0.999,
+            "low": 0.998,
+            "high": 1.0,
+            "change": None,
+        },
+    ]
+    return {
+        "service": "demo",
+        "version": version,
+        "run_id": run,
+        "date": f"2026-12-02T20:{run[-2:]}:00+00:00",
+        "decision": decision,
+        "baseline_version": "1.0.0",
+        "gates": gates,
+    }
+
+
+def _append_many(folder: str, worker: int) -> None:
+    for i in range(50):
+        history.append(Path(folder), entry(f"w{worker}-{i:02d}", p99=0.05 + i / 1000))
+
+
+def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
+    processes = [multiprocessing.Process(target=_append_many, args=(str(tmp_path), w)) for w in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(30)
+    lines = (tmp_path / history.HISTORY_FILE).read_text().splitlines()
+    assert len(lines) == 200
+    assert all(json.loads(line)["service"] == "demo" for line in lines)
+    assert len(history.read(tmp_path / history.HISTORY_FILE).entries) == 200
+
+
+def test_a_corrupt_line_is_skipped_with_its_number_and_a_rejudged_run_keeps_its_last_line(tmp_path: Path) -> None:
+    history.append(tmp_path, entry("r01", "1.0.0", "CAUTION"))
+    with (tmp_path / history.HISTORY_FILE).open("a") as handle:
+        handle.write('{"service": "demo", "version": "1.1.0", "run_id": "r0\n')  # cut short
+        handle.write('["not", "an", "entry"]\n')
+    history.append(tmp_path, entry("r02", "1.1.0"))
+    history.append(tmp_path, entry("r01", "1.0.0", "GO"))
+    read = history.read(tmp_path / history.HISTORY_FILE)
+    assert [number for number, _ in read.skipped] == [2, 3]
+    assert [(e["run_id"], e["decision"]) for e in read.entries] == [("r01", "GO"), ("r02", "GO")]
+    result = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path), "--service", "demo"])
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path / history.HISTORY_FILE}: line 2: not JSON" in result.output
+    assert "line 3: not a history entry" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "history-demo.png").stat().st_size > 10_000
+
+
+def test_table_shows_each_figure_with_its_interval() -> None:
+    table = history_table([entry("r01", "1.0.0"), entry("r02", "1.1.0", "NO-GO", p99=0.14)])
+    lines = table.splitlines()
+    assert lines[0].startswith("date (UTC)") and len(lines) == 4
+    assert "140 ms [133 ms, 147 ms]" in lines[3] and "NO-GO" in lines[3]
+
+
+def test_no_history_is_one_line_and_not_a_success(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "no run recorded yet" in result.output

@@ -1,0 +1,60 @@
+"""`slagate checklist` and `slagate history`: re-render a run's readiness checklist; show runs across releases."""
+
+import re
+from pathlib import Path
+
+import click
+
+from validator import history, pipeline
+from validator.cli.common import fail, progress, spec_option, user_errors
+from validator.report.history_view import history_table, skipped_lines, trend_chart
+
+reports_option = click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where the run folders and history.jsonl are.",
+)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@spec_option
+def checklist(run_dir: Path, spec_path: Path) -> None:
+    """Re-render RUN_DIR/checklist.md from the spec's checklist template and the run's recorded results (no
+    network); prints its path."""
+    with user_errors():
+        spec, baseline = pipeline.load_inputs(spec_path)
+        path = pipeline.write_checklist_for(run_dir, spec, baseline)
+    if path is None:
+        fail(f"{spec_path}: report.checklist: expected a checklist template path; the spec names none")
+    click.echo(f"slagate: checklist {path}")
+
+
+@click.command("history")
+@click.option("--service", default=None, help="Only this service's runs (default: every service).")
+@reports_option
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the trend chart (default: REPORTS_DIR/history[-SERVICE].png).",
+)
+def history_command(service: str | None, reports_dir: Path, chart: Path | None) -> None:
+    """Print every judged run in REPORTS_DIR/history.jsonl across versions (verdict, p50/p95/p99 and success rate
+    with intervals) and write a trend chart."""
+    path = reports_dir / history.HISTORY_FILE
+    read = history.read(path, service)
+    for line in skipped_lines(path, read.skipped):
+        progress(f"warning: {line}")
+    if not read.entries:
+        fail(f"{path}: no run" + (f" of service {service!r}" if service else "") + " recorded yet", 1)
+    click.echo(history_table(read.entries))
+    services = {entry["service"] for entry in read.entries}
+    if len(services) > 1:
+        progress("trend chart skipped: several services; choose one with --service")
+        return
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", service) if service else ""
+    target = chart or reports_dir / (f"history-{safe}.png" if service else "history.png")
+    click.echo(f"slagate: trend chart {trend_chart(read.entries, target)}")
