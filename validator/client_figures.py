@@ -59,11 +59,14 @@ def _figure(load: LoadResult, gate: GateSpec) -> Measurement:
     if gate.selector:
         return Measurement(name, "client", None, "a label selector cannot scope the client's figures; use route")
     if gate.route is not None:
-        stats = next((s for endpoint, s in load.endpoints.items() if endpoint == gate.route), None)
+        matching = [s for endpoint, s in load.endpoints.items() if gate.route in (endpoint, endpoint.split(" ")[-1])]
         source = f"client histogram of request name `{gate.route}` ({LOAD_FILE}, whole run incl. warm-up)"
-        if stats is None or not stats.requests:
+        if not matching:
             return Measurement(name, source, None, f"the load sent no request named `{gate.route}`")
-        histogram, requests, failures, seconds = stats.histogram, stats.requests, stats.failures, None
+        histogram, requests, failures, seconds = LatencyHistogram(), 0, 0, None
+        for stats in matching:  # every method under that name
+            histogram.merge(stats.histogram)
+            requests, failures = requests + stats.requests, failures + stats.failures
     else:
         steady = load.steady_timeline()
         source = f"client histogram, steady window ({LOAD_FILE})"

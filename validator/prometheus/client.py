@@ -119,10 +119,12 @@ class PrometheusClient:
                           ("client_key_file", spec.client_key_file)):
             if path is not None and not Path(path).is_file():
                 raise UsageError(f"{spec.spec_file}: prometheus.{key}: expected an existing file, got {str(path)!r}")
+        # Passed with every request too: requests lets REQUESTS_CA_BUNDLE override a session's own `verify`.
+        self.verify: bool | str | None = None
         if spec.tls_insecure:
-            session.verify = False
+            session.verify = self.verify = False
         elif spec.ca_file is not None:
-            session.verify = str(spec.ca_file)
+            session.verify = self.verify = str(spec.ca_file)
         if spec.client_cert_file is not None:
             session.cert = (str(spec.client_cert_file), str(spec.client_key_file))
 
@@ -137,7 +139,9 @@ class PrometheusClient:
         while True:
             attempt += 1
             try:
-                response = self.session.get(self.base + path, params=params, timeout=self.spec.timeout)
+                response = self.session.get(
+                    self.base + path, params=params, timeout=self.spec.timeout, verify=self.verify
+                )
             except requests.exceptions.SSLError as error:
                 raise self._give_up(name, shown, at, retries, f"TLS failed: {_cause(error)}") from None
             except requests.exceptions.RequestException as error:
