@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from tests.conftest import demo_spec
 from tests.unit.test_pipeline_stages import judged_run
 from validator.cli import main
+from validator.report import ci_outputs
 
 
 def test_a_judged_run_appends_step_outputs_and_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,12 +37,14 @@ def test_a_judged_run_appends_step_outputs_and_summary(tmp_path: Path, monkeypat
 
 
 def test_nothing_is_written_outside_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    judged_run(tmp_path)
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "junit.xml", "load.json", "metrics.json", "report.md", "verdict.json",
-    ]  # fmt: skip
+    (tmp_path / "judged").mkdir()
+    _, verdict = judged_run(tmp_path / "judged")
+    empty = tmp_path / "cwd"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    ci_outputs.publish(verdict, Path("report.md"), {"GITHUB_OUTPUT": "", "HOME": str(empty)})
+    assert not list(empty.iterdir())
+    assert (tmp_path / "judged" / "run" / "junit.xml").is_file()
 
 
 def test_report_format_json_prints_only_the_verdict_document_on_stdout(tmp_path: Path) -> None:
