@@ -57,3 +57,19 @@ def test_report_format_json_prints_only_the_verdict_document_on_stdout(tmp_path:
     assert f"slagate: verdict {document['decision']}" in result.stderr and "slagate: report" in result.stderr
     text = CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec)])
     assert text.stdout.startswith(f"slagate: verdict {document['decision']}")
+
+
+def test_rollback_criteria_are_values_with_a_sentence_and_promql(tmp_path: Path) -> None:
+    outcome, verdict = judged_run(tmp_path)
+    p99 = next(c for c in verdict["rollback_criteria"] if c["gate"] == "p99 latency" and c["bound"] == "max")
+    assert p99["limit"] == 0.25 and p99["breach"] == "above" and p99["window"] == "5m"
+    assert p99["promql"] == (
+        '(histogram_quantile(0.99, sum by (le) (rate(slagate_demo_request_duration_seconds_bucket{job="demo"}[5m]))))'
+        " > 0.25"
+    )
+    relative = next(c for c in verdict["rollback_criteria"] if c["bound"] == "max_regression")
+    assert relative["baseline"]["version"] == "1.0.0"
+    assert relative["limit"] == pytest.approx(relative["baseline"]["estimate"] * 1.15)
+    assert {c["severity"] for c in verdict["rollback_criteria"]} == {"critical"}
+    report = outcome.report.read_text()
+    assert f"- {p99['text']}: `{p99['promql']}`" in report
