@@ -21,7 +21,10 @@ from validator.errors import InputFileError
 
 T = TypeVar("T")
 
-SCHEMA_VERSIONS = {"load": 2, "metrics": 1, "verdict": 1, "baseline": 3}  # the version each artifact is written at
+SCHEMA_VERSIONS = {"load": 3, "metrics": 1, "verdict": 1, "baseline": 3}  # the version each artifact is written at
+
+
+MIGRATIONS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {}  # kind → upgrade of older versions
 
 
 class ArtifactError(InputFileError):
@@ -69,6 +72,14 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
         raise ArtifactError(path, "(file)", f"the {kind} artifact of an earlier stage; it does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ArtifactError(path, "(syntax)", f"valid JSON ({error})") from None
+    migrate = MIGRATIONS.get(kind)
+    if migrate is not None and isinstance(document, dict) and document.get("schema_version") != SCHEMA_VERSIONS[kind]:
+        try:
+            document = migrate(document, path)
+        except (LookupError, TypeError, ValueError, ArithmeticError, AttributeError) as error:
+            detail = " ".join(f"{error.__class__.__name__}: {error}".split())[:200]
+            expected = f"an older {kind} artifact that can be migrated ({detail})"
+            raise ArtifactError(path, "(content)", expected) from None
     validate(document, kind, path)
     return document
 

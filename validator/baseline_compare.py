@@ -17,14 +17,16 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from validator import analysis
 from validator.baseline import Baseline
 from validator.baseline_provenance import file_sha256, host_class
-from validator.evidence import Measurement
+from validator.evidence import IncomparableEvidence, Measurement
 from validator.gates import GateResult, Status, evaluate_gate, worst
 from validator.judgement import fail_level
 from validator.report.baseline_words import mismatch_reason
 from validator.spec import GateSpec, Spec
 from validator.spec.baseline import BaselineSpec
+from validator.stats.intervals import interval_level
 
 POWER = 0.95  # "95 % of the time": the same-build PASS rate and the detection rate calibrated for
 RELATIVE_FIELDS = ("users", "arrival_rate", "duration_s")
@@ -106,20 +108,21 @@ def _apart(ours: Any, theirs: Any, tolerance: float) -> bool:
 
 
 def diff(older: Baseline, newer: Baseline, spec: Spec) -> list[GateResult]:
-    """`newer` judged against `older` by every gate of the spec, as a candidate run would be."""
-    failing = fail_level(spec).level
-    return [
-        evaluate_gate(
-            gate,
-            newer.measurements.get(gate.metric.name),
-            older.measurements.get(gate.metric.name),
-            spec.level,
-            older.label,
-            spec.resampling,
-            failing,
-        )
-        for gate in spec.gates
-    ]
+    """`newer` judged against `older` by every gate of the spec, as a candidate run would be; a gate without
+    `max_regression` shows the change too (its status stays that of its absolute bounds)."""
+    failing, coverage = fail_level(spec).level, interval_level(spec.level)
+    results = []
+    for gate in spec.gates:
+        ours, theirs = newer.measurements.get(gate.measurement_key), older.measurements.get(gate.measurement_key)
+        result = evaluate_gate(gate, ours, theirs, spec.level, older.label, spec.resampling, failing)
+        if result.change is None and ours and theirs and ours.evidence and theirs.evidence:
+            try:
+                change = analysis.change(ours.evidence, theirs.evidence, coverage, spec.resampling, theirs.run_noise)
+            except IncomparableEvidence:
+                change = None
+            result = dataclasses.replace(result, change=change, baseline=theirs.evidence.interval(coverage))
+        results.append(result)
+    return results
 
 
 @dataclass(frozen=True)

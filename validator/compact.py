@@ -29,42 +29,58 @@ def encode_row(counts: np.ndarray) -> list[int | float]:
     """A vector of non-negative counts as a count row (see module docstring); [] when every count is zero."""
     values = np.asarray(counts, dtype=float)
     nonzero = np.flatnonzero(values)
-    if nonzero.size == 0:
+    return encode_sparse(nonzero, values[nonzero])
+
+
+def encode_sparse(keys: np.ndarray, counts: np.ndarray) -> list[int | float]:
+    """The count row of non-zero `counts` at ascending integer `keys` ≥ 0 (a histogram's non-empty buckets)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if keys.size == 0:
         return []
-    row: list[int | float] = [int(nonzero[0])]
-    previous = int(nonzero[0]) - 1
-    whole = bool(np.all(values[nonzero] == np.round(values[nonzero])))
-    for index in nonzero.tolist():
-        gap = index - previous - 1
-        if gap == 1:
-            row.append(0)
-        elif gap > 1:
-            row.append(-gap)
-        row.append(int(values[index]) if whole else number(values[index]))
-        previous = index
-    return row
+    values = np.asarray(counts)
+    whole = values.dtype.kind in "iu" or bool(np.all(values == np.round(values)))
+    gaps = np.diff(keys) - 1
+    marked = gaps > 0
+    before = np.concatenate(([0], np.cumsum(marked)))  # markers before each count
+    out = np.zeros(1 + keys.size + int(marked.sum()), dtype=np.int64 if whole else float)
+    positions = 1 + np.arange(keys.size) + before
+    out[0] = keys[0]
+    out[positions] = values
+    out[positions[1:][marked] - 1] = np.where(gaps[marked] == 1, 0, -gaps[marked])
+    if whole:
+        return out.tolist()
+    return [int(out[0]), *(number(v) for v in out[1:].tolist())]
+
+
+def decode_sparse(row: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, counts) of the non-zero counts of a count row; ValueError when the row is malformed."""
+    if not row:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    first = row[0]
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise ValueError(f"a count row starts with the first bucket's index (an integer ≥ 0), got {first!r}")
+    try:
+        values = np.asarray(row[1:], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("a count row holds numbers only") from None
+    if values.ndim != 1 or not np.isfinite(values).all() or any(isinstance(v, bool) for v in row[1:]):
+        raise ValueError("a count row holds finite numbers only")
+    markers = values < 0
+    if np.any(values[markers] != np.round(values[markers])):
+        raise ValueError("a run of empty buckets is a negative integer")
+    advance = np.where(markers, -values, 1.0)
+    positions = first + np.concatenate(([0.0], np.cumsum(advance)[:-1]))
+    keep = ~markers & (values > 0)
+    return positions[keep].astype(np.int64), values[keep]
 
 
 def decode_row(row: list[Any], size: int) -> np.ndarray:
     """The counts vector (length `size`) of a count row; ValueError when the row is malformed or too long."""
+    keys, values = decode_sparse(row)
+    if keys.size and keys[-1] >= size:
+        raise ValueError(f"a count row runs past the {size} buckets")
     counts = np.zeros(size)
-    if not row:
-        return counts
-    if not isinstance(row[0], int) or row[0] < 0:
-        raise ValueError(f"a count row starts with the first bucket's index (an integer ≥ 0), got {row[0]!r}")
-    position = row[0]
-    for value in row[1:]:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"a count row holds numbers, got {value!r}")
-        if value < 0:
-            if value != int(value):
-                raise ValueError(f"a run of empty buckets is a negative integer, got {value!r}")
-            position -= int(value)
-            continue
-        if position >= size:
-            raise ValueError(f"a count row runs past the {size} buckets")
-        counts[position] = value
-        position += 1
+    counts[keys] = values
     return counts
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from ddsketch.mapping import LogarithmicMapping
 
+from validator import compact
+
 RELATIVE_ACCURACY = 0.001
 MIN_VALUE_US = 1.0  # values below 1 µs are recorded as 1 µs
 MICROSECONDS_PER_SECOND = 1e6
@@ -103,16 +105,16 @@ class LatencyHistogram:
         return min(max(value, self.min), self.max)
 
     def to_dict(self) -> dict[str, Any]:
-        """Compact JSON form: keys delta-encoded (first key, then differences), counts aligned with them."""
+        """Compact JSON form: the non-empty buckets as one count row (`validator.compact`: first key, counts, `-n`
+        for n empty buckets), sum/min/max in µs to the nanosecond."""
         keys, counts = self.buckets()
         empty = self.total == 0
         return {
             "relative_accuracy": RELATIVE_ACCURACY,
-            "key_deltas": np.diff(keys, prepend=0).tolist(),
-            "counts": counts.tolist(),
-            "sum": self.sum,
-            "min": None if empty else self.min,
-            "max": None if empty else self.max,
+            "buckets": compact.encode_sparse(keys, counts),
+            "sum": round(self.sum, 3),
+            "min": None if empty else round(self.min, 3),
+            "max": None if empty else round(self.max, 3),
         }
 
     @classmethod
@@ -122,16 +124,24 @@ class LatencyHistogram:
             raise ValueError(
                 f"histogram relative_accuracy must be {RELATIVE_ACCURACY}, got {data.get('relative_accuracy')!r}"
             )
-        deltas, counts = data["key_deltas"], data["counts"]
-        if len(deltas) != len(counts):
-            raise ValueError(f"histogram has {len(deltas)} key_deltas but {len(counts)} counts")
+        keys, counts = compact.decode_sparse(data["buckets"])
+        if np.any(counts != np.round(counts)):
+            raise ValueError("histogram bucket counts must be whole numbers")
+        return cls.from_buckets(keys, counts.astype(np.int64), float(data["sum"]), data.get("min"), data.get("max"))
+
+    @classmethod
+    def from_buckets(
+        cls, keys: np.ndarray, counts: np.ndarray, total_us: float, min_us: float | None, max_us: float | None
+    ) -> "LatencyHistogram":
+        """A histogram from its non-empty buckets (keys, counts) and its sum, min and max in µs."""
         histogram = cls()
-        keys = np.cumsum(np.asarray(deltas, dtype=np.int64)).tolist()
-        histogram._counts = {key: int(count) for key, count in zip(keys, counts, strict=True)}
-        histogram.total = sum(histogram._counts.values())
-        histogram.sum = float(data["sum"])
+        histogram._counts = dict(zip(np.asarray(keys).tolist(), np.asarray(counts).tolist(), strict=True))
+        histogram.total = int(np.sum(counts))
+        histogram.sum = float(total_us)
         if histogram.total:
-            histogram.min, histogram.max = float(data["min"]), float(data["max"])
+            if min_us is None or max_us is None:
+                raise ValueError("a histogram with counts needs its min and max")
+            histogram.min, histogram.max = float(min_us), float(max_us)
         return histogram
 
 

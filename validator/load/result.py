@@ -4,7 +4,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
+import numpy as np
+
+from validator import compact
+from validator.artifacts import MIGRATIONS, SCHEMA_VERSIONS, read_as, write_text
 from validator.histogram import Timeline
 from validator.load.capture import Capture, EndpointStats, ErrorGroup
 
@@ -112,9 +115,29 @@ class LoadResult:
         )
 
     def write(self, run_dir: Path) -> Path:
-        return write_json(run_dir / LOAD_FILE, self.to_dict())
+        """load.json, one line per window of each timeline (written atomically)."""
+        return write_text(run_dir / LOAD_FILE, compact.dumps(self.to_dict(), ("windows",)))
 
     @classmethod
     def read(cls, run_dir: Path) -> "LoadResult":
         """The result in run_dir/load.json, schema-checked (ArtifactError when it is not one)."""
         return read_as(run_dir / LOAD_FILE, "load", cls.from_dict)
+
+
+def upgrade(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A schema-2 load.json as schema 3: each histogram's `key_deltas` and `counts` become one count row."""
+    if document.get("schema_version") != 2:
+        return document
+    histograms = [e.get("histogram_us") for e in (document.get("endpoints") or {}).values() if isinstance(e, dict)]
+    for key in ("timeline", "corrected_timeline", "late_sends_timeline"):
+        timeline = document.get(key)
+        if isinstance(timeline, dict):
+            histograms += [w.get("histogram") for w in timeline.get("windows", []) if isinstance(w, dict)]
+    for histogram in histograms:
+        if isinstance(histogram, dict) and "key_deltas" in histogram:
+            keys = np.cumsum(np.asarray(histogram.pop("key_deltas"), dtype=np.int64))
+            histogram["buckets"] = compact.encode_sparse(keys, np.asarray(histogram.pop("counts"), dtype=np.int64))
+    return {**document, "schema_version": 3}
+
+
+MIGRATIONS["load"] = upgrade
