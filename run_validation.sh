@@ -44,6 +44,18 @@ prepare_prometheus() {
   exit 4
 }
 
+prepare_nginx() {
+  # Only for the tests' auth proxy, only when cheap: already there, or root with apt-get; never fatal.
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's nginx-light package (apt-get) for the auth-proxy tests"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1; } \
+      || say "nginx-light could not be installed; the auth-proxy tests will skip"
+  fi
+  return 0
+}
+
 needs_prometheus=0
 prepare_only=0
 args=()
@@ -60,6 +72,7 @@ if [ "$needs_prometheus" = 1 ]; then
   prepare_prometheus
 fi
 if [ "$prepare_only" = 1 ]; then
+  prepare_nginx
   exit 0
 fi
 
