@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from validator.analysis import LookStep, next_step
 from validator.baseline import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 from validator.gates import GateResult, Status, evaluate_gate
@@ -19,6 +20,7 @@ from validator.judgement import bounds_fail_level
 from validator.metrics import BUILTIN_METRICS
 from validator.spec import GateSpec, Resampling
 from validator.stats.quantiles import histogram_quantile
+from validator.stats.sequential import DEFAULT_SPENDING, plan
 from validator.verdict import Decision, decide
 
 STREAMS = ("iid", "ar1", "bimodal", "bursts")
@@ -112,26 +114,101 @@ def judge_pair(
     tail_factor: float = 1.0,
     resampling: Resampling = DEFAULT_RESAMPLING,
     multiplicity: str = "margin",
+    run_noise: float = RUN_NOISE,
 ) -> Trial:
     """Simulate a baseline of `baseline_runs` runs and a candidate of `candidate_runs` (slowed by `scale` /
     `tail_factor`), each run with its own noise, and judge the candidate through the real gates and verdict."""
+    candidate, baseline = _simulated_sides(rng, stream, candidate_runs, baseline_runs, scale, tail_factor, run_noise)
+    return judge(pool_runs(candidate), pool_runs(baseline), 0.95, resampling, multiplicity)
+
+
+def judge(
+    candidate: dict[str, Measurement],
+    baseline: dict[str, Measurement],
+    level: float,
+    resampling: Resampling = DEFAULT_RESAMPLING,
+    multiplicity: str = "margin",
+) -> Trial:
+    """Every gate judged at the one-sided `level` (FAIL at the multiplicity setting's level), and the verdict."""
+    fail = bounds_fail_level(GATES, level, multiplicity).level
+    results = [
+        evaluate_gate(gate, candidate[name], baseline[name], level, "baseline", resampling, fail)
+        for gate in GATES
+        for name in (gate.metric.name,)
+    ]
+    return Trial(decide(results).decision, results)
+
+
+def _simulated_sides(
+    rng: np.random.Generator,
+    stream: str,
+    candidate_runs: int,
+    baseline_runs: int,
+    scale: float,
+    tail_factor: float,
+    run_noise: float,
+) -> tuple[list[dict[str, Measurement]], list[dict[str, Measurement]]]:
+    """Each run's measurements, baseline runs first, on one bucket layout."""
 
     def run(factor: float, tail: float) -> np.ndarray:
-        return latencies(rng, stream, factor * math.exp(rng.normal(0, RUN_NOISE)), tail)
+        return latencies(rng, stream, factor * math.exp(rng.normal(0, run_noise)), tail)
 
     base = [run(1.0, 1.0) for _ in range(baseline_runs)]
     cand = [run(scale, tail_factor) for _ in range(candidate_runs)]
     first, bounds = bucket_layout(base + cand)
-    baseline = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in base])
-    candidate = pool_runs([measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand])
-    level = bounds_fail_level(GATES, 0.95, multiplicity).level
-    results = [
-        evaluate_gate(
-            gate, candidate[gate.metric.name], baseline[gate.metric.name], 0.95, "baseline", resampling, level
-        )
-        for gate in GATES
-    ]
-    return Trial(decide(results).decision, results)
+    baseline = [measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in base]
+    candidate = [measurements(window_matrix(r, first, bounds.size), bounds, rng) for r in cand]
+    return candidate, baseline
+
+
+@dataclass(frozen=True)
+class AutoTrial:
+    """A `repeat = "auto"` comparison: the verdict at the look that stopped, its gates, and every look's step."""
+
+    decision: Decision
+    results: list[GateResult]
+    steps: list[LookStep]
+
+    @property
+    def runs(self) -> int:
+        return self.steps[-1].runs
+
+    def status(self, name: str) -> Status:
+        return next(r.status for r in self.results if r.gate.name == name)
+
+
+def judge_auto(
+    rng: np.random.Generator,
+    stream: str,
+    baseline_runs: int = 3,
+    min_repeat: int = 1,
+    max_repeat: int = 5,
+    scale: float = 1.0,
+    run_noise: float = RUN_NOISE,
+    spending: str = DEFAULT_SPENDING,
+    multiplicity: str = "margin",
+) -> AutoTrial:
+    """A candidate judged look by look against a fixed baseline: one more run at each look, every bound at the
+    look's level from the spending function, stopping as `analysis.next_step` decides (the pipeline's rule)."""
+    candidate, baseline = _simulated_sides(rng, stream, max_repeat, baseline_runs, scale, 1.0, run_noise)
+    base = pool_runs(baseline)
+    looks = plan(min_repeat, max_repeat, 0.95, baseline_runs, spending)
+    steps: list[LookStep] = []
+    for runs in looks.runs:
+        trial = judge(_pooled(candidate[:runs]), base, looks.level_at(runs), multiplicity=multiplicity)
+        statuses = [check.status.value for result in trial.results for check in result.checks]
+        steps.append(next_step(looks, runs, statuses))
+        if steps[-1].stop:
+            return AutoTrial(trial.decision, trial.results, steps)
+    raise AssertionError("the last look always stops")
+
+
+def _pooled(runs: list[dict[str, Measurement]]) -> dict[str, Measurement]:
+    """The candidate's runs pooled as the gates see them (its own run noise is not used by the gates)."""
+    return {
+        name: Measurement(name, "simulation", runs[0][name].evidence.pooled([r[name].evidence for r in runs[1:]]))
+        for name in runs[0]
+    }
 
 
 def true_quantile(stream: str, q: float, runs: int = 100, seed: int = 0) -> float:

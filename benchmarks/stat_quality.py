@@ -1,8 +1,10 @@
 """Proof by simulation: false NO-GO / CAUTION in A/A, power, smallest detected regression, coverage.
 
-Usage: .venv/bin/python benchmarks/stat_quality.py [--trials 500] [--processes 2]
+Usage: .venv/bin/python benchmarks/stat_quality.py [--trials 500 | --quick] [--processes 2]
 Every trial goes through the real code path (client histograms per window → evidence → gates → verdict)
-with run-to-run noise (3 % per run); streams are cycled over iid, AR(1), bimodal and bursts. Fixed seeds.
+with run-to-run noise (3 % per run; the `repeat = "auto"` rows also at 1 % and 6 %); streams are cycled over
+iid, AR(1), bimodal and bursts. Fixed seeds. Each rate is printed with its trial count and the simulation's own
+standard error, sqrt(p(1 - p)/n).
 """
 
 import argparse
@@ -20,6 +22,8 @@ import simulation as sim  # noqa: E402
 
 SEED = 20261123
 SWEEP = (1.10, 1.15, 1.20, 1.30)
+QUICK_TRIALS = 48  # --quick: trials per main row (a multiple of 4, so every stream gets as many)
+AUTO_NOISES = (0.03, 0.01, 0.06)  # run-to-run noise of the repeat = "auto" rows
 COVERAGE_TRIALS_PER_TRIAL = 4  # coverage trials are cheap: 4× as many keep its standard error near 0.5 %
 
 
@@ -34,6 +38,29 @@ def verdict_trial(args: tuple[int, float, int, str]) -> str:
     keys = (1, k, index) if scale == 1.0 else (2, k, int(scale * 100), index)
     trial = sim.judge_pair(_rng(*keys), sim.STREAMS[index % 4], k, max(k, 3), scale, multiplicity=multiplicity)
     return trial.decision.value
+
+
+def auto_trial(args: tuple[float, int, float]) -> tuple[str, int, str]:
+    """One `repeat = "auto"` comparison against a 3-run baseline, 1 to 5 candidate runs: (verdict, runs used,
+    the p99 gate's runs-needed sentence when it stayed undecided). Seeds apart from the fixed-k trials'."""
+    scale, index, noise = args
+    rng = _rng(5, int(round(noise * 1000)), int(round(scale * 100)), index)
+    trial = sim.judge_auto(rng, sim.STREAMS[index % 4], scale=scale, run_noise=noise)
+    p99 = next(r for r in trial.results if r.gate.name == "p99")
+    return trial.decision.value, trial.runs, _runs_needed_words(p99)
+
+
+def _runs_needed_words(result: object) -> str:
+    from validator.looks import with_runs_needed
+    from validator.report.looks import runs_needed_sentence
+
+    filled = with_runs_needed(result, 0.95)  # type: ignore[arg-type]
+    return runs_needed_sentence(filled.runs_needed) if filled.runs_needed is not None else ""
+
+
+def _pct(share: float, n: int) -> str:
+    """A rate with its trial count and the simulation's standard error."""
+    return f"{share * 100:.1f} % ± {math.sqrt(share * (1 - share) / n) * 100:.1f} (n={n})"
 
 
 def _trials(k: int, scale: float, count: int, multiplicity: str = "margin") -> list[tuple[int, float, int, str]]:
@@ -68,12 +95,68 @@ def run(pool: Pool, function: Callable, items: list) -> list:  # type: ignore[ty
     return pool.map(function, items, chunksize=4)
 
 
+def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]]) -> dict[str, float]:  # type: ignore[type-arg]
+    """The `repeat = "auto"` rows at one run-noise level: A/A, +20 %, exactly at the limit (+10 %)."""
+    tag = f"auto, noise {noise * 100:g} %"
+    same = run(pool, auto_trial, [(1.0, i, noise) for i in range(n)])
+    decisions, used = [d for d, _, _ in same], [r for _, r, _ in same]
+    runs_se = float(np.std(used, ddof=1) / math.sqrt(n))
+    caution = _by_stream(decisions, _rate("CAUTION"))
+    rows.append(
+        (
+            f"A/A {tag}: false NO-GO",
+            _pct(decisions.count("NO-GO") / n, n),
+            f"≤ 1 %; {_by_stream(decisions, _rate('NO-GO'))}",
+        )
+    )
+    rows.append(
+        (f"A/A {tag}: false CAUTION", _pct(decisions.count("CAUTION") / n, n), f"≤ 5 % (p99 SD ≤ 3 %); {caution}")
+    )
+    mean_runs = ", ".join(f"{st} {np.mean(used[i::4]):.2f}" for i, st in enumerate(sim.STREAMS))
+    rows.append((f"A/A {tag}: mean runs", f"{np.mean(used):.2f} ± {runs_se:.2f} (n={n})", f"≤ 2.0; {mean_runs}"))
+    slower = run(pool, auto_trial, [(1.20, i, noise) for i in range(n)])
+    hits = [d == "NO-GO" for d, _, _ in slower]
+    slow_runs = [r for _, r, _ in slower]
+    never_go = sum(d == "GO" for d, _, _ in slower[2::4])
+    rows.append(
+        (
+            f"power {tag}: NO-GO at +20 %",
+            _pct(float(np.mean(hits)), n),
+            f"≥ 97 %; {_by_stream(hits, np.mean)}; mean runs {np.mean(slow_runs):.2f} "
+            f"± {np.std(slow_runs, ddof=1) / math.sqrt(n):.2f} (≤ 2.5); bimodal GO {never_go} of {len(slower[2::4])}",
+        )
+    )
+    limit = run(pool, auto_trial, [(1.10, i, noise) for i in range(n)])
+    verdicts = [d for d, _, _ in limit]
+    rows.append(
+        (
+            f"at the limit (+10 %) {tag}: GO / NO-GO",
+            f"{_pct(verdicts.count('GO') / n, n)} / {_pct(verdicts.count('NO-GO') / n, n)}",
+            f"≤ 5 % each, per stream: GO {_by_stream(verdicts, _rate('GO'))}; "
+            f"NO-GO {_by_stream(verdicts, _rate('NO-GO'))}",
+        )
+    )
+    sentence = next((words for _, _, words in same[2::4] if words), "")
+    if sentence:
+        rows.append((f"bimodal A/A {tag}: p99 left WARN", "(example)", sentence))
+    return {
+        "nogo": decisions.count("NO-GO") / n,
+        "caution": decisions.count("CAUTION") / n,
+        "runs": float(np.mean(used)),
+        "power": float(np.mean(hits)),
+        "power_runs": float(np.mean(slow_runs)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRIALS} trials a main row, for development")
     args = parser.parse_args()
-    n = args.trials
+    n = QUICK_TRIALS if args.quick else args.trials
+    if args.quick:
+        print(f"--quick: {n} trials a main row (not the documented figures)")
     rows: list[tuple[str, str, str]] = []
     with Pool(args.processes) as pool:
         aa = {}
@@ -81,9 +164,9 @@ def main() -> None:
             decisions = run(pool, verdict_trial, _trials(k, 1.0, n))
             aa[k] = (decisions.count("NO-GO") / n, decisions.count("CAUTION") / n)
             no_go = _by_stream(decisions, _rate("NO-GO"))
-            rows.append((f"A/A k={k}: false NO-GO", f"{aa[k][0] * 100:.1f} %", f"≤ 1 %; {no_go}"))
+            rows.append((f"A/A k={k}: false NO-GO", _pct(aa[k][0], n), f"≤ 1 %; {no_go}"))
             by_stream = _by_stream(decisions, _rate("CAUTION"))
-            rows.append((f"A/A k={k}: false CAUTION", f"{aa[k][1] * 100:.1f} %", f"≤ 5 %; {by_stream}"))
+            rows.append((f"A/A k={k}: false CAUTION", _pct(aa[k][1], n), f"≤ 5 %; {by_stream}"))
         detected = {}
         for k in (1, 3):
             for scale in SWEEP:
@@ -96,13 +179,14 @@ def main() -> None:
                 if math.isclose(scale, 1.10):
                     at_limit = (
                         f"at the limit (every quantile +10 %), k={k}: GO / NO-GO",
-                        f"{decisions.count('GO') / trials * 100:.1f} % / {detected[(k, scale)] * 100:.1f} %",
-                        f"a one-sided 95 % bound errs ~5 % each way per gate; GO {_by_stream(decisions, _rate('GO'))}",
+                        f"{_pct(decisions.count('GO') / trials, trials)} / {_pct(detected[(k, scale)], trials)}",
+                        f"≤ 5 % each; GO {_by_stream(decisions, _rate('GO'))}; "
+                        f"NO-GO {_by_stream(decisions, _rate('NO-GO'))}",
                     )
             rows.append(
                 (
                     f"power k={k}: NO-GO at p99 +20 % (2 × max_regression)",
-                    f"{detected[(k, 1.20)] * 100:.1f} %",
+                    _pct(detected[(k, 1.20)], n),
                     f"≥ 95 % at k=3; {by_stream}",
                 )
             )
@@ -115,7 +199,7 @@ def main() -> None:
         rows.append(
             (
                 'k=3, multiplicity "bonferroni": A/A NO-GO / power',
-                f"{same.count('NO-GO') / n * 100:.1f} % / {slower.count('NO-GO') / n * 100:.1f} %",
+                f"{_pct(same.count('NO-GO') / n, n)} / {_pct(slower.count('NO-GO') / n, n)}",
                 f"A/A CAUTION {same.count('CAUTION') / n * 100:.1f} % (same trials as the k=3 rows above)",
             )
         )
@@ -125,18 +209,19 @@ def main() -> None:
         rows.append(
             (
                 "A/A k=5: false NO-GO / false CAUTION",
-                f"{decisions.count('NO-GO') / many * 100:.1f} % / {decisions.count('CAUTION') / many * 100:.1f} %",
+                f"{_pct(decisions.count('NO-GO') / many, many)} / {_pct(decisions.count('CAUTION') / many, many)}",
                 f"CAUTION {caution}",
             )
         )
         hits = [d == "NO-GO" for d in run(pool, verdict_trial, _trials(5, 1.20, many))]
         detected[(5, 1.20)] = float(np.mean(hits))
-        rows.append(("power k=5: NO-GO at p99 +20 %", f"{detected[(5, 1.20)] * 100:.1f} %", _by_stream(hits, np.mean)))
+        rows.append(("power k=5: NO-GO at p99 +20 %", _pct(detected[(5, 1.20)], many), _by_stream(hits, np.mean)))
+        auto = {noise: _auto_rows(pool, n, noise, rows) for noise in AUTO_NOISES}
         tail = run(pool, tail_trial, list(range(max(50, n // 2))))
         rows.append(
             (
                 "tail-only +20 % above p95, k=3: p99 gate FAIL",
-                f"{np.mean([t[0] for t in tail]) * 100:.1f} %",
+                _pct(float(np.mean([t[0] for t in tail])), len(tail)),
                 f"Mann-Whitney p<0.05: {np.mean([t[1] for t in tail]) * 100:.1f} %",
             )
         )
@@ -150,7 +235,7 @@ def main() -> None:
             rows.append(
                 (
                     f"coverage of 95 % p99 interval, {stream}",
-                    f"exact {coverage[stream][0] * 100:.1f} %",
+                    f"exact {_pct(coverage[stream][0], len(covered))}",
                     f"block {coverage[stream][1] * 100:.1f} % (goal 93–97 % on autocorrelated)",
                 )
             )
@@ -165,6 +250,11 @@ def main() -> None:
         f"{COVERAGE_TRIALS_PER_TRIAL * n} per coverage row; streams cycled; "
         f"{sim.WINDOWS} s × {sim.RATE}/s per run; run noise {sim.RUN_NOISE * 100:g} %; "
         "each bound judged on one-sided 95 % bounds, multiplicity held by the margins)"
+    )
+    a = auto[sim.RUN_NOISE]
+    print(
+        f"stat_quality auto (3 % noise): A/A NO-GO {a['nogo'] * 100:.1f} % CAUTION {a['caution'] * 100:.1f} % "
+        f"runs {a['runs']:.2f}; power(+20 %) {a['power'] * 100:.0f} % runs {a['power_runs']:.2f}"
     )
     print(
         f"stat_quality: A/A false NO-GO k1 {aa[1][0] * 100:.1f} % k3 {aa[3][0] * 100:.1f} %, false CAUTION "

@@ -24,7 +24,7 @@ from validator.evidence import (
 from validator.spec import Resampling
 from validator.stats.intervals import Interval, RunNoiseFloor
 from validator.stats.runs import widen_for_run_noise
-from validator.stats.sequential import Plan, margin_to_decide, runs_to_decide
+from validator.stats.sequential import Plan, runs_to_decide
 
 BETWEEN_RUNS_MIN_RUNS = 3  # candidate and baseline runs together needed to learn the noise from the runs
 UNDECIDED = "WARN"  # the status that leaves a bound undecided at a look
@@ -115,7 +115,7 @@ class RunsNeeded:
 
 def runs_needed(change_: Change | None, limit: float, margin: float, level: float) -> RunsNeeded | None:
     """For a between-runs change left undecided: how many runs a side (fresh candidate and baseline runs alike)
-    would put the estimate `z_level` standard errors from `limit`, and the margin the runs at hand decide."""
+    would decide it at `level`, and the margin with which the runs at hand would PASS it (the interval's far end)."""
     if change_ is None or change_.interval.method.runs is None:
         return None
     pooled, interval = change_.interval.method.runs, change_.interval
@@ -125,13 +125,32 @@ def runs_needed(change_: Change | None, limit: float, margin: float, level: floa
         if not (interval.estimate > 0 and limit > 0):
             return None
         distance = abs(math.log(limit) - math.log(interval.estimate))
+        margin_needed = interval.high - 1.0 if limit > 1.0 else 1.0 - interval.low
     else:
         distance = abs(limit - interval.estimate)
-    needed = runs_to_decide(sd, distance, level)
-    runs = max(1, pooled.candidate_runs)
-    reach = margin_to_decide(sd, runs, max(1, pooled.baseline_runs), level)
-    centre = math.log(interval.estimate) if log_scale else interval.estimate
-    baseline_centre = 0.0
-    far = abs(centre - baseline_centre) + reach
-    margin_needed = math.exp(far) - 1.0 if log_scale else far
-    return RunsNeeded(sd, distance, margin, needed, margin_needed, log_scale, level)
+        margin_needed = interval.high if limit > 0 else -interval.low
+    return RunsNeeded(sd, distance, margin, runs_to_decide(sd, distance, level), margin_needed, log_scale, level)
+
+
+@dataclass(frozen=True)
+class BoundLook:
+    """One bound at one look: its gate, the bound, its status and the interval it was judged on."""
+
+    gate: str
+    bound: str
+    status: str
+    estimate: float | None
+    low: float | None
+    high: float | None
+    kind: str  # "value" (absolute bound) or "ratio" / "difference" (against the baseline)
+
+
+@dataclass(frozen=True)
+class Look:
+    """One look of `repeat = "auto"`: candidate runs so far, the one-sided level its bounds were judged at, each
+    bound's decision, and the step taken."""
+
+    step: LookStep
+    bounds: tuple[BoundLook, ...]
+    spending: str
+    max_repeat: int

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from validator.analysis import Look
 from validator.baseline import Baseline
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
 from validator.gates import GateResult, judge_gate
@@ -56,6 +57,7 @@ class Judgement:
     verdict: Verdict
     fail_level: FailLevel | None = None
     shape: ShapeObservation | None = None
+    looks: tuple[Look, ...] = ()  # repeat = "auto": each look, the last one being this judgement's
 
 
 def judge_run(

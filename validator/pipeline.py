@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from validator import baseline_provenance, history, interrupt
+from validator import baseline_provenance, history, interrupt, looks
 from validator.artifacts import WriteFailed
 from validator.baseline import (
     Baseline,
@@ -106,7 +106,7 @@ def run_validation(
         metrics = _not_evaluated(spec, unreachable)
     else:
         try:
-            metrics = _run_and_measure(spec, master, run_dir, notify)
+            metrics = _run_and_measure(spec, master, run_dir, notify, baseline)
         except load_runner.LoadError as error:  # e.g. workers never connected: NO-GO, exit 4, with a report
             metrics = _not_evaluated(spec, f"the load could not run: {error}")
     metrics.write(run_dir)
@@ -137,7 +137,11 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
         stop = interrupt.requested()
         if stop is not None and metrics.incomplete is None:
             metrics.incomplete = f"stopped by {stop.signal_name} while judging and writing the report"
-        judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
+        if spec.load.auto_repeat:
+            records = [MetricsRecord.read(target) for target in repeat_dirs(run_dir)] or [metrics]
+            judgement = looks.judge_looks(spec, metrics, records, baseline, checks.warnings, comparable)
+        else:
+            judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
         exit_code = judgement.verdict.exit_code(caution_exit_code)
         artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable)
         report = write_reports(artifacts)
@@ -244,10 +248,15 @@ def target_preflight(url: str, timeout: float = 3.0) -> str | None:
 
 
 def _run_and_measure(
-    spec: Spec, master: load_runner.MasterOptions | None, run_dir: Path, notify: Notify
+    spec: Spec,
+    master: load_runner.MasterOptions | None,
+    run_dir: Path,
+    notify: Notify,
+    baseline: Baseline | None = None,
 ) -> MetricsRecord:
     """Run the load `load.repeat` times back to back, writing each run's load.json before querying Prometheus;
     k > 1 runs go to run_dir/run-<i>/ and are judged together (runs as units); run_dir/load.json is the last's.
+    With `repeat = "auto"` another run starts only while the looks leave a bound undecided (`looks.next_step`).
     A stop request ends the repeats: what was measured is written, Prometheus is not queried for a stopped load."""
     repeat = spec.load.repeat
     records = []
@@ -271,6 +280,8 @@ def _run_and_measure(
         if repeat > 1:
             records[-1].write(target)
         if stop is not None:
+            break
+        if spec.load.auto_repeat and looks.next_step(spec, records, baseline).stop:
             break
     return pool_records(records)
 

@@ -53,3 +53,33 @@ def test_block_covers_the_true_p99_of_autocorrelated_runs_more_often_than_exact(
     covered = np.array([sim.coverage_trial(rng, "ar1", truth) for _ in range(40)])
     exact, block = covered.mean(axis=0)
     assert block > exact + 0.05  # exact ignores the autocorrelation and under-covers badly
+
+
+def test_auto_stops_once_decided_and_never_no_goes_a_same_build():
+    rng = np.random.default_rng(201)
+    trials = [sim.judge_auto(rng, "iid") for _ in range(4)]
+    assert all(t.decision != Decision.NO_GO for t in trials)
+    for trial in trials:
+        assert [s.runs for s in trial.steps] == list(range(1, trial.runs + 1))
+        assert trial.steps[-1].stop and not any(s.stop for s in trial.steps[:-1])
+        assert trial.steps[-1].why == "decided" or trial.runs == 5
+    assert min(t.runs for t in trials) < 5  # some same-build comparisons stop before max_repeat
+
+
+def test_auto_catches_thirty_percent_slower_before_the_last_look():
+    rng = np.random.default_rng(202)
+    trials = [sim.judge_auto(rng, "iid", scale=1.3) for _ in range(2)]
+    assert all(t.decision == Decision.NO_GO and t.status("p99").value == "FAIL" for t in trials)
+    assert all(t.steps[-1].why == "decided" and t.runs < 5 for t in trials)
+
+
+def test_auto_leaves_the_bimodal_p99_undecided_and_says_how_many_runs_would_decide_it():
+    from validator.looks import with_runs_needed
+
+    rng = np.random.default_rng(203)
+    trial = sim.judge_auto(rng, "bimodal", max_repeat=3)
+    p99 = next(r for r in trial.results if r.gate.name == "p99")
+    assert trial.runs == 3 and trial.steps[-1].why == "last look" and p99.status.value == "WARN"
+    needed = with_runs_needed(p99, trial.steps[-1].level).runs_needed
+    assert needed is not None and needed.run_sd > 0.05 and needed.margin_needed > 0.1
+    assert needed.runs_a_side is None or needed.runs_a_side > 3

@@ -29,6 +29,7 @@ from validator.report.decision import plan_line, rollout_document, waivers_docum
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
 from validator.report.junit import JUNIT_FILE, junit_xml
 from validator.report.live_promql import criterion_expr, duration
+from validator.report.looks import looks_document, looks_lines, runs_needed_document, runs_needed_sentence
 from validator.report.markdown import cell, code, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
@@ -100,6 +101,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "fail_level": None if judgement.fail_level is None else judgement.fail_level.level,
         "multiplicity": _fail_level_text(judgement),
         "shape": _shape_document(judgement.shape),
+        "looks": looks_document(judgement.looks),
         "window": {"start": artifacts.metrics.window.start, "end": artifacts.metrics.window.end},
         "prometheus": {"url": artifacts.metrics.prometheus_url, "tls_insecure": artifacts.metrics.tls_insecure},
         "baseline": None
@@ -134,6 +136,7 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
         "judged_on": result.side,
         "resolution": None if result.resolution is None else result.resolution.to_dict(),
         "beside": None if result.beside is None else _gate_document(result.beside),
+        "runs_needed": runs_needed_document(result.runs_needed),
     }
 
 
@@ -158,6 +161,7 @@ def render_markdown(artifacts: RunArtifacts, extras: dict[str, Any]) -> str:
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
         interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
         multiplicity=_fail_level_text(artifacts.judgement),
+        looks=looks_lines(artifacts.judgement.looks),
         rollback_criteria=_rollback_lines(artifacts),
         facts=_facts(artifacts),
         errors=_errors(artifacts.load),
@@ -234,6 +238,7 @@ def _gate_row(result: GateResult, queries: dict[str, dict[str, Any]]) -> dict[st
         "bounds": cell(", ".join(check.bound for check in result.checks) or _declared_bounds(result)),
         "status": result.status.value,
         "reason": cell(result.reason),
+        "runs_needed": None if result.runs_needed is None else cell(runs_needed_sentence(result.runs_needed)),
         "source_refs": ", ".join(f"[{ref}]" for ref in cited) or cell(result.source),
     }
 

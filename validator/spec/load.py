@@ -1,7 +1,7 @@
 """`[load]`: the synthetic load — a Locust scenario, how many users, how fast they arrive, for how long."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.spec.reader import Reader, choice, non_negative_duration, positive, positive_int
@@ -26,6 +26,9 @@ class LoadSpec:
     ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
     request_timeout: float | None = None  # a request not answered in this time fails (counted at this latency)
     repeat: int = 1  # k ≥ 2: k runs back to back, judged together (ratios from the spread of the runs' own estimates)
+    auto_repeat: bool = False  # repeat = "auto": run again only while a bound is undecided, up to max_repeat
+    min_repeat: int = 1  # repeat = "auto": runs before the first look
+    max_repeat: int = 5  # repeat = "auto": the last look (`repeat` is set to it: the most runs it may take)
 
     @property
     def open_model(self) -> bool:
@@ -51,8 +54,11 @@ def load_section(table: Reader, base_dir: Path) -> LoadSpec:
         arrival=table.get("arrival", choice(ARRIVALS), "'poisson' or 'fixed'", LoadSpec.arrival),
         ramp=table.get("ramp", non_negative_duration, "", LoadSpec.ramp),
         request_timeout=table.get("request_timeout", positive(parse_duration, "a duration"), "", None),
-        repeat=table.get("repeat", positive_int, "a whole number of runs", LoadSpec.repeat),
+        repeat=table.get("repeat", _repeat, "a whole number of runs or 'auto'", LoadSpec.repeat),
+        min_repeat=table.get("min_repeat", positive_int, "a whole number of runs", LoadSpec.min_repeat),
+        max_repeat=table.get("max_repeat", positive_int, "a whole number of runs", LoadSpec.max_repeat),
     )
+    load = _with_repeat(table, load)
     if load.warmup >= load.duration:
         raise table.fail("warmup", f"less than load.duration ({load.duration:g}s)", load.warmup)
     if load.arrival_rate is None:
@@ -62,6 +68,24 @@ def load_section(table: Reader, base_dir: Path) -> LoadSpec:
     elif load.ramp > load.warmup:
         raise table.fail("ramp", f"at most load.warmup ({load.warmup:g}s), so the steady window has the full rate")
     return load
+
+
+def _repeat(value: object) -> int | str:
+    if value == "auto":
+        return "auto"
+    return positive_int(value)
+
+
+def _with_repeat(table: Reader, load: LoadSpec) -> LoadSpec:
+    """`repeat = "auto"` as a flag with `repeat` = max_repeat; min_repeat / max_repeat only with it."""
+    if load.repeat != "auto":
+        for key in ("min_repeat", "max_repeat"):
+            if key in table.table:
+                raise table.fail(key, 'load.repeat = "auto" as well (it bounds the automatic repeats only)')
+        return load
+    if load.min_repeat > load.max_repeat:
+        raise table.fail("min_repeat", f"at most load.max_repeat ({load.max_repeat})", load.min_repeat)
+    return replace(load, repeat=load.max_repeat, auto_repeat=True)
 
 
 def _workers(value: object) -> int:

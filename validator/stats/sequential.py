@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+from scipy.stats import t as student_t
 
 SPENDING_FUNCTIONS = ("pocock", "obrien_fleming")
-DEFAULT_SPENDING = "pocock"
+DEFAULT_SPENDING = "obrien_fleming"  # early looks, whose run spread has few df, rarely decide: save α for later
 _GRID = 4001  # points of the recursive integration over ±_SPAN standard deviations
 _SPAN = 10.0
 
@@ -115,21 +116,15 @@ def plan(
     return Plan(runs, levels, level, spending, baseline_runs)
 
 
-def runs_to_decide(run_sd: float, distance: float, level: float, baseline_runs: int | None = None) -> int | None:
-    """Runs a side (or candidate runs against a fixed baseline of `baseline_runs`) at which an estimate
-    `distance` away from the limit (log or linear scale, as `run_sd`) is `z_level` standard errors from it;
-    None when no number of runs does (the estimate sits on the limit, or a fixed baseline bounds the precision)."""
-    if not (distance > 0 and run_sd > 0 and math.isfinite(run_sd)):
-        return None if not distance > 0 else 1
-    z = float(ndtri(level))
-    per_side = (z * run_sd / distance) ** 2  # 1/k + 1/k_b ≤ (d / zσ)²
-    if baseline_runs is None:
-        return max(1, math.ceil(2.0 * per_side))  # k runs a side: variance σ²·2/k
-    room = 1.0 / per_side - 1.0 / baseline_runs
-    return max(1, math.ceil(1.0 / room)) if room > 0 else None
-
-
-def margin_to_decide(run_sd: float, runs: int, baseline_runs: int, level: float) -> float:
-    """The distance from the limit (same scale as `run_sd`) an estimate must have to be decided with `runs`
-    candidate runs against `baseline_runs`, normal at `level`."""
-    return float(ndtri(level)) * run_sd * math.sqrt(1.0 / runs + 1.0 / baseline_runs)
+def runs_to_decide(run_sd: float, distance: float, level: float, most: int = 1000) -> int | None:
+    """The fewest runs a side k (fresh candidate and baseline runs alike, variance run_sd²·2/k) at which an
+    estimate `distance` away from the limit is decided at the one-sided `level` with the runs' own spread
+    (Student t, 2k − 2 df); None when the estimate sits on the limit or more than `most` runs would be needed."""
+    if not distance > 0:
+        return None
+    if not (run_sd > 0 and math.isfinite(run_sd)):
+        return 2
+    for runs in range(2, most + 1):
+        if float(student_t.ppf(level, 2 * runs - 2)) * run_sd * math.sqrt(2.0 / runs) <= distance:
+            return runs
+    return None

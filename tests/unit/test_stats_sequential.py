@@ -1,0 +1,86 @@
+"""Group-sequential looks: error spending, critical values, the look decision, runs needed."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import ndtri
+
+from tests.conftest import write_spec
+from validator import analysis
+from validator.evidence import Change
+from validator.spec import SpecError, load_spec
+from validator.stats.intervals import Interval, Method, MethodKind, PooledRuns
+from validator.stats.sequential import critical_values, information, plan, runs_to_decide, spent
+
+
+def test_spending_functions_spend_alpha_by_the_last_look():
+    for kind in ("pocock", "obrien_fleming"):
+        assert spent(0.0, 0.05, kind) == 0.0 and spent(1.0, 0.05, kind) == pytest.approx(0.05)
+        assert spent(0.3, 0.05, kind) < spent(0.6, 0.05, kind)
+    assert spent(0.2, 0.05, "obrien_fleming") < spent(0.2, 0.05, "pocock")  # O'Brien–Fleming saves α for later
+    with pytest.raises(ValueError):
+        spent(0.5, 0.05, "linear")
+
+
+def test_critical_values_match_published_lan_demets_obrien_fleming_bounds():
+    """Five equally spaced looks, one-sided α = 0.025 (as gsDesign sfLDOF gives them)."""
+    values = critical_values([1, 2, 3, 4, 5], 0.025, "obrien_fleming")
+    assert values == pytest.approx((4.877, 3.357, 2.680, 2.290, 2.031), abs=0.003)
+    assert critical_values([1.0], 0.05)[0] == pytest.approx(1.6449, abs=1e-3)
+
+
+def test_critical_values_keep_the_overall_error_by_simulation():
+    rng = np.random.default_rng(1)
+    info = np.array([information(k, 3) for k in range(1, 6)])
+    increments = rng.normal(0, 1, (200_000, 5)) * np.sqrt(np.diff(info, prepend=0.0))
+    z = np.cumsum(increments, axis=1) / np.sqrt(info)
+    for kind in ("pocock", "obrien_fleming"):
+        crossed = (z >= np.array(critical_values(info, 0.05, kind))).any(axis=1).mean()
+        assert crossed == pytest.approx(0.05, abs=0.002)
+
+
+def test_a_plan_of_one_look_is_the_fixed_design_and_later_looks_judge_near_it():
+    assert plan(3, 3, 0.95, 3).levels == (0.95,)
+    looks = plan(1, 5, 0.95, 3)
+    assert looks.runs == (1, 2, 3, 4, 5) and all(level > 0.95 for level in looks.levels)
+    assert looks.level_at(5) == looks.levels[-1] and looks.level_at(9) == looks.levels[-1]
+    with pytest.raises(ValueError):
+        plan(4, 2, 0.95, 3)
+
+
+def test_next_step_stops_when_every_bound_is_decided_or_at_the_last_look():
+    looks = plan(1, 3, 0.95, 3)
+    assert analysis.next_step(looks, 1, ["PASS", "FAIL", "NO_DATA"]).why == "decided"
+    step = analysis.next_step(looks, 2, ["PASS", "WARN"])
+    assert not step.stop and step.why == "undecided" and step.level == looks.levels[1]
+    assert analysis.next_step(looks, 3, ["WARN"]).why == "last look"
+
+
+def test_runs_to_decide_uses_the_runs_own_t_and_none_on_the_limit():
+    z = float(ndtri(0.95))
+    assert runs_to_decide(0.03, 0.0, 0.95) is None
+    needed = runs_to_decide(0.03, 0.02, 0.95)
+    assert needed is not None and needed > 2 * (z * 0.03 / 0.02) ** 2  # t at 2k - 2 df needs more than z
+    assert runs_to_decide(0.03, 0.02 * 4, 0.95) < needed
+
+
+def test_runs_needed_reads_the_pooled_runs_of_a_between_runs_change():
+    runs = PooledRuns(5, 3, 0.11, 0.05, 0.08)
+    interval = Interval(1.03, 0.9, 1.18, 0.9, Method(MethodKind.BETWEEN_RUNS, runs=runs))
+    needed = analysis.runs_needed(Change("ratio", interval), 1.1, 0.1, 0.95)
+    assert needed is not None and needed.run_sd == 0.11
+    assert needed.distance == pytest.approx(math.log(1.1 / 1.03)) and needed.margin_needed == pytest.approx(0.18)
+    assert needed.runs_a_side is not None and needed.runs_a_side > 5
+    drawn = Interval(1.03, 0.9, 1.18, 0.9, Method(MethodKind.EXACT))
+    assert analysis.runs_needed(Change("ratio", drawn), 1.1, 0.1, 0.95) is None
+
+
+def test_spec_reads_repeat_auto_with_its_bounds(tmp_path):
+    auto = load_spec(write_spec(tmp_path, 'repeat = "auto"\nmin_repeat = 2\nmax_repeat = 4')).load
+    assert (auto.auto_repeat, auto.min_repeat, auto.max_repeat, auto.repeat) == (True, 2, 4, 4)
+    fixed = load_spec(write_spec(tmp_path, "repeat = 3")).load
+    assert (fixed.auto_repeat, fixed.repeat) == (False, 3)
+    for bad in ('repeat = "sometimes"', "max_repeat = 4", 'repeat = "auto"\nmin_repeat = 5\nmax_repeat = 4'):
+        with pytest.raises(SpecError):
+            load_spec(write_spec(tmp_path, bad))

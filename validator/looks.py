@@ -1,0 +1,110 @@
+"""`repeat = "auto"`: each look of a run judged at its level, the stopping look's judgement, and what would decide
+a bound still undecided at the last look.
+
+The look at k candidate runs pools the first k runs and judges every gate with the one-sided level the error
+spending gives that look (PASS and FAIL alike); `analysis.next_step` says whether to stop. Re-judging a run
+directory repeats the same looks: the runs, the baseline and the seeds are fixed.
+"""
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+from validator import analysis
+from validator.baseline import Baseline
+from validator.baseline_compare import Comparability
+from validator.gates import GateResult, Status
+from validator.judgement import Judgement, judge_run
+from validator.measure import MetricsRecord, pool_records
+from validator.spec import Spec
+from validator.stats.sequential import Plan, plan
+
+
+def plan_for(spec: Spec, baseline: Baseline | None) -> Plan:
+    """The looks of the spec's `repeat = "auto"` against this baseline (its runs set the information per look)."""
+    load = spec.load
+    return plan(load.min_repeat, load.max_repeat, spec.level, baseline_runs(baseline))
+
+
+def baseline_runs(baseline: Baseline | None) -> int | None:
+    """How many runs the baseline's figures pool (None without a baseline)."""
+    if baseline is None:
+        return None
+    runs = [m.evidence.runs for m in baseline.measurements.values() if m.evidence is not None]
+    return max(runs, default=1)
+
+
+def judge_look(
+    spec: Spec,
+    metrics: MetricsRecord,
+    baseline: Baseline | None,
+    runs: int,
+    warnings: Sequence[str] = (),
+    comparability: Comparability | None = None,
+) -> tuple[Judgement, analysis.Look]:
+    """The judgement of the first `runs` runs pooled in `metrics`, at that look's level, and the look."""
+    looks = plan_for(spec, baseline)
+    level = looks.level_at(runs)
+    judgement = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability)
+    statuses = [check.status.value for result in judgement.results for check in result.checks]
+    step = analysis.next_step(looks, runs, statuses)
+    look = analysis.Look(step, _bounds(judgement.results), looks.spending, looks.last)
+    return judgement, look
+
+
+def next_step(spec: Spec, records: Sequence[MetricsRecord], baseline: Baseline | None) -> analysis.LookStep:
+    """Whether the pipeline runs again after `records` (each run's record, in order)."""
+    runs = len(records)
+    if runs < spec.load.min_repeat:
+        return analysis.LookStep(runs, spec.level, False, "before the first look")
+    return judge_look(spec, pool_records(list(records)), baseline, runs)[1].step
+
+
+def judge_looks(
+    spec: Spec,
+    metrics: MetricsRecord,
+    records: Sequence[MetricsRecord],
+    baseline: Baseline | None,
+    warnings: Sequence[str] = (),
+    comparability: Comparability | None = None,
+) -> Judgement:
+    """Every look of the run again, and the judgement of the last one (all its runs, pooled in `metrics`) with
+    the looks attached; a bound still undecided at max_repeat carries what would decide it."""
+    looks: list[analysis.Look] = []
+    for runs in range(spec.load.min_repeat, len(records)):
+        looks.append(judge_look(spec, pool_records(list(records[:runs])), baseline, runs, (), comparability)[1])
+    final, look = judge_look(spec, metrics, baseline, max(1, len(records)), warnings, comparability)
+    looks.append(look)
+    results = final.results
+    if look.step.why == "last look":
+        results = [with_runs_needed(result, look.step.level) for result in results]
+    return dataclasses.replace(final, results=results, looks=tuple(looks))
+
+
+def with_runs_needed(result: GateResult, level: float) -> GateResult:
+    """A WARN gate with the runs a side (or margin) that would decide its undecided bound against the baseline."""
+    gate = result.gate
+    if result.status != Status.WARN or gate.max_regression is None or result.change is None:
+        return result
+    if not any(check.status == Status.WARN and check.bound.endswith("vs baseline") for check in result.checks):
+        return result
+    higher = gate.metric.higher_is_worse
+    if result.change.kind == "ratio":
+        limit = 1 + gate.max_regression if higher else 1 - gate.max_regression
+    else:
+        limit = gate.max_regression if higher else -gate.max_regression
+    needed = analysis.runs_needed(result.change, limit, gate.max_regression, level)
+    return dataclasses.replace(result, runs_needed=needed) if needed is not None else result
+
+
+def _bounds(results: Sequence[GateResult]) -> tuple[analysis.BoundLook, ...]:
+    found = []
+    for result in results:
+        for check in result.checks:
+            against = check.bound.endswith("vs baseline") and result.change is not None
+            interval = result.change.interval if against and result.change else result.value
+            kind = result.change.kind if against and result.change else "value"
+            ends = (None, None, None) if interval is None else (interval.estimate, interval.low, interval.high)
+            clean = tuple(x if x is not None and math.isfinite(x) else None for x in ends)
+            found.append(analysis.BoundLook(result.gate.name, check.bound, check.status.value, *clean, kind))
+    return tuple(found)
