@@ -6,10 +6,10 @@ from locust import FastHttpUser, constant, task
 class Reader(FastHttpUser):
     wait_time = constant(0.01)
 
-    @task(4)
+    @task(3)
     def items(self) -> None:
         self.client.get("/api/items")
 
-    @task(1)
+    @task(2)
     def report(self) -> None:
         self.client.get("/api/report")
