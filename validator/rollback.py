@@ -9,6 +9,7 @@ The same values feed the verdict's rollback criteria, the alert rules and the da
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from validator.baseline import Baseline
 from validator.spec import GateSpec
 
 DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not a ratio
@@ -48,6 +49,17 @@ class Criterion:
     @property
     def critical(self) -> bool:
         return self.gate.severity == "critical"
+
+
+def baseline_figures(baseline: Baseline | None) -> dict[str, BaselineFigure]:
+    """The baseline's point estimate of every figure it holds, by measurement key ({} without a baseline)."""
+    if baseline is None:
+        return {}
+    return {
+        name: BaselineFigure(m.evidence.estimate(), baseline.version)
+        for name, m in baseline.measurements.items()
+        if m.evidence is not None
+    }
 
 
 def regression_limit(gate: GateSpec, baseline: float) -> float:

@@ -62,7 +62,7 @@ def rules(spec_path: Path, baseline_path: Path | None, run_dir: Path | None, out
         if tests_path is not None and output is None:
             raise UsageError("--tests: expected -o/--output as well (the tests name the rules file)")
         spec, baseline = _inputs(spec_path, baseline_path)
-        criteria = rollback.criteria(spec.gates, _figures(baseline))
+        criteria = rollback.criteria(spec.gates, rollback.baseline_figures(baseline))
         run = _run_text(run_dir)
         text = rules_render.rules_yaml(spec, criteria, run)
         for criterion in criteria:
@@ -99,16 +99,6 @@ def _inputs(spec_path: Path, baseline_path: Path | None) -> tuple[Spec, Baseline
     if baseline_path is None:
         return pipeline.load_inputs(spec_path)
     return load_spec(spec_path), load_baseline(baseline_path)
-
-
-def _figures(baseline: Baseline | None) -> dict[str, rollback.BaselineFigure]:
-    if baseline is None:
-        return {}
-    return {
-        name: rollback.BaselineFigure(m.evidence.estimate(), baseline.version)
-        for name, m in baseline.measurements.items()
-        if m.evidence is not None
-    }
 
 
 def _run_text(run_dir: Path | None) -> str | None:

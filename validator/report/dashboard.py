@@ -72,7 +72,7 @@ def _thresholds(criteria: Sequence[rollback.Criterion]) -> tuple[tuple[float | N
 def panel_plans(spec: Spec, baseline: Baseline | None) -> list[PanelPlan]:
     """Every panel of the dashboard, in order: gate metrics, then per route, then canary vs stable."""
     window = live_promql.duration(spec.rules.window)
-    figures = _figures(baseline)
+    figures = rollback.baseline_figures(baseline)
     plans = []
     for gates in _metric_gates(spec):
         gate, criteria = gates[0], rollback.criteria(gates, figures)
@@ -126,16 +126,6 @@ def _track_matcher(spec: Spec) -> str:
     rules = spec.rules
     values = "|".join(re.escape(v) for v in (rules.canary, rules.stable))
     return f'{rules.track_label}=~"{values}"'
-
-
-def _figures(baseline: Baseline | None) -> dict[str, rollback.BaselineFigure]:
-    if baseline is None:
-        return {}
-    return {
-        name: rollback.BaselineFigure(m.evidence.estimate(), baseline.version)
-        for name, m in baseline.measurements.items()
-        if m.evidence is not None
-    }
 
 
 def _panel(plan: PanelPlan) -> timeseries.Panel:
