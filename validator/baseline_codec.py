@@ -4,7 +4,9 @@
 the runs and the run-to-run noise: the lines a reviewer reads and a diff shows first. `evidence` says what
 each figure rests on; a quantile names a shared entry of `histograms`, which holds the bucket bounds, the
 pooled bucket counts and, per run, one count row per window (`validator.compact`), so p50, p95 and p99 of
-one histogram store its counts once.
+one histogram store its counts once. A run of more than 300 windows keeps them merged `merged` at a time
+(a 1-hour run in 12-second windows): the runs' own totals are exact, and the block bootstrap resamples
+blocks of whole merged windows.
 """
 
 import math
@@ -15,6 +17,7 @@ import numpy as np
 from validator import compact
 from validator.evidence import Evidence, Measurement, QuantileEvidence, RunNoise, evidence_from_dict
 
+MAX_WINDOWS_PER_RUN = 300  # longer runs keep their counts in windows of ⌈n/300⌉ consecutive seconds
 SUMMARY_DIGITS = 4  # significant digits of an estimate or interval end in the summary
 NOISE_DIGITS = 3
 
@@ -123,9 +126,12 @@ def _same_counts(a: QuantileEvidence, b: QuantileEvidence) -> bool:
 def _encode_histogram(evidence: QuantileEvidence) -> dict[str, Any]:
     bounds = ["+Inf" if math.isinf(b) else b for b in evidence.upper_bounds]
     pooled = np.diff(np.asarray(evidence.cumulative_counts, dtype=float), prepend=0.0)
-    runs = [
-        {"windows": [compact.encode_row(row) for row in np.diff(run, axis=1, prepend=0.0)]} for run in evidence.windows
-    ]
+    runs = []
+    for run in evidence.windows:
+        merged = max(1, math.ceil(run.shape[0] / MAX_WINDOWS_PER_RUN))
+        windows = np.add.reduceat(run, np.arange(0, run.shape[0], merged), axis=0) if run.shape[0] else run
+        rows = [compact.encode_row(row) for row in np.diff(windows, axis=1, prepend=0.0)]
+        runs.append({"merged": merged, "windows": rows})
     return {"upper_bounds": bounds, "counts": compact.encode_row(pooled), "runs": runs}
 
 
