@@ -5,7 +5,7 @@ of different categories, 30 s warm-up) with Prometheus-style bucket counts for t
 judged by the demo spec's gates, then every chart written by `validator.report.charts.write_charts`; and the
 same for a 5-second run. Prints a table; the last line is `render_charts: <ms> ms` (the 10-minute run).
 
-    .venv/bin/python benchmarks/render_charts.py
+    .venv/bin/python benchmarks/render_charts.py [KEEP_DIR]    # KEEP_DIR/5s/, KEEP_DIR/600s/: the charts drawn
 """
 
 import locust  # noqa: F401, I001  (gevent's patching first, as in the CLI)
@@ -117,7 +117,7 @@ def server_measurements(total: int, median_s: float, rng: np.random.Generator) -
     return measurements
 
 
-def render(seconds: int, rate: int, warmup: int) -> tuple[float, int]:
+def render(seconds: int, rate: int, warmup: int, keep: Path | None = None) -> tuple[float, int]:
     rng = np.random.default_rng(7)
     load = synthetic_load(seconds, rate, warmup, rng)
     spec = load_spec(ROOT / "sla.toml")
@@ -129,8 +129,10 @@ def render(seconds: int, rate: int, warmup: int) -> tuple[float, int]:
     )
     judgement = judge_run(spec, metrics, baseline)
     with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) if keep is None else keep / f"{seconds}s"
+        target.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        charts = write_charts(Path(folder), judgement.results, metrics.measurements, baseline.measurements, [load])
+        charts = write_charts(target, judgement.results, metrics.measurements, baseline.measurements, [load])
         elapsed = (time.perf_counter() - started) * 1000
     return elapsed, len(charts)
 
@@ -148,10 +150,11 @@ def startup() -> float:
 
 
 def main() -> None:
+    keep = Path(sys.argv[1]) if len(sys.argv) > 1 else None  # keep the charts there, to look at them
     first = startup()
     rows = [
-        ("5-s run, 200 req/s", *render(5, 200, 1)),
-        ("10-min run, 10,000 req/s (6 M requests)", *render(600, 10_000, 30)),
+        ("5-s run, 200 req/s", *render(5, 200, 1, keep)),
+        ("10-min run, 10,000 req/s (6 M requests)", *render(600, 10_000, 30, keep)),
     ]
     width = max(len(name) for name, _, _ in rows)
     print(f"{'run'.ljust(width)} | charts | render all (ms)")

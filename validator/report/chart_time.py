@@ -8,7 +8,7 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MultipleLocator, NullLocator
 
 from validator.histogram import LatencyHistogram, upper_edges_us
 from validator.load.capture import ErrorGroup
@@ -64,6 +64,12 @@ def _edges(starts: np.ndarray) -> np.ndarray:
     return np.append(starts, starts[-1] + 1.0) if len(starts) else np.array([0.0])
 
 
+def time_locator(span_s: float) -> MultipleLocator:
+    """Ticks on round clock steps (1 s … 10 min) with at most a dozen over the span."""
+    step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600) if span_s / s <= 12), 1200)
+    return MultipleLocator(step)
+
+
 def _mark_phases(ax: Axes, load: LoadResult, label: bool) -> None:
     """Warm-up shaded from the load's start to the steady window; the steady window's ends as vertical lines."""
     start, end = load.window_start - load.origin, load.window_end - load.origin
@@ -72,7 +78,7 @@ def _mark_phases(ax: Axes, load: LoadResult, label: bool) -> None:
     for edge in (start, end):
         ax.axvline(edge, color="0.3", lw=1, ls="--", label="steady window" if label and edge == start else None)
     ax.xaxis.set_major_formatter(FuncFormatter(_clock))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 6, 10]))
+    ax.xaxis.set_major_locator(time_locator(end))
 
 
 def _style(count: int) -> dict[str, object]:
@@ -100,7 +106,7 @@ def timeline_figure(loads: Sequence[LoadResult]) -> Figure:
         rate_ax.set_ylabel("requests/s")
         rate_ax.set_ylim(bottom=0)
         errors_ax = rate_ax.twinx()
-        errors_ax.stairs(data["errors"], _edges(data["start"]), fill=True, color=ERRORS, alpha=0.6, label="errors")
+        errors_ax.stairs(data["errors"], _edges(data["start"]), fill=True, color=ERRORS, alpha=0.35, label="errors")
         errors_ax.set_ylabel("errors per second", color=ERRORS)
         errors_ax.set_ylim(bottom=0, top=max(1.0, float(np.nanmax(data["errors"])) * 1.15))
         _mark_phases(rate_ax, load, label=index == 0)
@@ -189,5 +195,6 @@ def errors_figure(loads: Sequence[LoadResult], success_min: float | None) -> Fig
     else:
         note(stack_ax, "no request failed")
     stack_ax.xaxis.set_major_formatter(FuncFormatter(_clock))
+    stack_ax.xaxis.set_major_locator(time_locator(offset))
     stack_ax.set_xlabel("time since the load started (m:ss" + (", runs back to back)" if len(loads) > 1 else ")"))
     return figure
