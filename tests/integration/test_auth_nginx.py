@@ -122,3 +122,23 @@ def test_each_wrong_setting_is_one_line_before_any_load(stack, tmp_path, case, l
         assert code == 2 or json.loads(verdict.read_text())["decision"] != "GO"
     for secret in (TOKEN, API_KEY, URL_PASSWORD):
         assert secret.encode() not in everything(output, run_dir), (case, secret)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "says"),
+    [
+        ("selector = 'job=\"demo\"'", "selector = 'job=\"demo\",,'", "prometheus.selector", "parse error"),
+        ('error_regex = "5.."', 'error_regex = "5(.."', "prometheus.error_regex", "missing closing )"),
+    ],
+)
+def test_promql_the_spec_gets_wrong_is_exit_2_quoting_prometheus(stack, tmp_path, old, new, key, says) -> None:
+    demo, url = stack
+    spec = spec_with(tmp_path, RIGHT.format())
+    assert old in spec.read_text()
+    spec.write_text(spec.read_text().replace(old, new))
+    env = {"ENDPOINT": demo.target.url, "PROMETHEUS_URL": url, "PROM_TOKEN": TOKEN, "PROM_API_KEY": API_KEY}
+    code, output, run_dir = slagate_run(tmp_path, spec, env)
+    errors = [line for line in output.splitlines() if "error:" in line]
+    assert code == 2 and len(errors) == 1, output
+    assert key in errors[0] and says in errors[0] and "Prometheus said" in errors[0], errors[0]
+    assert run_dir is None or not (run_dir / "load.json").exists()
