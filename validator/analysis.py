@@ -143,6 +143,7 @@ class BoundLook:
     low: float | None
     high: float | None
     kind: str  # "value" (absolute bound) or "ratio" / "difference" (against the baseline)
+    unit: str = ""  # the metric's unit, for a value
 
 
 @dataclass(frozen=True)

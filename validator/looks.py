@@ -40,12 +40,11 @@ def judge_look(
     baseline: Baseline | None,
     runs: int,
     warnings: Sequence[str] = (),
-    comparability: Comparability | None = None,
 ) -> tuple[Judgement, analysis.Look]:
     """The judgement of the first `runs` runs pooled in `metrics`, at that look's level, and the look."""
     looks = plan_for(spec, baseline)
     level = looks.level_at(runs)
-    judgement = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability)
+    judgement = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings)
     statuses = [check.status.value for result in judgement.results for check in result.checks]
     step = analysis.next_step(looks, runs, statuses)
     look = analysis.Look(step, _bounds(judgement.results), looks.spending, looks.last)
@@ -68,16 +67,22 @@ def judge_looks(
     warnings: Sequence[str] = (),
     comparability: Comparability | None = None,
 ) -> Judgement:
-    """Every look of the run again, and the judgement of the last one (all its runs, pooled in `metrics`) with
-    the looks attached; a bound still undecided at max_repeat carries what would decide it."""
-    looks: list[analysis.Look] = []
-    for runs in range(spec.load.min_repeat, len(records)):
-        looks.append(judge_look(spec, pool_records(list(records[:runs])), baseline, runs, (), comparability)[1])
-    final, look = judge_look(spec, metrics, baseline, max(1, len(records)), warnings, comparability)
-    looks.append(look)
+    """Every look of the run again, and the judgement of the last look (all its runs, pooled in `metrics`) with
+    the looks attached; a bound still undecided at max_repeat carries what would decide it.
+
+    The looks are the statistical decisions the pipeline stopped on; a baseline from another load profile caps
+    the final judgement's relative checks (`comparability`) but is no reason to run again."""
+    looks = [
+        judge_look(spec, pool_records(list(records[:runs])), baseline, runs)[1]
+        for runs in range(spec.load.min_repeat, len(records))
+    ]
+    runs = max(1, len(records))
+    looks.append(judge_look(spec, metrics, baseline, runs)[1])
+    level = looks[-1].step.level
+    final = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability)
     results = final.results
-    if look.step.why == "last look":
-        results = [with_runs_needed(result, look.step.level) for result in results]
+    if looks[-1].step.why == "last look":
+        results = [with_runs_needed(result, level) for result in results]
     return dataclasses.replace(final, results=results, looks=tuple(looks))
 
 
@@ -106,5 +111,6 @@ def _bounds(results: Sequence[GateResult]) -> tuple[analysis.BoundLook, ...]:
             kind = result.change.kind if against and result.change else "value"
             ends = (None, None, None) if interval is None else (interval.estimate, interval.low, interval.high)
             clean = tuple(x if x is not None and math.isfinite(x) else None for x in ends)
-            found.append(analysis.BoundLook(result.gate.name, check.bound, check.status.value, *clean, kind))
+            unit = result.gate.metric.unit
+            found.append(analysis.BoundLook(result.gate.name, check.bound, check.status.value, *clean, kind, unit))
     return tuple(found)

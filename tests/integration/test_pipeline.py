@@ -54,7 +54,7 @@ def slagate_run(tmp_path: Path, spec: Path, target_url: str, prometheus_url: str
         timeout=120,
         check=False,
     )
-    run_dirs = sorted(reports.iterdir()) if reports.exists() else []
+    run_dirs = sorted(p for p in reports.iterdir() if p.is_dir()) if reports.exists() else []
     assert len(run_dirs) == 1, completed.stderr
     return completed.returncode, completed.stdout, completed.stderr, run_dirs[0]
 
@@ -209,7 +209,7 @@ def test_repeated_runs_are_judged_as_units_and_validate_re_measures_each(tmp_pat
     assert code in (0, 3), stderr
     assert sorted(p.name for p in run_dir.glob("run-*")) == ["run-1", "run-2"]
     report = (run_dir / "report.md").read_text()
-    assert "hierarchical bootstrap: 2 runs resampled" in report  # the candidate's own interval
+    assert "Student t from the spread of the candidate's 2 runs' own estimates (1 df" in report  # its own interval
     assert "spread of the runs' own estimates (2 + 3 runs pooled, 3 df" in report  # its ratio to the 3-run baseline
     single = json.loads((run_dir / "run-1/metrics.json").read_text())
     before = json.loads((run_dir / "metrics.json").read_text())
@@ -227,6 +227,22 @@ def test_repeated_runs_are_judged_as_units_and_validate_re_measures_each(tmp_pat
     assert [q["query"] for q in after["queries"]] == [q["query"] for q in before["queries"]]
     p99 = ("measurements", "latency_p99", "evidence", "cumulative_counts")
     assert _dig(after, p99) == _dig(before, p99)  # the same windows, re-queried: the same counts
+
+
+def test_auto_repeat_runs_until_decided_and_reports_each_look(tmp_path, stack, target) -> None:
+    spec = demo_spec(tmp_path, 'repeat = "auto"\nmax_repeat = 3', duration="8s")
+    code, stdout, stderr, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
+    assert code in (0, 1, 3), stderr
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    looks = verdict["looks"]
+    runs = sorted(p.name for p in run_dir.glob("run-*"))
+    assert [look["runs"] for look in looks] == list(range(1, len(runs) + 1)) and 1 <= len(runs) <= 3
+    assert looks[-1]["stop"] and not any(look["stop"] for look in looks[:-1])
+    assert looks[-1]["why"] == "decided" or len(runs) == 3
+    assert all(look["level"] > verdict["level"] for look in looks)  # each look judged beyond the spec's level
+    report = (run_dir / "report.md").read_text()
+    assert "Looks:" in report and "O'Brien–Fleming-type error spending" in report
+    (tmp_path / "looks.md").write_text(report)
 
 
 def _dig(document: dict, keys: tuple[str, ...]) -> object:

@@ -39,9 +39,14 @@ BLOCK = Method(MethodKind.BLOCK, windows=(60, 60), blocks=(3, 4), resamples=2000
         ),
         (
             Method(MethodKind.BETWEEN_RUNS, runs=PooledRuns(2, 3, 0.0005, 0.001, 0.0009129)),
-            "normal on the log scale, each side's variance from the spread of the runs' own estimates (2 + 3 runs "
+            "Student t, each side's variance from the spread of the runs' own estimates (2 + 3 runs "
             "pooled, 3 df; one run's SD 0.05 %, raised to the least one run can vary, 0.10 %; standard error of the "
             "ratio 0.09 %)",
+        ),
+        (
+            Method(MethodKind.BETWEEN_RUNS, runs=PooledRuns(3, 0, 0.02, 0.01, 0.0115)),
+            "Student t from the spread of the candidate's 3 runs' own estimates (2 df; one run's SD 2.00 %; standard "
+            "error 1.15 %)",
         ),
         (
             Method(MethodKind.NEWCOMBE, run_noise=RunNoiseFloor(True, 0.001, 3, 1, log_scale=False)),

@@ -5,6 +5,7 @@ from typing import Any
 
 from validator.analysis import BoundLook, Look, RunsNeeded
 from validator.report.markdown import cell
+from validator.units import format_value
 
 _WHY = {
     "decided": "every bound was PASS or FAIL at this look's level",
@@ -51,7 +52,8 @@ def interval_text(bound: BoundLook) -> str:
         return f"{bound.estimate * 100:+.3f} pp [{bound.low * 100:+.3f}, {bound.high * 100:+.3f}]"
     if bound.kind == "ratio":
         return f"×{bound.estimate:.3f} [{bound.low:.3f}, {bound.high:.3f}]"
-    return f"{bound.estimate:.4g} [{bound.low:.4g}, {bound.high:.4g}]"
+    shown = (format_value(x, bound.unit) for x in (bound.estimate, bound.low, bound.high))
+    return "{} [{}, {}]".format(*shown)
 
 
 def runs_needed_sentence(needed: RunsNeeded) -> str:
@@ -106,6 +108,7 @@ def looks_document(looks: tuple[Look, ...]) -> list[dict[str, Any]] | None:
                     "estimate": b.estimate,
                     "low": b.low,
                     "high": b.high,
+                    "unit": b.unit,
                 }
                 for b in look.bounds
             ],

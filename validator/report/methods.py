@@ -13,7 +13,7 @@ _NAMES = {
     MethodKind.RATE_RATIO: "exact conditional binomial (Clopper-Pearson on count share)",
     MethodKind.SINGLE_VALUE: "none (single PromQL value)",
 }
-_BETWEEN_RUNS = "normal on the log scale, each side's variance from the spread of the runs' own estimates"
+_BETWEEN_RUNS = "Student t, each side's variance from the spread of the runs' own estimates"
 _RATIO = "bootstrap percentile of the ratio (independent draws)"
 
 
@@ -63,10 +63,19 @@ def _computation(method: Method) -> str:
         runs = method.runs
         if runs is None:
             return _BETWEEN_RUNS
-        floor = f", raised to the least one run can vary, {runs.min_run_sd * 100:.2f} %" if runs.floored else ""
+        unit = "%" if runs.log_scale else "pp"
+        floor = f", raised to the least one run can vary, {runs.min_run_sd * 100:.2f} {unit}" if runs.floored else ""
+        if runs.baseline_runs == 0:
+            return (
+                f"Student t from the spread of the candidate's {runs.candidate_runs} runs' own estimates "
+                f"({runs.freedom} df; one run's SD {runs.run_sd * 100:.2f} {unit}{floor}; standard error "
+                f"{runs.standard_error * 100:.2f} {unit})"
+            )
+        what = "ratio" if runs.log_scale else "difference"
         return (
             f"{_BETWEEN_RUNS} ({runs.candidate_runs} + {runs.baseline_runs} runs pooled, {runs.freedom} df; one run's "
-            f"SD {runs.run_sd * 100:.2f} %{floor}; standard error of the ratio {runs.standard_error * 100:.2f} %)"
+            f"SD {runs.run_sd * 100:.2f} {unit}{floor}; standard error of the {what} "
+            f"{runs.standard_error * 100:.2f} {unit})"
         )
     return _NAMES[method.kind]
 
