@@ -51,7 +51,8 @@ def test_basic_auth_from_a_file_and_from_the_url(tmp_path) -> None:
     ("changes", "key"),
     [
         ({"bearer_token": Secret("prometheus.bearer_token_env", env="NOPE")}, "prometheus.bearer_token_env"),
-        ({"bearer_token": Secret("prometheus.bearer_token_file", file="/nonexistent/t")}, "prometheus.bearer_token_file"),
+        ({"bearer_token": Secret("prometheus.bearer_token_file", file="/nonexistent/t")},
+         "prometheus.bearer_token_file"),
         ({"headers": (Header("X-Scope-OrgID", secret=Secret("prometheus.headers.X-Scope-OrgID", env="NOPE")),)},
          "prometheus.headers.X-Scope-OrgID"),
         ({"ca_file": "/nonexistent/ca.pem"}, "prometheus.ca_file"),
@@ -123,3 +124,26 @@ def test_nothing_listening_is_unavailable_with_one_line() -> None:
     message = str(raised.value)
     assert "Connection refused" in message and "pw-SECRET" not in message and "\n" not in message
     assert "pw-SECRET" not in json.dumps(c.log.entries)
+
+
+def test_the_standard_proxy_variables_are_honoured(monkeypatch) -> None:
+    with answering([Rule("vector", success(ONE))]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        c = client("http://prometheus.invalid:9090/prefix")
+        assert c.instant("q", "vector(1)", 1.0) == ONE
+    assert proxy.seen[0].path == "/prefix/api/v1/query"  # the proxy got the absolute URL of the real server
+
+
+def test_tls_insecure_warnings_and_retries_are_said_in_the_report() -> None:
+    from validator.measure import MetricsRecord
+    from validator.prometheus import Window
+    from validator.report.routes import routes_section
+
+    queries = [{"name": "latency buckets", "query": "x", "time": 1.0, "error": None, "warnings": ["partial data"],
+                "retries": [{"attempt": 1, "error": "HTTP 503", "wait_s": 0.5}]}]
+    record = MetricsRecord("https://p", Window(0.0, 1.0), queries=queries, tls_insecure=True)
+    notes = routes_section([], None, record)["prometheus_notes"]
+    assert any("not verified" in n for n in notes) and any("partial data" in n for n in notes)
+    assert any("retried 1 time(s)" in n for n in notes)

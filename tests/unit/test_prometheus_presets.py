@@ -88,3 +88,9 @@ def test_an_unknown_preset_and_a_route_without_a_route_label_are_one_line_errors
     bad.write_text(base.replace('max = "1s"', 'max = "1s"\nroute = "/checkout"'))
     with pytest.raises(SpecError, match=r"gates\[0\]\.route"):
         load_spec(bad, {})
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "examples").glob("*/sla.toml")))
+def test_every_example_spec_loads_uses_a_preset_and_fits_in_15_lines(path) -> None:
+    spec = load_spec(path, {})
+    assert spec.prometheus.preset is not None and len(path.read_text().splitlines()) <= 15
