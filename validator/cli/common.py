@@ -75,6 +75,8 @@ def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:
     verdict = outcome.verdict
     for warning in outcome.measurement_warnings:
         click.echo(f"slagate: measurement warning: {warning}", err=True)
+    for warning in console.waiver_warnings(verdict):
+        click.echo(f"slagate: warning: {warning}", err=True)
     if verdict.could_not_evaluate:
         click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
     click.echo(f"slagate: {console.verdict_line(verdict)}", err=json_out)

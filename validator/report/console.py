@@ -2,13 +2,16 @@
 
 from validator.load.distributed import MasterOptions
 from validator.report.decision import plan_line
+from validator.report.decision import waiver_warnings as waiver_warnings  # re-exported for the CLI
 from validator.spec import Spec
 from validator.verdict import Verdict
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  GO          all gates PASS: standard rollout 5 → 25 → 50 → 100 %
-  3  CAUTION     no critical gate failed, something is WARN/FAIL/NO_DATA: slow rollout 1 → 5 → 25 → 50 → 100 %
+  0  GO          all gates PASS (a short warning gate may be waived): [rollout] go plan,
+                 standard by default: 5 → 25 → 50 → 100 %, 1 h holds
+  3  CAUTION     no critical gate failed, something is WARN/FAIL/NO_DATA: [rollout] caution plan,
+                 slow by default: 1 → 5 → 25 → 50 → 100 %, 4 h holds
                  (--caution-exit-code 0 makes CAUTION pass a CI step)
   1  NO-GO       a critical gate FAILed or had NO_DATA: do not roll out
   2  usage       bad arguments, spec, baseline or locustfile (one line names the file and key)

@@ -119,7 +119,7 @@ def _stage(table: Reader, index: int, entry: object, hold: float, decides: str) 
         entry = {"traffic": entry}
     reader = table.child(entry, f"{table.key('stages')}[{index}]")
     return Stage(
-        traffic_percent=reader.get("traffic", _percent, "a traffic share such as '5%'") * 100,
+        traffic_percent=round(reader.get("traffic", _percent, "a traffic share such as '5%'") * 100, 6),
         hold_s=reader.get("hold", non_negative_duration, "a duration such as '1h'", hold),
         decides=reader.get("decides", nonempty_string, "a role or name", decides),
     )
