@@ -163,3 +163,31 @@ def test_selector_labels_for_synthetic_series() -> None:
 def test_durations_round_trip() -> None:
     for seconds, text in ((300, "5m"), (1.5, "1500ms"), (3600, "1h"), (30, "30s")):
         assert live_promql.duration(seconds) == text and live_promql.seconds(text) == seconds
+
+
+def test_annotations_name_the_run_and_its_verdict(tmp_path: Path) -> None:
+    from tests.unit.test_pipeline_stages import judged_run
+
+    (tmp_path / "judged").mkdir()
+    outcome, verdict = judged_run(tmp_path / "judged")
+    spec = demo_spec(tmp_path)
+    result = CliRunner().invoke(main, ["rules", "--spec", str(spec), "--run", str(outcome.run_dir)])
+    assert result.exit_code == 0, result.output
+    alerts = [r for g in yaml.safe_load(result.stdout.split("\n", 1)[1])["groups"] for r in g["rules"] if "alert" in r]
+    shown = f"slagate run {outcome.run_dir.name} (verdict {verdict['decision']})"
+    assert alerts and all(shown in a["annotations"]["description"] for a in alerts)
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('window = "0s"', "rules.window"),
+        ('for = "soon"', "rules.for"),
+        ('[rules.slo]\nobjective = "100%"', "rules.slo.objective"),
+    ],
+)
+def test_bad_rules_keys_are_one_line_naming_the_key(tmp_path: Path, table: str, key: str) -> None:
+    spec = write_spec(tmp_path, extra=f"[rules]\n{table}\n")
+    result = CliRunner().invoke(main, ["rules", "--spec", str(spec)])
+    assert result.exit_code == 2 and key in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

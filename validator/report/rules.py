@@ -124,7 +124,7 @@ def alerts(spec: Spec, criteria: Sequence[Criterion], run: str | None) -> list[A
                 annotations={
                     "summary": f"{spec.service}: no data for {gate.name} (fail closed)",
                     "description": f"The figure behind critical gate '{gate.name}' is missing, stale or has no "
-                    f"requests over {window}; slagate fails closed, so treat this as a breach. {_capital(where)}.",
+                    f"requests over {window}; slagate fails closed, so treat this as a breach; {where}.",
                 },
                 hold=live_promql.duration(spec.rules.absent_hold),
                 no_data_gate=gate,
