@@ -28,6 +28,7 @@ class MetricsRecord:
     could_not_evaluate: str | None = None
     scope: dict[str, Any] = field(default_factory=dict)  # what the selector matched (validator/prometheus/scope.py)
     tls_insecure: bool = False  # Prometheus's certificate was not verified
+    routes: dict[str, dict[str, float | None]] = field(default_factory=dict)  # route → requests, p50/p95/p99 (s)
     incomplete: str | None = None  # a signal stopped the run before this record was complete: where
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,6 +42,7 @@ class MetricsRecord:
             "queries": self.queries,
             "scope": self.scope,
             "tls_insecure": self.tls_insecure,
+            "routes": self.routes,
         }
 
     @classmethod
@@ -54,6 +56,7 @@ class MetricsRecord:
             incomplete=data.get("incomplete"),
             scope=data.get("scope") or {},
             tls_insecure=bool(data.get("tls_insecure", False)),
+            routes=data.get("routes") or {},
         )
 
     def write(self, run_dir: Path) -> Path:
@@ -91,7 +94,7 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
         record.measurements = source.measure(window, spec.gates)
     except PrometheusUnavailable as error:
         record.could_not_evaluate = str(error)
-    record.scope = source.scope
+    record.scope, record.routes = source.scope, source.routes
     record.queries = source.log.entries
     record.measurements.update(client_measurements(load, spec.gates))
     return record
@@ -108,7 +111,7 @@ def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
     pooled = MetricsRecord(records[0].prometheus_url, window, could_not_evaluate=failed, incomplete=stopped)
     pooled.measurements = pool_runs([r.measurements for r in records])
     pooled.queries = [query for r in records for query in r.queries]
-    pooled.scope, pooled.tls_insecure = records[-1].scope, records[0].tls_insecure
+    pooled.scope, pooled.tls_insecure, pooled.routes = records[-1].scope, records[0].tls_insecure, records[-1].routes
     return pooled
 
 

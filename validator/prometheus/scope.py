@@ -18,7 +18,8 @@ def measure_scope(client: PrometheusClient, spec: PrometheusSpec, start: float, 
     counter = series(spec.request_counter, spec.selector)
     seconds = max(end - start, 0.001)
     rng = f"{max(1, round(seconds * 1000))}ms"
-    edge = f"{max(1000, round(spec.scrape_interval * 2000))}ms"  # "present at the start/end" = within 2 scrapes
+    edge_s = max(1.0, min(2 * spec.scrape_interval, seconds / 2))  # "present at the start/end": within 2 scrapes
+    edge = f"{round(edge_s * 1000)}ms"
     by_target = "job, instance"
     facts: dict[str, Any] = {"selector": spec.selector, "counter": spec.request_counter, "errors": []}
 
@@ -44,7 +45,7 @@ def measure_scope(client: PrometheusClient, spec: PrometheusSpec, start: float, 
     facts["samples_min"] = min(samples) if samples else None
     facts["samples_expected"] = expected
     at_start = ask("series at the window's start", f"group by ({by_target}) (present_over_time({counter}[{edge}]))",
-                   start + spec.scrape_interval * 2)
+                   start + edge_s)
     at_end = ask("series at the window's end", f"group by ({by_target}) (present_over_time({counter}[{edge}]))", end)
     if at_start is not None and at_end is not None:
         first, last = _targets(at_start), _targets(at_end)

@@ -50,6 +50,7 @@ class PrometheusSource:
         self.client = PrometheusClient(spec, environ)
         self.log = self.client.log
         self.scope: dict[str, Any] = {}
+        self.routes: dict[str, dict[str, float | None]] = {}
 
     def instant(self, name: str, query: str, at: float) -> Any:
         """One instant query at `at`; PrometheusUnavailable when the server cannot be used, QueryFailed on error."""
@@ -92,6 +93,7 @@ class PrometheusSource:
         the spec's selector land in `self.scope`."""
         gates = list(gates)
         self.scope = measure_scope(self.client, self.spec, window.start, window.end)
+        self.routes = self._per_route(window)
         scopes: dict[str, tuple[str, ...]] = {"": ()}
         for gate in gates:
             if gate.scope and not gate.is_custom and gate.source != "client":
@@ -110,6 +112,26 @@ class PrometheusSource:
             if gate.is_custom:
                 measurements[gate.metric.name] = self._custom(gate, window)
         return measurements
+
+    def _per_route(self, window: Window) -> dict[str, dict[str, float | None]]:
+        """Requests and Prometheus's own p50/p95/p99 (seconds) per value of the route label, for the report's
+        per-route table; {} without a route label or when the queries fail (the table then says so)."""
+        label, rng = self.spec.route_label, window.promql_range
+        if label is None:
+            return {}
+        routes: dict[str, dict[str, float | None]] = {}
+        counted, _ = self._try("requests per route", f"sum by ({label}) (increase("
+                               f"{self._series(self.spec.request_counter)}[{rng}]))", window)
+        for item in counted or []:
+            routes.setdefault(item["metric"].get(label, ""), {})["requests"] = float(item["value"][1])
+        buckets = f"sum by (le, {label}) (increase({self._series(self.spec.latency_histogram + '_bucket')}[{rng}]))"
+        for q in (0.5, 0.95, 0.99):
+            answer, _ = self._try(f"p{q * 100:g} per route", f"histogram_quantile({q}, {buckets})", window)
+            for item in answer or []:
+                value = float(item["value"][1])
+                figure = value * self.spec.latency_scale if math.isfinite(value) else None
+                routes.setdefault(item["metric"].get(label, ""), {})[f"p{q * 100:g}"] = figure
+        return routes
 
     def _gate_matchers(self, gate: GateSpec) -> tuple[str, ...]:
         matchers = []

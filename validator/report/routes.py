@@ -18,26 +18,33 @@ QUANTILES = (0.5, 0.95, 0.99)
 def routes_section(results: list[GateResult], load: LoadResult | None, metrics: MetricsRecord) -> dict[str, Any]:
     """Everything the template's per-route, resolution and Prometheus-notes blocks show."""
     return {
-        "endpoints": _endpoints(load),
+        "endpoints": _endpoints(load, metrics.routes),
         "sides": [_side_row(r) for r in results if r.gate.scope or r.gate.source != "server"],
         "resolutions": [_resolution(r) for r in results if _resolved(r) is not None],
         "prometheus_notes": _prometheus_notes(metrics),
     }
 
 
-def _endpoints(load: LoadResult | None) -> list[dict[str, str]]:
-    if load is None:
-        return []
+def _endpoints(load: LoadResult | None, server: dict[str, dict[str, float | None]]) -> list[dict[str, str]]:
+    """One row per route: the client's requests and quantiles (Locust request names, methods merged) beside the
+    server's (Prometheus's histogram_quantile per value of the route label), "—" where a side has none."""
+    clients: dict[str, list[Any]] = {}
+    for endpoint, stats in (load.endpoints if load is not None else {}).items():
+        name = endpoint.split(" ", 1)[-1]
+        entry = clients.setdefault(name, [0, 0, LatencyHistogram()])
+        entry[0], entry[1] = entry[0] + stats.requests, entry[1] + stats.failures
+        entry[2].merge(stats.histogram)
     rows = []
-    for name, stats in sorted(load.endpoints.items()):
-        rows.append(
-            {
-                "name": cell(name),
-                "requests": str(stats.requests),
-                "failures": str(stats.failures),
-                **{f"p{q * 100:g}": _quantile(stats.histogram, q) for q in QUANTILES},
-            }
-        )
+    for name in sorted(set(clients) | set(server)):
+        requests, failures, histogram = clients.get(name, [None, None, LatencyHistogram()])
+        theirs = server.get(name, {})
+        row = {"name": cell(name), "requests": "—" if requests is None else f"{requests} ({failures} failed)",
+               "server_requests": "—" if theirs.get("requests") is None else f"{theirs['requests']:.0f}"}
+        for q in QUANTILES:
+            key = f"p{q * 100:g}"
+            figure = theirs.get(key)
+            row[key] = f"{_quantile(histogram, q)} / {'—' if figure is None else format_seconds(figure)}"
+        rows.append(row)
     return rows
 
 
