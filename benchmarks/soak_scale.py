@@ -229,8 +229,10 @@ def main() -> None:
                 [sys.executable, __file__, "--judge", str(run_dir), str(spec)],
                 capture_output=True,
                 text=True,
-                check=True,
+                check=False,
             )
+            if judged.returncode != 0:
+                sys.exit(f"soak_scale: judging the {minutes}-minute run failed:\n{judged.stderr[-3000:]}")
             figures = json.loads(judged.stdout.strip().splitlines()[-1])
             sizes = {
                 "load.json MB": (run_dir / LOAD_FILE).stat().st_size / 1e6,
