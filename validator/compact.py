@@ -63,7 +63,7 @@ def decode_sparse(row: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         values = np.asarray(row[1:], dtype=float)
     except (TypeError, ValueError):
         raise ValueError("a count row holds numbers only") from None
-    if values.ndim != 1 or not np.isfinite(values).all() or any(isinstance(v, bool) for v in row[1:]):
+    if values.ndim != 1 or not np.isfinite(values).all():
         raise ValueError("a count row holds finite numbers only")
     markers = values < 0
     if np.any(values[markers] != np.round(values[markers])):
