@@ -20,6 +20,8 @@ from scipy.stats import mannwhitneyu
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation as sim  # noqa: E402
 
+from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_FUNCTIONS  # noqa: E402
+
 SEED = 20261123
 SWEEP = (1.10, 1.15, 1.20, 1.30)
 QUICK_TRIALS = 48  # --quick: trials per main row (a multiple of 4, so every stream gets as many)
@@ -40,12 +42,12 @@ def verdict_trial(args: tuple[int, float, int, str]) -> str:
     return trial.decision.value
 
 
-def auto_trial(args: tuple[float, int, float]) -> tuple[str, int, str]:
+def auto_trial(args: tuple[float, int, float, str]) -> tuple[str, int, str]:
     """One `repeat = "auto"` comparison against a 3-run baseline, 1 to 5 candidate runs: (verdict, runs used,
     the p99 gate's runs-needed sentence when it stayed undecided). Seeds apart from the fixed-k trials'."""
-    scale, index, noise = args
+    scale, index, noise, spending = args
     rng = _rng(5, int(round(noise * 1000)), int(round(scale * 100)), index)
-    trial = sim.judge_auto(rng, sim.STREAMS[index % 4], scale=scale, run_noise=noise)
+    trial = sim.judge_auto(rng, sim.STREAMS[index % 4], scale=scale, run_noise=noise, spending=spending)
     p99 = next(r for r in trial.results if r.gate.name == "p99")
     return trial.decision.value, trial.runs, _runs_needed_words(p99)
 
@@ -95,10 +97,10 @@ def run(pool: Pool, function: Callable, items: list) -> list:  # type: ignore[ty
     return pool.map(function, items, chunksize=4)
 
 
-def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]]) -> dict[str, float]:  # type: ignore[type-arg]
+def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]], spending: str) -> dict[str, float]:  # type: ignore[type-arg]
     """The `repeat = "auto"` rows at one run-noise level: A/A, +20 %, exactly at the limit (+10 %)."""
     tag = f"auto, noise {noise * 100:g} %"
-    same = run(pool, auto_trial, [(1.0, i, noise) for i in range(n)])
+    same = run(pool, auto_trial, [(1.0, i, noise, spending) for i in range(n)])
     decisions, used = [d for d, _, _ in same], [r for _, r, _ in same]
     runs_se = float(np.std(used, ddof=1) / math.sqrt(n))
     caution = _by_stream(decisions, _rate("CAUTION"))
@@ -114,7 +116,7 @@ def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]
     )
     mean_runs = ", ".join(f"{st} {np.mean(used[i::4]):.2f}" for i, st in enumerate(sim.STREAMS))
     rows.append((f"A/A {tag}: mean runs", f"{np.mean(used):.2f} ± {runs_se:.2f} (n={n})", f"≤ 2.0; {mean_runs}"))
-    slower = run(pool, auto_trial, [(1.20, i, noise) for i in range(n)])
+    slower = run(pool, auto_trial, [(1.20, i, noise, spending) for i in range(n)])
     hits = [d == "NO-GO" for d, _, _ in slower]
     slow_runs = [r for _, r, _ in slower]
     never_go = sum(d == "GO" for d, _, _ in slower[2::4])
@@ -126,7 +128,7 @@ def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]
             f"± {np.std(slow_runs, ddof=1) / math.sqrt(n):.2f} (≤ 2.5); bimodal GO {never_go} of {len(slower[2::4])}",
         )
     )
-    limit = run(pool, auto_trial, [(1.10, i, noise) for i in range(n)])
+    limit = run(pool, auto_trial, [(1.10, i, noise, spending) for i in range(n)])
     verdicts = [d for d, _, _ in limit]
     rows.append(
         (
@@ -148,97 +150,114 @@ def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]
     }
 
 
+def _fixed_rows(pool: Pool, n: int, rows: list[tuple[str, str, str]]) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """The fixed-size rows (k = 1, 3, 5): A/A, power sweep, at the limit, Bonferroni."""
+    aa = {}
+    for k in (1, 3):
+        decisions = run(pool, verdict_trial, _trials(k, 1.0, n))
+        aa[k] = (decisions.count("NO-GO") / n, decisions.count("CAUTION") / n)
+        no_go = _by_stream(decisions, _rate("NO-GO"))
+        rows.append((f"A/A k={k}: false NO-GO", _pct(aa[k][0], n), f"≤ 1 %; {no_go}"))
+        by_stream = _by_stream(decisions, _rate("CAUTION"))
+        rows.append((f"A/A k={k}: false CAUTION", _pct(aa[k][1], n), f"≤ 5 %; {by_stream}"))
+    detected = {}
+    for k in (1, 3):
+        for scale in SWEEP:
+            trials = n if math.isclose(scale, 1.20) or math.isclose(scale, 1.10) else max(50, n // 4)
+            decisions = run(pool, verdict_trial, _trials(k, scale, trials))
+            hits = [d == "NO-GO" for d in decisions]
+            detected[(k, scale)] = float(np.mean(hits))
+            if math.isclose(scale, 1.20):
+                by_stream = _by_stream(hits, np.mean)
+            if math.isclose(scale, 1.10):
+                at_limit = (
+                    f"at the limit (every quantile +10 %), k={k}: GO / NO-GO",
+                    f"{_pct(decisions.count('GO') / trials, trials)} / {_pct(detected[(k, scale)], trials)}",
+                    f"≤ 5 % each; GO {_by_stream(decisions, _rate('GO'))}; "
+                    f"NO-GO {_by_stream(decisions, _rate('NO-GO'))}",
+                )
+        rows.append(
+            (
+                f"power k={k}: NO-GO at p99 +20 % (2 × max_regression)",
+                _pct(detected[(k, 1.20)], n),
+                f"≥ 95 % at k=3; {by_stream}",
+            )
+        )
+        smallest = next((f"+{(s - 1) * 100:.0f} %" for s in SWEEP if detected[(k, s)] >= 0.8), "> +30 %")
+        sweep = ", ".join(f"+{(s - 1) * 100:.0f} %: {detected[(k, s)] * 100:.0f} %" for s in SWEEP)
+        rows.append((f"k={k}: smallest regression with NO-GO ≥ 80 %", smallest, sweep))
+        rows.append(at_limit)
+    same = run(pool, verdict_trial, _trials(3, 1.0, n, "bonferroni"))
+    slower = run(pool, verdict_trial, _trials(3, 1.20, n, "bonferroni"))
+    rows.append(
+        (
+            'k=3, multiplicity "bonferroni": A/A NO-GO / power',
+            f"{_pct(same.count('NO-GO') / n, n)} / {_pct(slower.count('NO-GO') / n, n)}",
+            f"A/A CAUTION {same.count('CAUTION') / n * 100:.1f} % (same trials as the k=3 rows above)",
+        )
+    )
+    many = max(50, n // 2)  # k = 5 runs a side: what more runs buy (half the trials: each costs 10 runs)
+    decisions = run(pool, verdict_trial, _trials(5, 1.0, many))
+    caution = _by_stream(decisions, _rate("CAUTION"))
+    rows.append(
+        (
+            "A/A k=5: false NO-GO / false CAUTION",
+            f"{_pct(decisions.count('NO-GO') / many, many)} / {_pct(decisions.count('CAUTION') / many, many)}",
+            f"CAUTION {caution}",
+        )
+    )
+    hits = [d == "NO-GO" for d in run(pool, verdict_trial, _trials(5, 1.20, many))]
+    detected[(5, 1.20)] = float(np.mean(hits))
+    rows.append(("power k=5: NO-GO at p99 +20 %", _pct(detected[(5, 1.20)], many), _by_stream(hits, np.mean)))
+    return aa, detected
+
+
+def _check_rows(pool: Pool, n: int, rows: list[tuple[str, str, str]]) -> dict:  # type: ignore[type-arg]
+    """The tail-only row, one run's p99 spread, and coverage."""
+    tail = run(pool, tail_trial, list(range(max(50, n // 2))))
+    rows.append(
+        (
+            "tail-only +20 % above p95, k=3: p99 gate FAIL",
+            _pct(float(np.mean([t[0] for t in tail])), len(tail)),
+            f"Mann-Whitney p<0.05: {np.mean([t[1] for t in tail]) * 100:.1f} %",
+        )
+    )
+    spreads = ", ".join(f"{stream} {sim.run_spread(stream, 0.99) * 100:.1f} %" for stream in sim.STREAMS)
+    rows.append(("one run's p99, SD between runs without run noise", "(sampling)", spreads))
+    coverage = {}
+    for stream in ("iid", "ar1", "bursts"):
+        truth = sim.true_quantile(stream, 0.99)
+        covered = run(pool, coverage_trial, [(stream, truth, i) for i in range(COVERAGE_TRIALS_PER_TRIAL * n)])
+        coverage[stream] = (np.mean([c[0] for c in covered]), np.mean([c[1] for c in covered]))
+        rows.append(
+            (
+                f"coverage of 95 % p99 interval, {stream}",
+                f"exact {_pct(coverage[stream][0], len(covered))}",
+                f"block {coverage[stream][1] * 100:.1f} % (goal 93–97 % on autocorrelated)",
+            )
+        )
+    return coverage
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRIALS} trials a main row, for development")
+    parser.add_argument("--only-auto", action="store_true", help='only the repeat = "auto" rows')
+    parser.add_argument("--spending", default=DEFAULT_SPENDING, choices=SPENDING_FUNCTIONS)
     args = parser.parse_args()
     n = QUICK_TRIALS if args.quick else args.trials
     if args.quick:
         print(f"--quick: {n} trials a main row (not the documented figures)")
     rows: list[tuple[str, str, str]] = []
     with Pool(args.processes) as pool:
-        aa = {}
-        for k in (1, 3):
-            decisions = run(pool, verdict_trial, _trials(k, 1.0, n))
-            aa[k] = (decisions.count("NO-GO") / n, decisions.count("CAUTION") / n)
-            no_go = _by_stream(decisions, _rate("NO-GO"))
-            rows.append((f"A/A k={k}: false NO-GO", _pct(aa[k][0], n), f"≤ 1 %; {no_go}"))
-            by_stream = _by_stream(decisions, _rate("CAUTION"))
-            rows.append((f"A/A k={k}: false CAUTION", _pct(aa[k][1], n), f"≤ 5 %; {by_stream}"))
-        detected = {}
-        for k in (1, 3):
-            for scale in SWEEP:
-                trials = n if math.isclose(scale, 1.20) or math.isclose(scale, 1.10) else max(50, n // 4)
-                decisions = run(pool, verdict_trial, _trials(k, scale, trials))
-                hits = [d == "NO-GO" for d in decisions]
-                detected[(k, scale)] = float(np.mean(hits))
-                if math.isclose(scale, 1.20):
-                    by_stream = _by_stream(hits, np.mean)
-                if math.isclose(scale, 1.10):
-                    at_limit = (
-                        f"at the limit (every quantile +10 %), k={k}: GO / NO-GO",
-                        f"{_pct(decisions.count('GO') / trials, trials)} / {_pct(detected[(k, scale)], trials)}",
-                        f"≤ 5 % each; GO {_by_stream(decisions, _rate('GO'))}; "
-                        f"NO-GO {_by_stream(decisions, _rate('NO-GO'))}",
-                    )
-            rows.append(
-                (
-                    f"power k={k}: NO-GO at p99 +20 % (2 × max_regression)",
-                    _pct(detected[(k, 1.20)], n),
-                    f"≥ 95 % at k=3; {by_stream}",
-                )
-            )
-            smallest = next((f"+{(s - 1) * 100:.0f} %" for s in SWEEP if detected[(k, s)] >= 0.8), "> +30 %")
-            sweep = ", ".join(f"+{(s - 1) * 100:.0f} %: {detected[(k, s)] * 100:.0f} %" for s in SWEEP)
-            rows.append((f"k={k}: smallest regression with NO-GO ≥ 80 %", smallest, sweep))
-            rows.append(at_limit)
-        same = run(pool, verdict_trial, _trials(3, 1.0, n, "bonferroni"))
-        slower = run(pool, verdict_trial, _trials(3, 1.20, n, "bonferroni"))
-        rows.append(
-            (
-                'k=3, multiplicity "bonferroni": A/A NO-GO / power',
-                f"{_pct(same.count('NO-GO') / n, n)} / {_pct(slower.count('NO-GO') / n, n)}",
-                f"A/A CAUTION {same.count('CAUTION') / n * 100:.1f} % (same trials as the k=3 rows above)",
-            )
-        )
-        many = max(50, n // 2)  # k = 5 runs a side: what more runs buy (half the trials: each costs 10 runs)
-        decisions = run(pool, verdict_trial, _trials(5, 1.0, many))
-        caution = _by_stream(decisions, _rate("CAUTION"))
-        rows.append(
-            (
-                "A/A k=5: false NO-GO / false CAUTION",
-                f"{_pct(decisions.count('NO-GO') / many, many)} / {_pct(decisions.count('CAUTION') / many, many)}",
-                f"CAUTION {caution}",
-            )
-        )
-        hits = [d == "NO-GO" for d in run(pool, verdict_trial, _trials(5, 1.20, many))]
-        detected[(5, 1.20)] = float(np.mean(hits))
-        rows.append(("power k=5: NO-GO at p99 +20 %", _pct(detected[(5, 1.20)], many), _by_stream(hits, np.mean)))
-        auto = {noise: _auto_rows(pool, n, noise, rows) for noise in AUTO_NOISES}
-        tail = run(pool, tail_trial, list(range(max(50, n // 2))))
-        rows.append(
-            (
-                "tail-only +20 % above p95, k=3: p99 gate FAIL",
-                _pct(float(np.mean([t[0] for t in tail])), len(tail)),
-                f"Mann-Whitney p<0.05: {np.mean([t[1] for t in tail]) * 100:.1f} %",
-            )
-        )
-        spreads = ", ".join(f"{stream} {sim.run_spread(stream, 0.99) * 100:.1f} %" for stream in sim.STREAMS)
-        rows.append(("one run's p99, SD between runs without run noise", "(sampling)", spreads))
-        coverage = {}
-        for stream in ("iid", "ar1", "bursts"):
-            truth = sim.true_quantile(stream, 0.99)
-            covered = run(pool, coverage_trial, [(stream, truth, i) for i in range(COVERAGE_TRIALS_PER_TRIAL * n)])
-            coverage[stream] = (np.mean([c[0] for c in covered]), np.mean([c[1] for c in covered]))
-            rows.append(
-                (
-                    f"coverage of 95 % p99 interval, {stream}",
-                    f"exact {_pct(coverage[stream][0], len(covered))}",
-                    f"block {coverage[stream][1] * 100:.1f} % (goal 93–97 % on autocorrelated)",
-                )
-            )
+        aa, detected, coverage = {}, {}, {}
+        if not args.only_auto:
+            aa, detected = _fixed_rows(pool, n, rows)
+        auto = {noise: _auto_rows(pool, n, noise, rows, args.spending) for noise in AUTO_NOISES}
+        if not args.only_auto:
+            coverage = _check_rows(pool, n, rows)
     width, shown = (max(len(r[i]) for r in rows) for i in (0, 1))
     print(f"{'measure':<{width}} | {'value':<{shown}} | goal / detail")
     print(f"{'-' * width}-|-{'-' * shown}-|-{'-' * 40}")
@@ -252,10 +271,13 @@ def main() -> None:
         "each bound judged on one-sided 95 % bounds, multiplicity held by the margins)"
     )
     a = auto[sim.RUN_NOISE]
+    print(f'repeat = "auto": min_repeat 1, max_repeat 5, a 3-run baseline, {args.spending} spending')
     print(
         f"stat_quality auto (3 % noise): A/A NO-GO {a['nogo'] * 100:.1f} % CAUTION {a['caution'] * 100:.1f} % "
         f"runs {a['runs']:.2f}; power(+20 %) {a['power'] * 100:.0f} % runs {a['power_runs']:.2f}"
     )
+    if args.only_auto:
+        return
     print(
         f"stat_quality: A/A false NO-GO k1 {aa[1][0] * 100:.1f} % k3 {aa[3][0] * 100:.1f} %, false CAUTION "
         f"k1 {aa[1][1] * 100:.1f} % k3 {aa[3][1] * 100:.1f} %; power(+20 %) k1 {detected[(1, 1.2)] * 100:.0f} % "
