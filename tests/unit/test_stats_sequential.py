@@ -84,3 +84,22 @@ def test_spec_reads_repeat_auto_with_its_bounds(tmp_path):
     for bad in ('repeat = "sometimes"', "max_repeat = 4", 'repeat = "auto"\nmin_repeat = 5\nmax_repeat = 4'):
         with pytest.raises(SpecError):
             load_spec(write_spec(tmp_path, bad))
+
+
+def test_looks_are_reported_in_words_and_as_values():
+    from validator.report.looks import looks_document, looks_lines, runs_needed_sentence
+
+    looks = plan(1, 2, 0.95, 3)
+    bounds = (analysis.BoundLook("p99", "+10 % vs baseline", "WARN", 1.02, 0.95, 1.12, "ratio"),)
+    first = analysis.Look(analysis.next_step(looks, 1, ["WARN"]), bounds, looks.spending, 2)
+    last = analysis.Look(analysis.next_step(looks, 2, ["WARN"]), bounds, looks.spending, 2)
+    lines = looks_lines((first, last))
+    assert "stopped after 2 of at most 2 runs — max_repeat reached" in lines[0]
+    assert "O'Brien–Fleming-type" in lines[0] and "| 2 | " in lines[-1] and "×1.020 [0.950, 1.120]" in lines[-1]
+    document = looks_document((first, last))
+    assert [d["why"] for d in document] == ["undecided", "last look"] and document[1]["bounds"][0]["status"] == "WARN"
+    needed = analysis.RunsNeeded(0.108, 0.129, 0.1, 5, 0.15, True, 0.95)
+    assert runs_needed_sentence(needed) == (
+        "one run varies by 10.8 % (run-to-run noise and sampling); the estimate is 12.9 % from the limit of a "
+        "10 % margin; ≈ 5 runs a side would decide it at the 95 % level, or a margin of 15 % with the runs at hand"
+    )
