@@ -204,4 +204,6 @@ def _too_wide(result: GateResult) -> Observation | None:
     interval = result.change.interval if result.change is not None else result.value
     if interval is None:
         return None
-    return Observation("interval_straddles", {"gate": result.gate.name, "interval": interval}, result.source)
+    deciding = next(c for c in result.checks if c.status == Status.WARN)
+    figures = {"gate": result.gate.name, "interval": interval, "bound": deciding.bound}
+    return Observation("interval_straddles", figures, "the Gates table")

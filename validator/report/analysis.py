@@ -147,7 +147,10 @@ def observation_sentence(item: Observation) -> str:
         )
     elif kind == "interval_straddles":
         i = f["interval"]
-        text = f"{cell(f['gate'])} is undecided: its interval [{i.low:.4g}, {i.high:.4g}] straddles the bound"
+        text = (
+            f"{cell(f['gate'])} is undecided: its interval [{i.low:.4g}, {i.high:.4g}] straddles the bound "
+            f"{cell(f['bound'])}"
+        )
     else:
         text = f"{kind}: {cell(f)}"
     return text + source + "."

@@ -8,7 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from validator.report.chart_style import DPI, VERDICT_COLOURS, label_text
 from validator.report.markdown import one_line
@@ -69,14 +69,15 @@ def skipped_lines(path: Path, skipped: Sequence[tuple[int, str]]) -> list[str]:
 def trend_chart(entries: Sequence[dict[str, Any]], path: Path) -> Path:
     """p50/p95/p99 (log ms) and success rate by run, in run order, with intervals; points coloured by verdict."""
     figure = Figure(figsize=(max(7.0, 1.1 * len(entries) + 3), 6.5))
-    figure.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.2, hspace=0.3)
+    figure.subplots_adjust(left=0.13, right=0.97, top=0.93, bottom=0.12, hspace=0.25)
     latency_ax, success_ax = figure.subplots(2, 1, sharex=True)
     xs = list(range(len(entries)))
-    labels = [label_text(f"{e['version']}\n{str(e['date'])[5:16].replace('T', ' ')}", 30) for e in entries]
+    labels = [f"{label_text(e['version'], 20)}\n{label_text(str(e['date'])[5:16].replace('T', ' '))}" for e in entries]
     for metric, name, colour in TREND:
         _series(latency_ax, entries, metric, colour, name, 1e3)
     latency_ax.set_yscale("log")
     latency_ax.yaxis.set_minor_locator(NullLocator())
+    latency_ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     latency_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} ms"))
     latency_ax.set_ylabel("server latency (ms, log)")
     latency_ax.legend(loc="upper left", fontsize=8, ncol=3)
