@@ -23,6 +23,7 @@ BURST_SPAN = 0.2  # ... inside at most this share of the steady window is a burs
 CONCENTRATED_SHARE = 0.8  # one route or one status holding this share of the failures
 ROUTE_SHARE = 0.5  # one route holding at least half the slow requests ...
 ROUTE_OVER = 1.5  # ... and this many times its share of the traffic
+WHOLE_SHIFT = 0.05  # a distribution that moved as a whole is worth saying when its median moved beyond ±5 %
 COARSE_BUCKET = 1.25  # a server bucket whose upper bound is more than 25 % above its lower one
 PROFILE_KEYS = ("model", "users", "arrival_rate", "duration_s", "warmup_s", "workers")
 
@@ -54,8 +55,15 @@ def observe(
 
 
 def _shape(judgement: Judgement) -> Observation | None:
+    """The tail moved unlike the median; or the whole distribution clearly moved together (a general change)."""
     shape = judgement.shape
-    if shape is None or not shape.changed:
+    if shape is None:
+        return None
+    if not shape.changed:
+        median = shape.ratios[0]
+        if median.low > 1 + WHOLE_SHIFT or median.high < 1 - WHOLE_SHIFT:
+            figures = {"median": median, "top": shape.ratios[-1], "q": shape.probabilities[-1]}
+            return Observation("whole_distribution", figures, "the distribution-shape observation (Prometheus buckets)")
         return None
     top = shape.apart[-1]
     ratios = dict(zip(shape.probabilities, shape.ratios, strict=True))

@@ -103,6 +103,13 @@ def observation_sentence(item: Observation) -> str:
             f"Tail vs median: p{f['q'] * 100:g} moved {_interval_ratio(f['tail'])} against the baseline while p50 "
             f"moved {_interval_ratio(f['median'])}: the tail changed more than the bulk"
         )
+    elif kind == "whole_distribution":
+        direction = "slower" if f["median"].estimate > 1 else "faster"
+        text = (
+            f"The whole distribution moved together: p50 {_interval_ratio(f['median'])} and "
+            f"p{f['q'] * 100:g} {_interval_ratio(f['top'])} against the baseline — every request got {direction}, "
+            "not only the tail"
+        )
     elif kind == "slow_route":
         text = (
             f"One route carries most of the slow requests: {code(f['route'])} holds {f['slow_share'] * 100:.0f} % "
@@ -159,6 +166,8 @@ def observation_sentence(item: Observation) -> str:
 RECOMMENDATIONS = {
     "tail_vs_median": "Look at the slowest requests (traces or logs above the baseline's p99), not at general "
     "capacity: the bulk of requests did not slow down.",
+    "whole_distribution": "Look for what changed for every request (CPU or memory limits, a slower dependency, "
+    "configuration, the build's hot path) rather than for rare slow requests.",
     "slow_route": "Start with route {route}: profile it or compare its code path with the baseline's build.",
     "error_burst": "Check the target's logs and its dependencies between {start} and {end} of the load (a restart, "
     "a GC pause, a deploy, a dependency timing out).",

@@ -248,11 +248,11 @@ def routes_figure(load: LoadResult) -> Figure:
     over the all-routes CDF in grey; titles give requests, failures and p50 / p99."""
     routes = sorted(load.endpoints.items(), key=lambda item: -item[1].requests)
     shown = routes[:MAX_ROUTES]
-    columns = min(3, max(1, len(shown)))
+    columns = min(3, max(1, math.ceil(math.sqrt(len(shown)))))
     rows = max(1, math.ceil(len(shown) / columns))
     height = 3.2 * rows + 0.5
     figure = Figure(figsize=(4.2 * columns, height))
-    figure.subplots_adjust(left=0.08, right=0.98, top=1 - 1.0 / height, bottom=0.4 / height, wspace=0.3, hspace=0.75)
+    figure.subplots_adjust(left=0.08, right=0.98, top=1 - 1.0 / height, bottom=0.4 / height, wspace=0.3, hspace=0.6)
     axes = figure.subplots(rows, columns, squeeze=False)
     everything = LatencyHistogram()
     for _, stats in routes:
