@@ -80,9 +80,18 @@ def gate_sentence(result: GateResult, shape: ShapeObservation | None, baseline_v
 
 
 def gate_sentences(
-    results: Sequence[GateResult], shape: ShapeObservation | None, baseline_version: str | None
+    results: Sequence[GateResult],
+    shape: ShapeObservation | None,
+    baseline_version: str | None,
+    waived: dict[str, str] | None = None,
 ) -> list[str]:
-    return [gate_sentence(result, shape, baseline_version) for result in results]
+    """Every gate's sentence; a gate standing short under a waiver says so with the waiver's terms."""
+    waived = waived or {}
+    return [
+        gate_sentence(result, shape, baseline_version)
+        + (f" Waived: {waived[result.gate.name]}." if result.gate.name in waived else "")
+        for result in results
+    ]
 
 
 def _clock(seconds: float) -> str:

@@ -11,8 +11,10 @@ from validator.report.charts import Chart, run_loads, write_charts
 from validator.report.checklist import CHECKLIST_FILE, checklist_context, render_checklist
 from validator.report.decision import decision_context
 from validator.report.markdown import cell
+from validator.verdict import WaiverState
 
 if TYPE_CHECKING:
+    from validator.judgement import Judgement
     from validator.report.render import RunArtifacts
 
 CHART_WORDS = {
@@ -72,11 +74,22 @@ def release_sections(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -
         **decision_context(judgement.verdict, judgement.results),
         "charts": chart_rows(charts),
         "analysis": {
-            "gates": gate_sentences(judgement.results, judgement.shape, baseline.version if baseline else None),
+            "gates": gate_sentences(
+                judgement.results, judgement.shape, baseline.version if baseline else None, _waived(judgement)
+            ),
             "observations": [observation_sentence(item) for item in observations],
             "recommendations": recommendations(observations, judgement.results),
         },
         "checklist": write_checklist(artifacts, rollback_lines),
+    }
+
+
+def _waived(judgement: "Judgement") -> dict[str, str]:
+    return {
+        use.waiver.gate: f"{cell(use.waiver.reason)} (approved by {cell(use.waiver.approved_by)}, until "
+        f"{use.waiver.expires.isoformat()})"
+        for use in judgement.verdict.waivers
+        if use.state == WaiverState.APPLIED
     }
 
 
