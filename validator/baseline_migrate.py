@@ -73,7 +73,7 @@ def _migrated(document: dict[str, Any], path: Path | str, version: int) -> dict[
         "service": document["service"],
         "version": document["version"],
         "provenance": provenance,
-        "load_profile": portable_profile(profile, Path(path).parent) if isinstance(profile, dict) else None,
+        "load_profile": portable_profile(profile, Path(path).parent, False) if isinstance(profile, dict) else None,
         "metrics": {name: summary_entry(m, coverage) for name, m in sorted(measurements.items())},
         "evidence": evidence,
         "histograms": histograms,

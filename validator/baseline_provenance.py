@@ -78,13 +78,14 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-def portable_profile(profile: dict[str, Any], base: Path) -> dict[str, Any]:
-    """The load profile with its locustfile relative to the repository and identified by content hash."""
+def portable_profile(profile: dict[str, Any], base: Path, hash_file: bool = True) -> dict[str, Any]:
+    """The load profile with its locustfile relative to the repository and identified by content hash (read now
+    unless `hash_file` is False: a migrated file cannot know what its locustfile held when it was recorded)."""
     shown = {key: profile[key] for key in PROFILE_KEYS if profile.get(key) is not None}
     locustfile = profile.get("locustfile")
     shown["locustfile"] = portable_path(locustfile, base)
     shown["locustfile_sha256"] = profile.get("locustfile_sha256") or (
-        file_sha256(base / locustfile) if locustfile else None
+        file_sha256(base / locustfile) if locustfile and hash_file else None
     )
     return shown
 
