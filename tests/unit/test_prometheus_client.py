@@ -147,3 +147,9 @@ def test_tls_insecure_warnings_and_retries_are_said_in_the_report() -> None:
     notes = routes_section([], None, record)["prometheus_notes"]
     assert any("not verified" in n for n in notes) and any("partial data" in n for n in notes)
     assert any("retried 1 time(s)" in n for n in notes)
+
+
+@pytest.mark.parametrize("url", ["prometheus:9090", "ftp://host/", "http://:9090", "http://host:port/"])
+def test_a_url_that_is_not_http_is_a_usage_error(url) -> None:
+    with pytest.raises(UsageError, match="prometheus.url"):
+        PrometheusClient(spec(url), {})

@@ -66,6 +66,9 @@ def read_secret(secret: Secret, spec_file: str, environ: Mapping[str, str]) -> s
         if not value.strip():
             raise UsageError(f"{spec_file}: {secret.key}: expected the environment variable {secret.env} to be set "
                              "and non-empty")
+        if "\n" in value.strip() or "\r" in value:
+            raise UsageError(f"{spec_file}: {secret.key}: expected the environment variable {secret.env} to hold "
+                             "one line")
         return value.strip()
     assert secret.file is not None
     try:
@@ -73,8 +76,9 @@ def read_secret(secret: Secret, spec_file: str, environ: Mapping[str, str]) -> s
     except OSError as error:
         raise UsageError(f"{spec_file}: {secret.key}: expected a readable file, got {str(secret.file)!r} "
                          f"({error.strerror or error.__class__.__name__})") from None
-    if not value:
-        raise UsageError(f"{spec_file}: {secret.key}: expected a non-empty file, got {str(secret.file)!r}")
+    if not value or "\n" in value or "\r" in value:
+        raise UsageError(f"{spec_file}: {secret.key}: expected a file holding one non-empty line, "
+                         f"got {str(secret.file)!r}")
     return value
 
 
@@ -88,7 +92,14 @@ class PrometheusClient:
         self.log = QueryLog()
         self.secrets: list[str] = []
         session = requests.Session()  # trust_env: HTTP(S)_PROXY / NO_PROXY and REQUESTS_CA_BUNDLE are honoured
-        parts = urllib.parse.urlsplit(spec.url)
+        try:
+            parts = urllib.parse.urlsplit(spec.url)
+            parts.port  # noqa: B018 (raises ValueError on a bad port)
+        except ValueError:
+            parts = urllib.parse.urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"{spec.spec_file}: prometheus.url (or PROMETHEUS_URL): expected an http:// or https:// "
+                             f"URL, got {spec.shown_url!r}")
         if parts.username is not None:  # user:pass@ in the URL is basic auth, never shown
             user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
             session.auth = (user, password)

@@ -1,6 +1,7 @@
 """`[prometheus]`: where the service's metrics live, how to reach them (auth, tenant headers, TLS, retries) and
 which series hold latency and request outcomes (a `preset` names them for common libraries)."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,8 +9,11 @@ from pathlib import Path
 from validator.presets import PRESETS, UNIT_SECONDS
 from validator.promql import is_label_name
 from validator.redact import redact_url
-from validator.spec.reader import Reader, boolean, choice, nonempty_string, positive
+from validator.spec.reader import Reader, boolean, choice, positive
 from validator.units import parse_duration
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -146,15 +150,17 @@ def _headers(table: Reader, base_dir: Path) -> tuple[Header, ...]:
     headers = []
     for name, value in entries.items():
         key = table.key(f"headers.{name}")
-        if isinstance(value, str):
+        if not _HEADER_NAME.match(str(name)):
+            raise table.fail(f"headers.{name}", "an HTTP header name (letters, digits and -)")
+        if isinstance(value, str) and not _CONTROL.search(value):
             headers.append(Header(name, value=value))
-        elif isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
-            (kind, source), = value.items()
-            nonempty_string(source)
-            secret = Secret(key, env=source) if kind == "env" else Secret(key, file=base_dir / source)
-            headers.append(Header(name, secret=secret))
-        else:
-            raise table.fail(f"headers.{name}", "a string, or a table { env = \"VAR\" } or { file = \"path\" }", value)
+            continue
+        source = next(iter(value.values())) if isinstance(value, Mapping) and len(value) == 1 else None
+        if not (isinstance(source, str) and source.strip() and set(value) <= {"env", "file"}):
+            raise table.fail(f"headers.{name}", "a one-line string, or a table { env = \"VAR\" } or "
+                             "{ file = \"path\" }", value)
+        secret = Secret(key, env=source) if "env" in value else Secret(key, file=base_dir / source)
+        headers.append(Header(name, secret=secret))
     return tuple(headers)
 
 
