@@ -103,3 +103,14 @@ def test_each_wrong_setting_is_one_line_before_any_load(stack, tmp_path, case, a
     assert "Traceback" not in output and PASSWORD not in output
     if run_dir is not None:
         assert not (run_dir / "load.json").exists() or "GO" != gates_of(run_dir)
+
+
+def test_tls_insecure_reaches_it_without_the_ca(stack) -> None:
+    from validator.prometheus import PrometheusClient
+    from validator.spec.prometheus import PrometheusSpec, Secret
+
+    folder, _, url = stack
+    spec = PrometheusSpec(url, "h", "c", basic_auth_user="slagate", tls_insecure=True,
+                          basic_auth_password=Secret("prometheus.basic_auth_password_env", env="PROM_PASSWORD"))
+    answer = PrometheusClient(spec, {"PROM_PASSWORD": PASSWORD}).instant("q", "vector(1)", 0.0)
+    assert answer[0]["value"][1] == "1"
