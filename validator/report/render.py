@@ -26,6 +26,7 @@ from validator.report.baseline_words import baseline_facts
 from validator.report.checklist import CHECKLIST_FILE
 from validator.report.criteria_words import criterion_document, rollback_sentence
 from validator.report.decision import plan_line, rollout_document, waivers_document
+from validator.report.errors_table import error_rows
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
 from validator.report.junit import JUNIT_FILE, junit_xml
 from validator.report.live_promql import criterion_expr, duration
@@ -164,7 +165,7 @@ def render_markdown(artifacts: RunArtifacts, extras: dict[str, Any]) -> str:
         looks=looks_lines(artifacts.judgement.looks),
         rollback_criteria=_rollback_lines(artifacts),
         facts=_facts(artifacts),
-        errors=_errors(artifacts.load),
+        errors=error_rows(artifacts.load),
         measurement=measurement_section(artifacts.checks),
         queries=list(queries.values()),
         **extras,
@@ -385,19 +386,3 @@ def _load_facts(load: LoadResult, checks: MeasurementChecks | None) -> list[dict
 def _or_unknown(value: object) -> str:
     return "unknown" if value is None else str(value)
 
-
-def _errors(load: LoadResult | None) -> list[dict[str, Any]]:
-    if load is None:
-        return []
-    return [
-        {
-            "endpoint": cell(group.endpoint),
-            "status": cell(group.status),
-            "exception": cell(group.exception),
-            "count": group.count,
-            "first_seen": utc(group.first_seen),
-            "last_seen": utc(group.last_seen),
-            "sample": code(group.sample),
-        }
-        for group in load.errors
-    ]
