@@ -42,10 +42,11 @@ def upper_edges_us(keys: np.ndarray) -> np.ndarray:
 class LatencyHistogram:
     """Counts of latencies (µs) per log bucket, with exact total, sum, min and max."""
 
-    __slots__ = ("_counts", "total", "sum", "min", "max")
+    __slots__ = ("_counts", "_packed", "total", "sum", "min", "max")
 
     def __init__(self) -> None:
         self._counts: dict[int, int] = {}
+        self._packed: tuple[np.ndarray, np.ndarray] | None = None  # (keys, counts) as read from a file, until changed
         self.total = 0
         self.sum = 0.0
         self.min = math.inf  # inf / -inf while empty
@@ -56,6 +57,8 @@ class LatencyHistogram:
         if value_us < MIN_VALUE_US:
             value_us = MIN_VALUE_US
         key = math.ceil(math.log(value_us, 2) * _KEYS_PER_OCTAVE)  # bucket_key(), inlined
+        if self._packed is not None:
+            self._unpack()
         counts = self._counts
         counts[key] = counts.get(key, 0) + count
         self.total += count
@@ -67,8 +70,12 @@ class LatencyHistogram:
 
     def merge(self, other: "LatencyHistogram") -> None:
         """Add every count of `other` into this histogram (in place)."""
+        if self._packed is not None:
+            self._unpack()
         counts = self._counts
-        for key, count in other._counts.items():
+        packed = other._packed
+        pairs = other._counts.items() if packed is None else zip(packed[0].tolist(), packed[1].tolist(), strict=True)
+        for key, count in pairs:
             counts[key] = counts.get(key, 0) + count
         self.total += other.total
         self.sum += other.sum
@@ -83,10 +90,19 @@ class LatencyHistogram:
 
     def buckets(self) -> tuple[np.ndarray, np.ndarray]:
         """(keys, counts) of the non-empty buckets, keys ascending, both int64."""
+        if self._packed is not None:
+            return self._packed[0].astype(np.int64), self._packed[1].copy()
         keys = np.fromiter(self._counts.keys(), dtype=np.int64, count=len(self._counts))
         counts = np.fromiter(self._counts.values(), dtype=np.int64, count=len(self._counts))
         order = np.argsort(keys)
         return keys[order], counts[order]
+
+    def _unpack(self) -> None:
+        """Turn the packed buckets of a histogram read from a file into the dict `record` and `merge` update."""
+        assert self._packed is not None
+        keys, counts = self._packed
+        self._counts = dict(zip(keys.tolist(), counts.tolist(), strict=True))
+        self._packed = None
 
     def quantile(self, q: float) -> float:
         """The q-quantile in µs, interpolated linearly inside its bucket and clamped to [min, max]; NaN if empty."""
@@ -135,7 +151,11 @@ class LatencyHistogram:
     ) -> "LatencyHistogram":
         """A histogram from its non-empty buckets (keys, counts) and its sum, min and max in µs."""
         histogram = cls()
-        histogram._counts = dict(zip(np.asarray(keys).tolist(), np.asarray(counts).tolist(), strict=True))
+        keys, counts = np.asarray(keys, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+        if keys.shape != counts.shape:
+            raise ValueError(f"a histogram has {keys.size} bucket keys but {counts.size} counts")
+        order = np.argsort(keys, kind="stable")
+        histogram._packed = (keys[order].astype(np.int32), counts[order])  # 12 bytes a bucket, not a dict entry
         histogram.total = int(np.sum(counts))
         histogram.sum = float(total_us)
         if histogram.total:
