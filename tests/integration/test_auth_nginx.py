@@ -100,8 +100,9 @@ def test_right_token_tenant_and_key_give_a_verdict_and_leak_nothing(stack, tmp_p
         ("token variable unset", RIGHT, {"PROM_TOKEN": ""}, 2, "prometheus.bearer_token_env"),
         ("token file missing", RIGHT.replace('bearer_token_env = "PROM_TOKEN"', 'bearer_token_file = "none.txt"'),
          {}, 2, "prometheus.bearer_token_file"),
-        ("user:pass@ in the URL, wrong token", RIGHT, {"PROM_TOKEN": "tok-wrong", "PROMETHEUS_URL": "userinfo"}, 4,
-         "HTTP 401"),
+        ("user:pass@ in the URL beside a token", RIGHT, {"PROMETHEUS_URL": "userinfo"}, 2, "prometheus.url"),
+        ("user:pass@ in the URL, no token", RIGHT.replace('bearer_token_env = "PROM_TOKEN"', ""),
+         {"PROMETHEUS_URL": "userinfo"}, 4, "HTTP 401"),
     ],
 )
 def test_each_wrong_setting_is_one_line_before_any_load(stack, tmp_path, case, lines, env, code, says) -> None:

@@ -101,6 +101,9 @@ class PrometheusClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"{spec.spec_file}: prometheus.url (or PROMETHEUS_URL): expected an http:// or https:// "
                              f"URL, got {spec.shown_url!r}")
+        if parts.username is not None and (spec.bearer_token or spec.basic_auth_user):
+            raise UsageError(f"{spec.spec_file}: prometheus.url (or PROMETHEUS_URL): expected no user:password@ "
+                             "when a bearer token or basic_auth_user is set (both would set Authorization)")
         if parts.username is not None:  # user:pass@ in the URL is basic auth, never shown
             user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
             session.auth = (user, password)
