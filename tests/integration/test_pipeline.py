@@ -75,7 +75,8 @@ def test_same_settings_as_baseline_is_go(tmp_path, stack, target) -> None:
     assert "verdict GO" in stdout and str(run_dir / "report.md") in stdout
     report = (run_dir / "report.md").read_text()
     assert "## Verdict: **GO**" in report and "5 % → 25 % → 50 % → 100 %" in report
-    assert "- [x] Every critical gate PASS" in report
+    assert "- [x] p99 latency PASS" in report and "- [x] success rate PASS" in report  # the checklist's critical gates
+    assert (run_dir / "checklist.md").is_file() and (run_dir / "chart-latency.png").is_file()
     assert (run_dir / "report.md").is_file()
     for kind in ("load", "metrics", "verdict"):  # every JSON artifact matches its shipped schema
         artifacts.read_json(run_dir / f"{kind}.json", kind)
