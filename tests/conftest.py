@@ -91,7 +91,8 @@ def demo_spec(
         'duration = "30s"': f'duration = "{duration}"',
         'warmup = "5s"': 'warmup = "2s"',
         '"loadtests/locustfile.py"': json.dumps(str(locustfile)) + "\n" + load,
-        '"baselines/demo/1.0.0.json"': json.dumps(str(ROOT / "baselines/demo/1.0.0.json")),
+        '"baselines/demo/1.0.0.json"': json.dumps(str(ROOT / "baselines/demo/1.0.0.json"))
+        + '\ntolerance = "80%"  # short test loads (7-12 s) against the 30 s demo baseline are comparable',
         '"checklists/production-readiness.md.j2"': json.dumps(str(ROOT / "checklists/production-readiness.md.j2")),
     }
     for old, new in replacements.items():
