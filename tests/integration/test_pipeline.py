@@ -197,7 +197,7 @@ def test_recorded_baseline_round_trips(tmp_path, stack, target) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     document = json.loads((tmp_path / "baselines/demo/9.9.9.json").read_text())
-    assert document["version"] == "9.9.9" and document["provenance"]["run_id"] == run_dir.name
+    assert document["version"] == "9.9.9" and document["provenance"]["run_ids"] == [run_dir.name]
     p99 = document["metrics"]["latency_p99"]
     assert p99["interval"]["low"] <= p99["estimate"] <= p99["interval"]["high"]
 
