@@ -10,6 +10,7 @@ same for a 5-second run. Prints a table; the last line is `render_charts: <ms> m
 
 import locust  # noqa: F401, I001  (gevent's patching first, as in the CLI)
 
+import os
 import sys
 import tempfile
 import time
@@ -117,7 +118,7 @@ def server_measurements(total: int, median_s: float, rng: np.random.Generator) -
     return measurements
 
 
-def render(seconds: int, rate: int, warmup: int, keep: Path | None = None) -> tuple[float, int]:
+def render(seconds: int, rate: int, warmup: int, keep: Path | None = None) -> tuple[float, float, int]:
     rng = np.random.default_rng(7)
     load = synthetic_load(seconds, rate, warmup, rng)
     spec = load_spec(ROOT / "sla.toml")
@@ -131,10 +132,10 @@ def render(seconds: int, rate: int, warmup: int, keep: Path | None = None) -> tu
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) if keep is None else keep / f"{seconds}s"
         target.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         charts = write_charts(target, judgement.results, metrics.measurements, baseline.measurements, [load])
-        elapsed = (time.perf_counter() - started) * 1000
-    return elapsed, len(charts)
+        elapsed, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
+    return elapsed, cpu, len(charts)
 
 
 def startup() -> float:
@@ -156,11 +157,12 @@ def main() -> None:
         ("5-s run, 200 req/s", *render(5, 200, 1, keep)),
         ("10-min run, 10,000 req/s (6 M requests)", *render(600, 10_000, 30, keep)),
     ]
-    width = max(len(name) for name, _, _ in rows)
-    print(f"{'run'.ljust(width)} | charts | render all (ms)")
-    print(f"{'matplotlib start-up, once per process'.ljust(width)} | {1:6d} | {first:8.0f}")
-    for name, ms, count in rows:
-        print(f"{name.ljust(width)} | {count:6d} | {ms:8.0f}")
+    width = max(len(row[0]) for row in rows)
+    print(f"{'run'.ljust(width)} | charts | wall (ms) | CPU (ms)")
+    print(f"{'matplotlib start-up, once per process'.ljust(width)} | {1:6d} | {first:9.0f} |")
+    for name, ms, cpu, count in rows:
+        print(f"{name.ljust(width)} | {count:6d} | {ms:9.0f} | {cpu:8.0f}")
+    print(f"load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall time grows)")
     print(f"render_charts: {rows[-1][1]:.0f} ms")
 
 
