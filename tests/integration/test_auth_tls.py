@@ -13,6 +13,7 @@ from tests.integration.third_party import (
     bcrypt_hash,
     gates_of,
     make_ca,
+    make_client_cert,
     make_server_cert,
     prometheus,
     python_app,
@@ -46,7 +47,11 @@ def stack(tmp_path_factory):
     make_ca(folder, "good")
     make_ca(folder, "other")
     make_server_cert(folder, "good")
-    web = {"tls_server_config": {"cert_file": str(folder / "server.pem"), "key_file": str(folder / "server.key")},
+    make_client_cert(folder, "good", "client")
+    make_client_cert(folder, "other", "stranger")
+    web = {"tls_server_config": {"cert_file": str(folder / "server.pem"), "key_file": str(folder / "server.key"),
+                                 "client_auth_type": "VerifyClientCertIfGiven",
+                                 "client_ca_file": str(folder / "good-ca.pem")},
            "basic_auth_users": {"slagate": bcrypt_hash(PASSWORD)}}
     with python_app(folder, "fastapi-instrumentator", "uvicorn") as target, \
             prometheus(folder, target, "shop", web) as port:
@@ -114,3 +119,21 @@ def test_tls_insecure_reaches_it_without_the_ca(stack) -> None:
                           basic_auth_password=Secret("prometheus.basic_auth_password_env", env="PROM_PASSWORD"))
     answer = PrometheusClient(spec, {"PROM_PASSWORD": PASSWORD}).instant("q", "vector(1)", 0.0)
     assert answer[0]["value"][1] == "1"
+
+
+@pytest.mark.parametrize(("name", "accepted"), [("client", True), ("stranger", False)])
+def test_a_client_certificate_is_presented(stack, name, accepted) -> None:
+    from validator.prometheus import PrometheusClient, PrometheusUnavailable
+    from validator.spec.prometheus import PrometheusSpec, Secret
+
+    folder, _, url = stack
+    spec = PrometheusSpec(url, "h", "c", basic_auth_user="slagate", ca_file=folder / "good-ca.pem",
+                          client_cert_file=folder / f"{name}.pem", client_key_file=folder / f"{name}.key",
+                          basic_auth_password=Secret("prometheus.basic_auth_password_env", env="PROM_PASSWORD"),
+                          retry_deadline=1.0)
+    client = PrometheusClient(spec, {"PROM_PASSWORD": PASSWORD})
+    if accepted:
+        assert client.instant("q", "vector(1)", 0.0)[0]["value"][1] == "1"
+    else:  # a certificate from a CA Prometheus does not trust is refused in the TLS handshake
+        with pytest.raises(PrometheusUnavailable, match="query 'q'"):
+            client.instant("q", "vector(1)", 0.0)

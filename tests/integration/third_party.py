@@ -46,6 +46,15 @@ def make_server_cert(folder: Path, ca: str) -> None:
             "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem", cwd=folder)
 
 
+def make_client_cert(folder: Path, ca: str, name: str) -> None:
+    """<name>.pem / <name>.key: a client certificate signed by `<ca>-ca`."""
+    (folder / "client.ext").write_text("extendedKeyUsage = clientAuth\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", cwd=folder)
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}-ca.pem", "-CAkey", f"{ca}-ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "client.ext", "-out", f"{name}.pem", cwd=folder)
+
+
 def bcrypt_hash(password: str) -> str:
     """A bcrypt hash for Prometheus's web config (cost 4: fast, this is a test)."""
     import warnings
