@@ -174,7 +174,7 @@ def errors_figure(loads: Sequence[LoadResult], success_min: float | None) -> Fig
             bottom = bottom + values
         for ax in (rate_ax, stack_ax):
             shifted = load.window_start - load.origin + offset
-            if index == 0 and shifted > offset:
+            if shifted > offset:  # each run's warm-up
                 ax.axvspan(offset, shifted, color=WARMUP, alpha=0.6, lw=0)
             ax.axvline(shifted, color="0.3", lw=1, ls="--")
             ax.axvline(load.window_end - load.origin + offset, color="0.3", lw=1, ls="--")
