@@ -258,10 +258,14 @@ def routes_figure(load: LoadResult) -> Figure:
     for _, stats in routes:
         everything.merge(stats.histogram)
     all_x, all_y = histogram_cdf(everything)
+    curves = [histogram_cdf(stats.histogram) for _, stats in shown]
+    span = _span([all_x, *(x for x, _ in curves)], [all_y, *(y for _, y in curves)])
     for ax, (name, stats) in zip(axes.flat, shown, strict=False):
         _logit_axis(ax)
         if len(all_x):
             ax.plot(all_x, _clip(all_y), color="0.75", lw=1.2, label="all routes")
+        if span is not None:
+            ax.set_xlim(*span)  # one scale for every route, so the panels compare at a glance
         x, y = histogram_cdf(stats.histogram)
         if len(x):
             ax.plot(x, _clip(y), color=CANDIDATE, lw=1.6, label="this route")
