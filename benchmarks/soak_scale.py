@@ -188,7 +188,10 @@ def judge(run_dir: Path, spec_path: Path) -> dict[str, float]:
         nonlocal start
         now = time.perf_counter()
         times[name] = (now - start) * 1000
+        peaks.append(f"{name} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
         start = now
+
+    peaks = [f"imports {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"]
 
     spec, baseline = pipeline.load_inputs(spec_path)
     lap("read spec + baseline")
@@ -204,6 +207,7 @@ def judge(run_dir: Path, spec_path: Path) -> dict[str, float]:
     )
     lap("render")
     times["peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times["peak RSS after each stage (MB)"] = ", ".join(peaks)  # type: ignore[assignment]
     times["decision"] = judgement.verdict.decision.value  # type: ignore[assignment]
     return times
 
