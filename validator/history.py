@@ -35,8 +35,10 @@ def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
-def run_entry(run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None) -> dict[str, Any]:
-    """The history line of a judged run."""
+def run_entry(
+    run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None, measured_at: float
+) -> dict[str, Any]:
+    """The history line of a judged run: `date` is when it was measured (its window's start), `judged_at` now."""
     gates = []
     for result in judgement.results:
         value = result.value
@@ -58,7 +60,8 @@ def run_entry(run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baselin
         "service": spec.service,
         "version": spec.version,
         "run_id": run_dir.name,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": datetime.fromtimestamp(measured_at, UTC).isoformat(timespec="seconds"),
+        "judged_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "decision": judgement.verdict.decision.value,
         "baseline_version": baseline.version if baseline else None,
         "gates": gates,
@@ -104,4 +107,4 @@ def read(path: Path, service: str | None = None) -> History:
         if service is None or entry["service"] == service:
             entries.pop(str(entry["run_id"]), None)
             entries[str(entry["run_id"])] = entry
-    return History(sorted(entries.values(), key=lambda e: str(e["date"])), skipped)
+    return History(sorted(entries.values(), key=lambda e: (str(e["date"]), str(e.get("judged_at", "")))), skipped)

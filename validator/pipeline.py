@@ -146,15 +146,17 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
         artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable)
         report = write_reports(artifacts)
         if judgement.verdict.incomplete is None:
-            record_history(run_dir, spec, judgement, baseline)
+            record_history(run_dir, spec, judgement, baseline, metrics.window.start)
         if metrics.incomplete is not None or interrupt.requested() is None:
             return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
 
 
-def record_history(run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None) -> None:
+def record_history(
+    run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None, measured_at: float
+) -> None:
     """Append the judged run to REPORTS_DIR/history.jsonl (one line; a re-judged run's newer line wins)."""
     try:
-        history.append(run_dir.parent, history.run_entry(run_dir, spec, judgement, baseline))
+        history.append(run_dir.parent, history.run_entry(run_dir, spec, judgement, baseline, measured_at))
     except OSError as error:
         raise WriteFailed(run_dir.parent / history.HISTORY_FILE, error) from None
 
