@@ -66,7 +66,7 @@ def runs_needed_sentence(needed: RunsNeeded) -> str:
     if needed.runs_a_side is None:
         runs = "no number of runs decides an estimate sitting on the limit"
     else:
-        runs = f"≈ {needed.runs_a_side} runs a side would decide it at the {needed.level * 100:g} % level"
+        runs = f"≈ {needed.runs_a_side} runs a side would decide it at the {needed.level * 100:.4g} % level"
     return f"{noise}; {distance}; {runs}, or {margin} with the runs at hand"
 
 
