@@ -30,8 +30,10 @@ class MetricsRecord:
     tls_insecure: bool = False  # Prometheus's certificate was not verified
     routes: dict[str, dict[str, float | None]] = field(default_factory=dict)  # route → requests, p50/p95/p99 (s)
     incomplete: str | None = None  # a signal stopped the run before this record was complete: where
+    looks: list[dict[str, Any]] = field(default_factory=list)  # repeat = "auto": each look's runs, level, step
 
     def to_dict(self) -> dict[str, Any]:
+        looks = {"looks": self.looks} if self.looks else {}
         return {
             "schema_version": SCHEMA_VERSIONS["metrics"],
             "prometheus_url": self.prometheus_url,
@@ -43,6 +45,7 @@ class MetricsRecord:
             "scope": self.scope,
             "tls_insecure": self.tls_insecure,
             "routes": self.routes,
+            **looks,
         }
 
     @classmethod
@@ -57,6 +60,7 @@ class MetricsRecord:
             scope=data.get("scope") or {},
             tls_insecure=bool(data.get("tls_insecure", False)),
             routes=data.get("routes") or {},
+            looks=data.get("looks") or [],
         )
 
     def write(self, run_dir: Path) -> Path:

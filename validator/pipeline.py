@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from validator import baseline_provenance, history, interrupt, looks
+from validator.analysis import LookStep
 from validator.artifacts import WriteFailed
 from validator.baseline import (
     Baseline,
@@ -262,6 +263,7 @@ def _run_and_measure(
     A stop request ends the repeats: what was measured is written, Prometheus is not queried for a stopped load."""
     repeat = spec.load.repeat
     records = []
+    steps: list[LookStep] = []
     for index in range(1, repeat + 1):
         target = run_dir if repeat == 1 else run_dir / f"run-{index}"
         target.mkdir(exist_ok=True)
@@ -283,9 +285,13 @@ def _run_and_measure(
             records[-1].write(target)
         if stop is not None:
             break
-        if spec.load.auto_repeat and looks.next_step(spec, records, baseline).stop:
-            break
-    return pool_records(records)
+        if spec.load.auto_repeat:
+            steps.append(looks.next_step(spec, records, baseline))
+            if steps[-1].stop:
+                break
+    pooled = pool_records(records)
+    pooled.looks = [{"runs": s.runs, "level": s.level, "stop": s.stop, "why": s.why} for s in steps]
+    return pooled
 
 
 def _not_evaluated(spec: Spec, why: str) -> MetricsRecord:

@@ -241,6 +241,8 @@ def test_auto_repeat_runs_until_decided_and_reports_each_look(tmp_path, stack, t
     assert looks[-1]["stop"] and not any(look["stop"] for look in looks[:-1])
     assert looks[-1]["why"] == "decided" or len(runs) == 3
     assert all(look["level"] > verdict["level"] for look in looks)  # each look judged beyond the spec's level
+    recorded = json.loads((run_dir / "metrics.json").read_text())["looks"]  # what the pipeline stopped on
+    assert [(r["runs"], r["why"]) for r in recorded] == [(look["runs"], look["why"]) for look in looks]
     report = (run_dir / "report.md").read_text()
     assert "Looks:" in report and "O'Brien–Fleming-type error spending" in report
     (tmp_path / "looks.md").write_text(report)
