@@ -180,6 +180,15 @@ def build(folder: Path, seconds: int, rate: int) -> tuple[Path, Path, Path]:
     return run_dir, spec, baseline
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM, MB): unlike ru_maxrss it starts afresh at exec, so the judging
+    process does not inherit the peak of the generator that forked it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def judge(run_dir: Path, spec_path: Path) -> dict[str, float]:
     """`pipeline.finish`'s stages, timed (ms), and this process's peak RSS (MB)."""
     times, start = {}, time.perf_counter()
@@ -188,10 +197,10 @@ def judge(run_dir: Path, spec_path: Path) -> dict[str, float]:
         nonlocal start
         now = time.perf_counter()
         times[name] = (now - start) * 1000
-        peaks.append(f"{name} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+        peaks.append(f"{name} {peak_rss_mb():.0f}")
         start = now
 
-    peaks = [f"imports {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"]
+    peaks = [f"imports {peak_rss_mb():.0f}"]
 
     spec, baseline = pipeline.load_inputs(spec_path)
     lap("read spec + baseline")
@@ -206,7 +215,7 @@ def judge(run_dir: Path, spec_path: Path) -> dict[str, float]:
         RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, judgement.verdict.exit_code(), checks)
     )
     lap("render")
-    times["peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times["peak RSS MB"] = peak_rss_mb()
     times["peak RSS after each stage (MB)"] = ", ".join(peaks)  # type: ignore[assignment]
     times["decision"] = judgement.verdict.decision.value  # type: ignore[assignment]
     return times
