@@ -13,6 +13,10 @@ from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 
+from validator.evidence_parts import Change as Change
+from validator.evidence_parts import IncomparableEvidence as IncomparableEvidence
+from validator.evidence_parts import RunNoise as RunNoise
+from validator.evidence_parts import decode_window, encode_window
 from validator.spec import Resampling
 from validator.stats import counts, quantiles, resampling, runs
 from validator.stats.intervals import Interval, Method, MethodKind, implied_sd
@@ -20,34 +24,6 @@ from validator.stats.intervals import Interval, Method, MethodKind, implied_sd
 RATIO_DRAWS = 20_000  # exact order-statistic draws per side (cheap: no resampling)
 SPREAD_COVERAGE = 0.95  # the interval a figure's sampling standard deviation is read from
 DEFAULT_RESAMPLING = Resampling()
-
-
-@dataclass(frozen=True)
-class Change:
-    """Candidate against baseline: a ratio (latency, throughput) or a difference (success rate)."""
-
-    kind: str  # "ratio" or "difference"
-    interval: Interval
-
-
-class IncomparableEvidence(ValueError):
-    """The baseline holds a different kind of evidence for this metric than the candidate."""
-
-
-@dataclass(frozen=True)
-class RunNoise:
-    """Run-to-run standard deviation of a figure beyond sampling error (log scale for ratios, linear for
-    differences), measured from `runs` repeated baseline runs of one build."""
-
-    sd: float
-    runs: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"sd": self.sd, "runs": self.runs}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunNoise":
-        return cls(float(data["sd"]), int(data["runs"]))
 
 
 class Evidence(Protocol):
@@ -215,40 +191,17 @@ class QuantileEvidence:
             "q": self.q,
             "upper_bounds": bounds,
             "cumulative_counts": list(self.cumulative_counts),
-            "windows": [[_encode_window(row) for row in run] for run in self.windows],
+            "windows": [[encode_window(row) for row in run] for run in self.windows],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "QuantileEvidence":
         bounds = tuple(float(b) for b in data["upper_bounds"])
         windows = tuple(
-            np.array([_decode_window(row, len(bounds)) for row in run], dtype=float).reshape(-1, len(bounds))
+            np.array([decode_window(row, len(bounds)) for row in run], dtype=float).reshape(-1, len(bounds))
             for run in data.get("windows", [])
         )
         return cls(float(data["q"]), bounds, tuple(float(c) for c in data["cumulative_counts"]), windows)
-
-
-def _encode_window(cumulative: np.ndarray) -> dict[str, Any]:
-    """One window's cumulative bucket counts as the per-bucket counts between its first and last non-zero."""
-    per_bucket = np.diff(np.asarray(cumulative, dtype=float), prepend=0.0)
-    nonzero = np.flatnonzero(per_bucket)
-    if nonzero.size == 0:
-        return {"from": 0, "counts": []}
-    first, last = int(nonzero[0]), int(nonzero[-1])
-    return {
-        "from": first,
-        "counts": [int(c) if float(c).is_integer() else float(c) for c in per_bucket[first : last + 1]],
-    }
-
-
-def _decode_window(data: dict[str, Any], n_buckets: int) -> np.ndarray:
-    per_bucket = np.zeros(n_buckets)
-    values = np.asarray(data["counts"], dtype=float)
-    start = int(data["from"])
-    if start < 0 or start + values.size > n_buckets:
-        raise ValueError(f"a window's counts run past the {n_buckets} buckets")
-    per_bucket[start : start + values.size] = values
-    return np.cumsum(per_bucket)
 
 
 @dataclass(frozen=True)
