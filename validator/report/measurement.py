@@ -51,8 +51,13 @@ def _comparison_row(run: RunChecks, row: dict[str, Any]) -> dict[str, str]:
         "client": _seconds(row["client_s"]),
         "server": _seconds(row["server_s"]),
         "ratio": "—" if row["ratio"] is None else f"×{row['ratio']:.2f}",
-        "flag": "**gap**" if row["flagged"] else "bucket resolution" if row.get("resolution_limit")
-        else "ok" if row["ratio"] is not None else "not compared",
+        "flag": "**gap**"
+        if row["flagged"]
+        else "bucket resolution"
+        if row.get("resolution_limit")
+        else "ok"
+        if row["ratio"] is not None
+        else "not compared",
     }
 
 
