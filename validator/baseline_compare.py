@@ -57,8 +57,8 @@ class Comparability:
         return [self._capped(result) for result in results]
 
     def _capped(self, result: GateResult) -> GateResult:
-        if result.change is None and result.gate.max_regression is None:
-            return result
+        if not result.checks or (result.change is None and result.gate.max_regression is None):
+            return result  # nothing was compared (e.g. NO_DATA before any check)
         reason = mismatch_reason(self)
         checks = []
         for check in result.checks:

@@ -5,12 +5,12 @@ stage can be re-run alone: `slagate validate` re-measures a recorded window, `sl
 and re-renders. A stage that fails never deletes what an earlier stage wrote.
 """
 
+import dataclasses
 import re
 import socket
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from validator.verdict import Verdict
 Notify = Callable[[str], None]  # one progress line for the user
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Outcome:
     """What a finished stage tells the user: the verdict, its exit code, the report and any doubts."""
 
@@ -101,8 +101,12 @@ def run_validation(
     An unreachable Prometheus or a load that cannot run is recorded as could-not-evaluate (NO-GO, exit 4)
     with a report; a bad locustfile raises `load_runner.LocustfileError` before any load is sent.
     """
-    user_classes_from(str(spec.load.locustfile))  # a bad locustfile is exit 2 before anything runs
-    unreachable = preflight(spec) or target_preflight(spec.target_url)
+    try:
+        user_classes_from(str(spec.load.locustfile))  # a bad locustfile is exit 2 before anything runs
+        unreachable = preflight(spec) or target_preflight(spec.target_url)
+    except UsageError:
+        run_dir.rmdir()  # nothing ran: no empty run folder is left behind
+        raise
     if unreachable:
         metrics = _not_evaluated(spec, unreachable)
     else:
@@ -117,6 +121,10 @@ def run_validation(
 def validate_run(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
     """Re-query Prometheus for the windows recorded in the run's load.json file(s), then judge and report."""
     LoadResult.read(run_dir)  # the run must hold a load result before anything is re-measured
+    unreachable = preflight(spec)
+    if unreachable:
+        _not_evaluated(spec, unreachable).write(run_dir)
+        return finish(run_dir, spec, baseline, caution_exit_code)
     records = []
     for target in repeat_dirs(run_dir) or [run_dir]:
         records.append(measure(spec, LoadResult.read(target), wait_for_scrape=False))
@@ -225,9 +233,14 @@ def recorded_document(run_dirs: list[Path], spec: Spec, version: str) -> dict[st
     return baseline_document(spec.service, version, measurements, spec.level, provenance, profile)
 
 
+PREFLIGHT_RETRY_S = 10.0  # a Prometheus that does not answer within this, before any load, stops the run
+
+
 def preflight(spec: Spec) -> str | None:
-    """Why Prometheus cannot be used, checked before spending the load; None when it answers."""
-    source = PrometheusSource(spec.prometheus)  # a missing credential or file: UsageError (exit 2)
+    """Why Prometheus cannot be used, checked before spending the load (retrying at most PREFLIGHT_RETRY_S, so a
+    dead server is reported in seconds); None when it answers."""
+    retry_deadline = min(spec.prometheus.retry_deadline, PREFLIGHT_RETRY_S)
+    source = PrometheusSource(dataclasses.replace(spec.prometheus, retry_deadline=retry_deadline))  # UsageError: exit 2
     try:
         now = time.time()
         source.instant("preflight", "vector(1)", now)

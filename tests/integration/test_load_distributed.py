@@ -44,7 +44,7 @@ def slagate(*args: str, **popen: object) -> subprocess.Popen[str]:
 
 
 def only_run_dir(reports: Path) -> Path:
-    run_dirs = sorted(reports.iterdir())
+    run_dirs = sorted(path for path in reports.iterdir() if path.is_dir())
     assert len(run_dirs) == 1
     return run_dirs[0]
 
@@ -78,7 +78,7 @@ def test_master_with_two_workers_over_loopback_merges_exact_counts(tmp_path: Pat
     ]
     try:
         _, stderr = master.communicate(timeout=120)
-        assert master.returncode == 0, stderr
+        assert master.returncode in (0, 3), stderr  # 2 workers and another locustfile than the baseline's: CAUTION
         for worker in workers:
             _, worker_stderr = worker.communicate(timeout=30)
             assert worker.returncode == 0, worker_stderr

@@ -98,6 +98,8 @@ def test_a_different_load_caps_relative_gates_at_warn_or_refuses_them(tmp_path: 
     assert capped[2] == results[2]  # an absolute-only gate is untouched
     refused = Comparability(differs.differences, "refuse").applied(results)
     assert refused[0].status == Status.NO_DATA
+    unmeasured = dataclasses.replace(results[0], status=Status.NO_DATA, reason="no data", checks=(), change=None)
+    assert differs.applied([unmeasured]) == [unmeasured]  # a gate that was never measured stays NO_DATA
 
 
 def test_calibration_is_the_normal_model_of_the_runs_spread(tmp_path: Path) -> None:

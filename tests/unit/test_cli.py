@@ -110,6 +110,15 @@ def test_a_bad_demo_set_is_refused_before_anything_starts(
 
 # ---- exit code 2: the locustfile -------------------------------------------------------------------------
 
+def test_a_missing_credential_is_exit_2_and_leaves_no_run_folder(tmp_path: Path) -> None:
+    spec = demo_spec(tmp_path)
+    spec.write_text(spec.read_text().replace("[prometheus]\n", '[prometheus]\nbearer_token_env = "SLAGATE_NO_SUCH"\n'))
+    reports = tmp_path / "reports"
+    result = slagate("run", "--spec", str(spec), "--reports-dir", str(reports))
+    assert_usage_error(result, "prometheus.bearer_token_env", "SLAGATE_NO_SUCH")
+    assert not reports.exists() or not any(reports.iterdir())
+
+
 SHAPED_LOCUSTFILE = """
 from locust import FastHttpUser, LoadTestShape, task
 

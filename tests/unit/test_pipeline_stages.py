@@ -6,6 +6,7 @@ from pathlib import Path
 from tests.conftest import demo_spec
 from tests.unit.test_checks import ORIGIN, closed_load
 from validator import artifacts, pipeline
+from validator.client_figures import client_measurements
 from validator.measure import MetricsRecord
 from validator.prometheus import Window
 from validator.verdict import Decision
@@ -17,8 +18,10 @@ def judged_run(tmp_path: Path, **load_facts: object) -> tuple[pipeline.Outcome, 
     assert baseline is not None
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    closed_load(**load_facts).write(run_dir)
-    record = MetricsRecord("http://127.0.0.1:1", Window(ORIGIN + 2, ORIGIN + 9), dict(baseline.measurements))
+    load = closed_load(**load_facts)
+    load.write(run_dir)
+    measured = {**baseline.measurements, **client_measurements(load, spec.gates)}  # as `measure` records them
+    record = MetricsRecord("http://127.0.0.1:1", Window(ORIGIN + 2, ORIGIN + 9), measured)
     record.write(run_dir)
     outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code=3)
     return outcome, json.loads((run_dir / "verdict.json").read_text())

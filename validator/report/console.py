@@ -35,6 +35,11 @@ def describe_load(spec: Spec, master: MasterOptions | None) -> str:
     return f"{shape} for {load.duration:g} s{where}"
 
 
+def verdict_summary(verdict: Verdict) -> str:
+    """The decision and its rollout in one line (verdict.json's `verdict`)."""
+    return f"{verdict.decision.value} — rollout {plan_line(verdict)}"
+
+
 def verdict_line(verdict: Verdict) -> str:
     """The verdict and its rollout, as the last word of a run."""
-    return f"verdict {verdict.decision.value} — rollout {plan_line(verdict)}"
+    return f"verdict {verdict_summary(verdict)}"

@@ -24,6 +24,7 @@ from validator.measure import MetricsRecord
 from validator.report import ci_outputs
 from validator.report.baseline_words import baseline_facts
 from validator.report.checklist import CHECKLIST_FILE
+from validator.report.console import verdict_summary
 from validator.report.criteria_words import criterion_document, rollback_sentence
 from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.errors_table import error_rows
@@ -88,6 +89,7 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "service": spec.service,
         "version": spec.version,
         "decision": verdict.decision.value,
+        "verdict": verdict_summary(verdict),
         "exit_code": artifacts.exit_code,
         "could_not_evaluate": verdict.could_not_evaluate,
         "incomplete": verdict.incomplete,
