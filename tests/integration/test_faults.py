@@ -246,6 +246,8 @@ def test_a_target_killed_during_the_load_is_never_go_and_its_errors_are_timed(tm
     run_dir = run_dir_of(tmp_path)
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["decision"] == "NO-GO"
+    success = next(gate for gate in verdict["gates"] if gate["name"] == "success rate")
+    assert success["status"] == "FAIL", success  # the shipped spec judges it on both sides: the client saw the errors
     load = json.loads((run_dir / "load.json").read_text())
     after_kill = [group for group in load["errors"] if group["first_seen"] >= killed_at - 1]
     assert after_kill and sum(group["count"] for group in after_kill) > 10, load["errors"]
