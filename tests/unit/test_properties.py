@@ -71,28 +71,27 @@ def toml_value(value: object) -> str:
     return json.dumps(value)
 
 
+def assert_spec_or_one_line_error(path: Path, text: str) -> None:
+    """`text` written to `path` loads as a spec or fails with one line that starts with the file's path."""
+    path.write_text(text)
+    try:
+        load_spec(path, environ={})
+    except UsageError as error:
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+
+
 @EXAMPLES
 @given(st.sampled_from(SPEC_LINES), scalars)
 def test_any_value_for_any_spec_key_is_a_spec_or_one_line_error(tmp_path_factory, line: str, value: object) -> None:
     key = line.split("=", 1)[0]
     text = SPEC.replace(line, f"{key}= {toml_value(value)}", 1)
-    path = tmp_path_factory.mktemp("spec") / "sla.toml"
-    path.write_text(text)
-    try:
-        load_spec(path, environ={})
-    except UsageError as error:
-        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+    assert_spec_or_one_line_error(tmp_path_factory.mktemp("spec") / "sla.toml", text)
 
 
 @EXAMPLES
 @given(st.text(max_size=200))
 def test_any_text_as_a_spec_is_a_spec_or_one_line_error(tmp_path_factory, text: str) -> None:
-    path = tmp_path_factory.mktemp("spec") / "sla.toml"
-    path.write_text(text)
-    try:
-        load_spec(path, environ={})
-    except UsageError as error:
-        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+    assert_spec_or_one_line_error(tmp_path_factory.mktemp("spec") / "sla.toml", text)
 
 
 BASELINE = json.loads((ROOT / "baselines/demo/1.0.0.json").read_text())

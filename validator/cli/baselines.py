@@ -10,8 +10,7 @@ from validator.baseline import Baseline, check_version, load_baseline
 from validator.baseline_compare import calibrate, diff
 from validator.baseline_promote import promotion_problem
 from validator.baseline_store import resolve, services, versions
-from validator.cli.common import fail, progress, spec_option, user_errors
-from validator.cli.stages import _demo_endpoints
+from validator.cli.common import demo_endpoints, fail, progress, reports_dir_option, spec_option, user_errors
 from validator.errors import UsageError
 from validator.measure import MetricsRecord
 from validator.report import baseline_words
@@ -144,13 +143,7 @@ def baseline_diff(older: str, newer: str, spec_path: Path, baselines_dir: Path |
 @click.option("--runs", "runs", type=click.IntRange(2), default=5, show_default=True, help="Runs back to back.")
 @version_option
 @click.option("--demo", is_flag=True, help="Calibrate on the built-in demo target and a real Prometheus.")
-@click.option(
-    "--reports-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-    help="Where the calibration's run folder is created.",
-)
+@reports_dir_option("Where the calibration's run folder is created.")
 @baselines_dir_option
 @force_option
 def baseline_calibrate(
@@ -162,7 +155,7 @@ def baseline_calibrate(
         spec = load_spec(spec_path)
         check_version(version)
     repeated = replace(spec, load=replace(spec.load, repeat=runs))
-    with _demo_endpoints(repeated, demo, ()) as target, user_errors():
+    with demo_endpoints(repeated, demo, ()) as target, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
         progress(f"calibration {run_dir.name}: {runs} runs of {spec.load.duration:g} s at {target.target_url}")
         pipeline.run_validation(target, None, run_dir, None, 3, progress)

@@ -2,9 +2,9 @@
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -13,6 +13,7 @@ from validator.errors import UsageError
 from validator.pipeline import Outcome
 from validator.report import console
 from validator.report.render import VERDICT_FILE
+from validator.spec import Spec
 from validator.verdict import ExitCode
 
 
@@ -42,6 +43,17 @@ caution_option = click.option(
     show_default=True,
     help="Exit code for a CAUTION verdict (0 lets a CAUTION pass a CI step).",
 )
+
+
+def reports_dir_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--reports-dir` (default ./reports) with a command's own help."""
+    return click.option(
+        "--reports-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("reports"),
+        show_default=True,
+        help=help_text,
+    )
 
 
 format_option = click.option(
@@ -84,3 +96,27 @@ def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:
     if json_out:
         click.echo((outcome.run_dir / VERDICT_FILE).read_text(encoding="utf-8"), nl=False)
     sys.exit(outcome.exit_code)
+
+
+@contextlib.contextmanager
+def demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterator[Spec]:
+    """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus."""
+    if not demo:
+        if demo_set:
+            fail("--demo-set: expected --demo as well")
+        yield spec
+        return
+    from validator.demo.processes import demo_stack
+    from validator.demo.prometheus_server import PrometheusNotFound
+    from validator.demo.target import DemoSettings
+
+    try:
+        settings = DemoSettings().with_assignments(demo_set)
+    except ValueError as error:  # a bad --demo-set
+        fail(str(error))
+    try:
+        with demo_stack(settings) as stack:
+            progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
+            yield spec.with_endpoints(stack.target.url, stack.prometheus.url)
+    except PrometheusNotFound as error:
+        fail(str(error), ExitCode.COULD_NOT_EVALUATE)

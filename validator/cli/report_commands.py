@@ -6,16 +6,10 @@ from pathlib import Path
 import click
 
 from validator import history, pipeline
-from validator.cli.common import fail, progress, spec_option, user_errors
+from validator.cli.common import fail, progress, reports_dir_option, spec_option, user_errors
 from validator.report.history_view import history_table, skipped_lines, trend_chart
 
-reports_option = click.option(
-    "--reports-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-    help="Where the run folders and history.jsonl are.",
-)
+reports_option = reports_dir_option("Where the run folders and history.jsonl are.")
 
 
 @click.command()

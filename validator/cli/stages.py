@@ -2,8 +2,7 @@
 
 from validator.load import worker as load_worker  # noqa: I001  (locust's gevent patching must come first)
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,10 +10,11 @@ import click
 from validator import interrupt, pipeline
 from validator.cli.common import (
     caution_option,
+    demo_endpoints,
     exit_with,
-    fail,
     format_option,
     progress,
+    reports_dir_option,
     spec_option,
     user_errors,
 )
@@ -22,6 +22,7 @@ from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
 from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
+from validator.baseline import Baseline
 from validator.spec import Spec, load_spec
 from validator.verdict import ExitCode
 
@@ -48,13 +49,7 @@ baseline_option = click.option(
     metavar="KEY=VALUE",
     help="With --demo: a demo target setting, e.g. latency_multiplier=2 or error_rate=0.05 (repeatable).",
 )
-@click.option(
-    "--reports-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-    help="Where reports/<run-id>/ is created.",
-)
+@reports_dir_option("Where reports/<run-id>/ is created.")
 @caution_option
 @click.option(
     "--expect-workers",
@@ -92,7 +87,7 @@ def run(
         spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
         master = MasterOptions.from_options(expect_workers, master_bind)
     stoppable = interrupt.stop_on_signals(ExitCode.INCOMPLETE)  # Ctrl-C: keep what was measured, INCOMPLETE
-    with stoppable, _demo_endpoints(spec, demo, demo_set) as spec, user_errors():
+    with stoppable, demo_endpoints(spec, demo, demo_set) as spec, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
         progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
         outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
@@ -134,10 +129,7 @@ def validate(
 ) -> None:
     """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
     `load.repeat` > 1, pooled as in the run), then judge and report again."""
-    with interrupt.stop_on_signals(ExitCode.INCOMPLETE), user_errors():
-        spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
-        outcome = pipeline.validate_run(run_dir, spec, baseline, caution_exit_code)
-    exit_with(outcome, output_format)
+    _judge_again(pipeline.validate_run, run_dir, spec_path, caution_exit_code, output_format, baseline_selector)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -150,31 +142,19 @@ def report(
     run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str, baseline_selector: str | None
 ) -> None:
     """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
+    _judge_again(pipeline.finish, run_dir, spec_path, caution_exit_code, output_format, baseline_selector)
+
+
+def _judge_again(
+    stage: Callable[[Path, Spec, Baseline | None, int], pipeline.Outcome],
+    run_dir: Path,
+    spec_path: Path,
+    caution_exit_code: int,
+    output_format: str,
+    baseline_selector: str | None,
+) -> None:
+    """Run `stage` on a recorded run folder with the spec and baseline, then exit with its verdict."""
     with interrupt.stop_on_signals(ExitCode.INCOMPLETE), user_errors():
         spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
-        outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code)
+        outcome = stage(run_dir, spec, baseline, caution_exit_code)
     exit_with(outcome, output_format)
-
-
-@contextlib.contextmanager
-def _demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterator[Spec]:
-    """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus."""
-    if not demo:
-        if demo_set:
-            fail("--demo-set: expected --demo as well")
-        yield spec
-        return
-    from validator.demo.processes import demo_stack
-    from validator.demo.prometheus_server import PrometheusNotFound
-    from validator.demo.target import DemoSettings
-
-    try:
-        settings = DemoSettings().with_assignments(demo_set)
-    except ValueError as error:  # a bad --demo-set
-        fail(str(error))
-    try:
-        with demo_stack(settings) as stack:
-            progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
-            yield spec.with_endpoints(stack.target.url, stack.prometheus.url)
-    except PrometheusNotFound as error:
-        fail(str(error), ExitCode.COULD_NOT_EVALUATE)
