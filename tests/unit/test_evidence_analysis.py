@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.unit.test_stats_resampling import BOUNDS, windows_of
 from validator import analysis
 from validator.evidence import (
     Measurement,
@@ -22,15 +23,6 @@ from validator.metrics import BUILTIN_METRICS
 from validator.report.judgement_words import shape_sentence
 from validator.spec import GateSpec
 from validator.stats.intervals import MethodKind, RunNoiseFloor
-
-BOUNDS = np.append(0.001 * 1.01 ** np.arange(400), math.inf)  # 1 %-wide buckets from 1 ms to ~54 ms
-
-
-def windows_of(latencies: np.ndarray) -> np.ndarray:
-    """(windows, buckets) cumulative counts from a (windows, requests) array of latencies in seconds."""
-    index = np.searchsorted(BOUNDS, latencies, side="left")
-    counts = np.stack([np.bincount(row, minlength=BOUNDS.size) for row in index])
-    return np.cumsum(counts, axis=1).astype(float)
 
 
 def quantile_evidence(q: float, matrix: np.ndarray) -> QuantileEvidence:
