@@ -231,3 +231,11 @@ def test_validate_with_prometheus_unreachable_exits_4_and_keeps_the_load(tmp_pat
     options = ("| ▶ |", "|  |")  # the decision matrix lists every verdict; the run's own row is marked ▶
     assert not re.search(r"(?<!NO-)\bGO\b", "\n".join(x for x in report.splitlines() if not x.startswith(options)))
     assert (run_dir / "load.json").read_bytes() == load_before
+
+
+def test_baseline_diff_takes_bare_versions_of_the_spec_service() -> None:
+    result = slagate("baseline", "diff", "1.0.0", "1.1.0", "--spec", str(ROOT / "sla.toml"))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("## baseline demo 1.1.0 against 1.0.0")
+    unknown = slagate("baseline", "show", "0.9.9", "--spec", str(ROOT / "sla.toml"))
+    assert_usage_error(unknown, "0.9.9.json", "recorded: 1.0.0, 1.1.0")

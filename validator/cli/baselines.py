@@ -15,7 +15,7 @@ from validator.errors import UsageError
 from validator.measure import MetricsRecord
 from validator.report import baseline_words
 from validator.spec import Spec, load_spec
-from validator.spec.baseline import BaselineSpec
+from validator.spec.baseline import BaselineSpec, is_reference
 from validator.stats.intervals import interval_level
 
 baselines_dir_option = click.option(
@@ -96,7 +96,7 @@ def baseline_list(service: str | None, spec_path: Path, baselines_dir: Path | No
 
 
 @baseline.command("show")
-@click.argument("selector", metavar="FILE|SERVICE@VERSION")
+@click.argument("selector", metavar="FILE|SERVICE@VERSION|VERSION")
 @spec_option
 @baselines_dir_option
 def baseline_show(selector: str, spec_path: Path, baselines_dir: Path | None) -> None:
@@ -130,8 +130,8 @@ def baseline_validate(files: tuple[Path, ...]) -> None:
 @spec_option
 @baselines_dir_option
 def baseline_diff(older: str, newer: str, spec_path: Path, baselines_dir: Path | None) -> None:
-    """Baseline B against baseline A (files or SERVICE@VERSION), judged by the spec's gates with the same
-    statistics as a run, in the report's table format."""
+    """Baseline B against baseline A (files, SERVICE@VERSION, or a VERSION of the spec's service), judged by the
+    spec's gates with the same statistics as a run, in the report's table format."""
     with user_errors():
         spec = load_spec(spec_path)
         a, b = (_select(s, spec_path, baselines_dir) for s in (older, newer))
@@ -170,8 +170,11 @@ def _spec_baselines_dir(spec_path: Path) -> Path:
 
 
 def _select(selector: str, spec_path: Path, baselines_dir: Path | None) -> Baseline:
-    """The baseline a FILE or SERVICE@VERSION names (the spec, when it exists, gives the folder and service)."""
+    """The baseline a FILE, SERVICE@VERSION or bare VERSION names (the spec, when it exists, gives the folder and
+    the service)."""
     spec = load_spec(spec_path) if spec_path.exists() else None
+    if spec and not is_reference(selector) and "/" not in selector and not Path(selector).exists():
+        selector = f"{spec.service}@{selector}"  # a bare version of the spec's service
     settings = spec.baseline if spec else None
     if settings is None or baselines_dir is not None:
         settings = BaselineSpec(directory=baselines_dir or Path("baselines"))
