@@ -116,6 +116,7 @@ def test_each_wrong_setting_is_one_line_before_any_load(stack, tmp_path, case, l
     errors = [line for line in output.splitlines() if "error:" in line]
     assert code_got == code, (case, output)
     assert len(errors) == 1 and says in errors[0], (case, output)
+    print(f"{case}: exit {code_got}: {errors[0]}")  # the line a user sees, for the record
     assert "Traceback" not in output
     if run_dir is not None:
         assert not (run_dir / "load.json").exists(), "the load ran although Prometheus could not be used"

@@ -105,6 +105,7 @@ def test_each_wrong_setting_is_one_line_before_any_load(stack, tmp_path, case, a
     errors = [line for line in output.splitlines() if "error:" in line]
     assert got == code, (case, output)
     assert len(errors) == 1 and says in errors[0], (case, output)
+    print(f"{case}: exit {got}: {errors[0]}")  # the line a user sees, for the record
     assert "Traceback" not in output and PASSWORD not in output
     if run_dir is not None:
         assert not (run_dir / "load.json").exists() or "GO" != gates_of(run_dir)
