@@ -70,6 +70,17 @@ class LatencyHistogram:
 
     def merge(self, other: "LatencyHistogram") -> None:
         """Add every count of `other` into this histogram (in place)."""
+        if self._packed is None and not self._counts and other._packed is not None:
+            self._packed = other._packed  # read-only arrays, shared until either side changes
+        else:
+            self._add_buckets(other)
+        self.total += other.total
+        self.sum += other.sum
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
+    def _add_buckets(self, other: "LatencyHistogram") -> None:
+        """Add `other`'s bucket counts into this histogram's dict (unpacking it first if it was read from a file)."""
         if self._packed is not None:
             self._unpack()
         counts = self._counts
@@ -77,10 +88,6 @@ class LatencyHistogram:
         pairs = other._counts.items() if packed is None else zip(packed[0].tolist(), packed[1].tolist(), strict=True)
         for key, count in pairs:
             counts[key] = counts.get(key, 0) + count
-        self.total += other.total
-        self.sum += other.sum
-        self.min = min(self.min, other.min)
-        self.max = max(self.max, other.max)
 
     def copy(self) -> "LatencyHistogram":
         """An independent histogram with the same counts."""
@@ -96,6 +103,28 @@ class LatencyHistogram:
         counts = np.fromiter(self._counts.values(), dtype=np.int64, count=len(self._counts))
         order = np.argsort(keys)
         return keys[order], counts[order]
+
+    @classmethod
+    def added(cls, histograms: Iterable["LatencyHistogram"]) -> "LatencyHistogram":
+        """One histogram holding every count of `histograms` (as merging them in turn), added in one numpy pass."""
+        parts = list(histograms)
+        pairs = [part.buckets() if part._packed is None else part._packed for part in parts]
+        filled = [(keys, counts) for keys, counts in pairs if keys.size]
+        low = min((int(keys[0]) for keys, _ in filled), default=0)
+        totals = np.zeros(max((int(keys[-1]) + 1 - low for keys, _ in filled), default=0), np.int64)
+        present = np.zeros(totals.size, bool)  # a key with a zero count is kept, as `merge` keeps it
+        for keys, counts in filled:  # a part's keys are distinct and ascending
+            totals[keys - low] += counts
+            present[keys - low] = True
+        found = np.flatnonzero(present)
+        histogram = cls()
+        histogram._packed = _read_only(found + low, totals[found])
+        histogram.total = sum(part.total for part in parts)
+        for part in parts:  # in order, so the float sum is the one `merge` makes
+            histogram.sum += part.sum
+            histogram.min = min(histogram.min, part.min)
+            histogram.max = max(histogram.max, part.max)
+        return histogram
 
     def _unpack(self) -> None:
         """Turn the packed buckets of a histogram read from a file into the dict `record` and `merge` update."""
@@ -155,7 +184,7 @@ class LatencyHistogram:
         if keys.shape != counts.shape:
             raise ValueError(f"a histogram has {keys.size} bucket keys but {counts.size} counts")
         order = np.argsort(keys, kind="stable")
-        histogram._packed = (keys[order].astype(np.int32), counts[order])  # 12 bytes a bucket, not a dict entry
+        histogram._packed = _read_only(keys[order], counts[order])
         histogram.total = int(np.sum(counts))
         histogram.sum = float(total_us)
         if histogram.total:
@@ -163,6 +192,15 @@ class LatencyHistogram:
                 raise ValueError("a histogram with counts needs its min and max")
             histogram.min, histogram.max = float(min_us), float(max_us)
         return histogram
+
+
+def _read_only(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packed buckets: int32 keys and int64 counts (12 bytes a bucket, not a dict entry), read-only because copies
+    of a histogram share them."""
+    packed = (keys.astype(np.int32), counts.astype(np.int64, copy=False))
+    for array in packed:
+        array.flags.writeable = False
+    return packed
 
 
 @dataclass
@@ -227,10 +265,7 @@ class Timeline:
 
     def combined(self) -> LatencyHistogram:
         """All windows merged into one histogram."""
-        histogram = LatencyHistogram()
-        for window in self._windows.values():
-            histogram.merge(window.histogram)
-        return histogram
+        return LatencyHistogram.added(window.histogram for window in self._windows.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {

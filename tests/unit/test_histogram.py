@@ -101,6 +101,28 @@ def test_merge_into_empty_and_copy_is_independent():
     assert (histogram.total, duplicate.total, duplicate.max) == (2, 3, 30.0)
 
 
+def test_added_equals_merging_in_turn_for_read_recorded_and_empty_histograms():
+    parts = [histogram_of(lognormal_us(seed, 2_000)) for seed in (7, 8, 9)]
+    parts[1] = LatencyHistogram.from_dict(json.loads(json.dumps(parts[1].to_dict())))  # packed, as read
+    parts.insert(2, LatencyHistogram())
+    merged = LatencyHistogram()
+    for part in parts:
+        merged.merge(part)
+    added = LatencyHistogram.added(parts)
+    assert [a.tolist() for a in added.buckets()] == [a.tolist() for a in merged.buckets()]
+    assert (added.total, added.sum, added.min, added.max) == (merged.total, merged.sum, merged.min, merged.max)
+    assert LatencyHistogram.added([]).total == 0 and math.isnan(LatencyHistogram.added([]).quantile(0.5))
+
+
+def test_a_copy_of_a_read_histogram_shares_its_buckets_until_either_changes():
+    read = LatencyHistogram.from_dict(histogram_of(np.array([10.0, 20.0])).to_dict())
+    duplicate = read.copy()
+    duplicate.record(30.0)
+    read.record(40.0)
+    assert (read.total, duplicate.total, read.max, duplicate.max) == (3, 3, 40.0, 30.0)
+    assert LatencyHistogram.from_dict(read.to_dict()).quantile(1.0) == 40.0
+
+
 def test_to_dict_from_dict_round_trip_through_json():
     histogram = histogram_of(lognormal_us(5, 5_000))
     data = json.loads(json.dumps(histogram.to_dict()))
@@ -167,6 +189,17 @@ def test_timeline_merge_adds_windows_and_requires_same_origin_and_size():
         first.merge(Timeline(origin=11.0))
     with pytest.raises(ValueError, match="origin"):
         first.merge(Timeline(origin=10.0, window_seconds=5.0))
+
+
+def test_a_selection_of_a_read_timeline_is_a_copy():
+    timeline = Timeline(origin=0.0)
+    for second in range(6):
+        timeline.record(second + 0.5, 1_000.0 * (second + 1), success=True)
+    read = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())))
+    steady = read.select(1, 4)
+    steady.record(1.2, 5.0, success=False)
+    assert read.windows()[1].histogram.total == 1 and steady.windows()[0].histogram.total == 2
+    assert read.combined().to_dict() == timeline.combined().to_dict()
 
 
 def test_timeline_round_trips_through_json():

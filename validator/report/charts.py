@@ -110,22 +110,16 @@ def histogram_cdf(histogram: LatencyHistogram) -> tuple[np.ndarray, np.ndarray]:
 
 def steady_client_cdf(loads: Sequence[LoadResult]) -> tuple[np.ndarray, np.ndarray]:
     """(latency ms, share at or below) of every client request in the runs' steady windows, the windows' buckets
-    added up in one numpy pass."""
-    keys, counts = [], []
+    added up in one pass."""
+    steady = []
     for load in loads:
         width, origin = load.timeline.window_seconds, load.timeline.origin
         first, last = ((edge - origin) / width for edge in (load.window_start, load.window_end))
-        for window in load.timeline.windows():
-            if not first - 1e-6 <= window.index < last - 1e-6:
-                continue
-            k, c = window.histogram.buckets()
-            keys.append(k)
-            counts.append(c)
-    if not keys or not sum(len(c) for c in counts):
+        steady += [w.histogram for w in load.timeline.windows() if first - 1e-6 <= w.index < last - 1e-6]
+    keys, totals = LatencyHistogram.added(steady).buckets()
+    if not keys.size:
         return np.array([]), np.array([])
-    unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    totals = np.bincount(inverse, weights=np.concatenate(counts))
-    return upper_edges_us(unique) / 1e3, np.cumsum(totals) / totals.sum()
+    return upper_edges_us(keys) / 1e3, np.cumsum(totals) / totals.sum()
 
 
 def _logit_axis(ax: Axes) -> None:
