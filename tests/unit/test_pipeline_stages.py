@@ -42,6 +42,7 @@ def test_every_artifact_of_a_judged_run_matches_its_schema(tmp_path: Path) -> No
     _, verdict = judged_run(tmp_path)
     run_dir = tmp_path / "run"
     artifacts.validate(verdict, "verdict")
+    assert verdict["verdict"].startswith(f"{verdict['decision']} — rollout ")  # `jq -r .verdict` prints one line
     artifacts.read_json(run_dir / "load.json", "load")
     artifacts.read_json(run_dir / "metrics.json", "metrics")
     assert not list(run_dir.glob(".*.tmp")), "a temporary file was left behind"
