@@ -44,6 +44,18 @@ def test_circular_block_weights_keep_every_resample_at_n_windows_in_runs_of_bloc
         circular_block_weights(10, 11, 5, np.random.default_rng(3))
 
 
+@pytest.mark.parametrize(("n_windows", "block"), [(10, 3), (12, 4), (7, 7), (9, 1), (3600, 29), (300, 299)])
+def test_circular_block_weights_count_the_windows_each_drawn_block_covers(n_windows, block):
+    weights = circular_block_weights(n_windows, block, 40, np.random.default_rng(block))
+    starts = np.random.default_rng(block).integers(0, n_windows, (40, -(-n_windows // block)))
+    expected = np.zeros((40, n_windows))
+    for row, row_starts in enumerate(starts):
+        lengths = [block] * (len(row_starts) - 1) + [n_windows - (len(row_starts) - 1) * block]
+        for start, length in zip(row_starts, lengths, strict=True):
+            expected[row, (start + np.arange(length)) % n_windows] += 1
+    assert weights.dtype == np.float32 and weights.flags.c_contiguous and (weights == expected).all()
+
+
 def test_block_length_grows_with_autocorrelation_and_is_what_the_draws_use():
     rng = np.random.default_rng(4)
     iid = windows_of(ar1_latencies(rng, 60, 200, 0.0))
@@ -83,6 +95,15 @@ def test_resampled_quantiles_equal_histogram_quantile_of_each_resample():
     assert factor > 1.0 and method.spread is not None and method.spread.factor == pytest.approx(factor)
     assert method.spread.blocks == 30 // plan.length
     assert draws == pytest.approx(np.exp(centre + factor * (raw - centre)), rel=1e-6)
+
+
+def test_hierarchical_draws_equal_histogram_quantile_of_each_of_many_resamples():
+    rng = np.random.default_rng(11)
+    runs = [windows_of(rng.lognormal(math.log(0.01), 0.5, (20, 100))) for _ in range(3)]
+    draws, method = windowed_quantile_draws(0.9, BOUNDS, runs, 600, 12)
+    weights = resampling_weights((20, 20, 20), (20, 20, 20), 600, 12, True)
+    expected = [histogram_quantile(0.9, BOUNDS, row) for row in weights.astype(float) @ np.vstack(runs)]
+    assert method.kind == MethodKind.HIERARCHICAL and draws.tolist() == expected
 
 
 def test_spread_factors_grow_with_correlation_and_with_fewer_blocks():

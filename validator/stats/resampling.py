@@ -15,6 +15,7 @@ AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many
 MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
 BRACKET_PROBES = 16  # columns probed per level when searching the resampled quantiles' buckets
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
+CHUNK_RESAMPLES = 256  # resamples whose weights are gathered at once when reading their buckets' counts
 
 
 def choose_method(requested: str, windows_per_run: list[int]) -> str:
@@ -99,34 +100,30 @@ def few_blocks_factor(blocks: int, coverage: float = 0.95) -> float:
 
 
 def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap.
+    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap, float32.
 
     ceil(n/block) blocks of consecutive windows (wrapping around), the last one cut so every resample has
-    exactly n windows.
+    exactly n windows. Each block adds +1 where it starts and -1 where it ends (a wrapped block also +1 at
+    window 0), and one running sum turns those steps into counts.
     """
     if not 1 <= block <= n_windows:
         raise ValueError(f"block must be within [1, {n_windows}], got {block!r}")
     n_blocks = -(-n_windows // block)
-    last = n_windows - (n_blocks - 1) * block
     starts = rng.integers(0, n_windows, (n_resamples, n_blocks))
     if block == 1:
-        return _start_counts(starts, n_windows)
-    weights = _cover(_start_counts(starts[:, :-1], n_windows), block) if n_blocks > 1 else 0.0
-    return weights + _cover(_start_counts(starts[:, -1:], n_windows), last)
-
-
-def _start_counts(starts: np.ndarray, n_windows: int) -> np.ndarray:
-    """(resamples, n_windows): how many blocks start at each window."""
-    rows = starts.shape[0]
-    flat = (starts + np.arange(rows)[:, None] * n_windows).ravel()
-    return np.bincount(flat, minlength=rows * n_windows).reshape(rows, n_windows).astype(np.float32)
-
-
-def _cover(start_counts: np.ndarray, length: int) -> np.ndarray:
-    """How many blocks of `length` windows, starting where `start_counts` says, cover each window (circularly)."""
-    wrapped = np.concatenate((start_counts[:, start_counts.shape[1] - length + 1 :], start_counts), axis=1)
-    running = np.concatenate((np.zeros((wrapped.shape[0], 1), np.float32), np.cumsum(wrapped, axis=1)), axis=1)
-    return running[:, length:] - running[:, :-length]
+        rows = (starts + np.arange(n_resamples)[:, None] * n_windows).ravel()
+        counts = np.bincount(rows, minlength=n_resamples * n_windows).reshape(n_resamples, n_windows)
+        return counts.astype(np.float32)
+    ends = starts + block
+    ends[:, -1] -= n_blocks * block - n_windows  # the last block is cut to what is left
+    wrapped = ends > n_windows
+    rows = np.broadcast_to(np.arange(n_resamples)[:, None], starts.shape)
+    steps = np.zeros((n_resamples, n_windows), np.float32)
+    np.add.at(steps, (rows, starts), 1.0)
+    inside = ends != n_windows  # a block ending at the last window has no step down
+    np.add.at(steps, (rows[inside], np.where(wrapped, ends - n_windows, ends)[inside]), -1.0)
+    steps[:, 0] += wrapped.sum(axis=1)
+    return np.cumsum(steps, axis=1, out=steps)
 
 
 @functools.lru_cache(maxsize=8)
@@ -141,12 +138,12 @@ def resampling_weights(
     """
     rng = np.random.default_rng(seed)
     k = len(windows)
-    multiplicity = rng.multinomial(k, np.full(k, 1.0 / k), n_resamples) if hierarchical else np.ones((n_resamples, k))
-    parts = [
-        circular_block_weights(n, block, n_resamples, rng) * multiplicity[:, [r]].astype(np.float32)
-        for r, (n, block) in enumerate(zip(windows, blocks, strict=True))
-    ]
-    weights = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+    multiplicity = rng.multinomial(k, np.full(k, 1.0 / k), n_resamples) if hierarchical else None
+    parts = [circular_block_weights(n, block, n_resamples, rng) for n, block in zip(windows, blocks, strict=True)]
+    if multiplicity is not None:
+        for part, times in zip(parts, multiplicity.T.astype(np.float32), strict=True):
+            part *= times[:, None]
+    weights = parts[0] if k == 1 else np.concatenate(parts, axis=1)
     weights.flags.writeable = False
     return weights
 
@@ -207,8 +204,22 @@ def _resampled_quantiles(q: float, bounds: np.ndarray, weights: np.ndarray, cumu
         first, last = narrowed
     fine = weights @ cumulative[:, first : last + 1]
     bucket = first + np.minimum((fine < ranks[:, None]).sum(axis=1), last - first)
-    at = np.einsum("bn,nb->b", weights, cumulative[:, bucket], dtype=float)
-    below = np.einsum("bn,nb->b", weights, cumulative[:, np.maximum(bucket - 1, 0)], dtype=float)
-    below = np.where(bucket == 0, 0.0, below)
+    at, below = _counts_at(weights, cumulative, bucket)
     values = interpolate(lower_edges(bounds), bucket, ranks, below, at)
     return np.where(totals > 0, values, math.nan)
+
+
+def _counts_at(weights: np.ndarray, cumulative: np.ndarray, bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's cumulative count (float64 sums) at its bucket and at the bucket below (0 below the first):
+    the resamples sorted by bucket, then one product per bucket over CHUNK_RESAMPLES of them at a time."""
+    order = np.argsort(bucket, kind="stable")
+    at, below = np.empty(bucket.size), np.zeros(bucket.size)
+    for start in range(0, bucket.size, CHUNK_RESAMPLES):
+        rows = order[start : start + CHUNK_RESAMPLES]
+        chunk, buckets = weights[rows], bucket[rows]
+        keys, firsts = np.unique(buckets, return_index=True)
+        for key, low, high in zip(keys.tolist(), firsts.tolist(), [*firsts[1:].tolist(), rows.size], strict=True):
+            at[rows[low:high]] = np.einsum("bn,n->b", chunk[low:high], cumulative[:, key], dtype=float)
+            if key > 0:
+                below[rows[low:high]] = np.einsum("bn,n->b", chunk[low:high], cumulative[:, key - 1], dtype=float)
+    return at, below
