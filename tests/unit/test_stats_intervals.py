@@ -1,8 +1,11 @@
 """The interval value and coverage arithmetic: one-sided levels, Bonferroni, the SD an interval implies."""
 
+import itertools
 import math
 
+import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from validator.stats.intervals import (
     Interval,
@@ -11,6 +14,7 @@ from validator.stats.intervals import (
     implied_sd,
     interval_level,
     per_check_level,
+    t_quantile,
     tail,
     z_score,
 )
@@ -45,3 +49,11 @@ def test_with_method_sets_parameters_and_keeps_the_numbers():
     chosen = interval.with_method(auto=True, bucket_share=0.25)
     assert chosen.method == Method(MethodKind.EXACT, auto=True, bucket_share=0.25)
     assert (chosen.estimate, chosen.low, chosen.high, chosen.coverage) == (1.0, 0.9, 1.1, 0.9)
+
+
+def test_t_quantile_is_scipy_stats_t_ppf_exactly_including_the_edges():
+    freedoms = [0, -1, 0.5, 1, 2, 3, 29, 1e3, math.inf, math.nan]
+    levels = [0.0, 1e-9, 0.05, 0.5, 0.9, 0.95, 0.975, 0.999, 1.0, math.nan, 1.5, *np.linspace(0.5, 0.9999, 50)]
+    for freedom, level in itertools.product(freedoms, levels):
+        expected, found = float(scipy_stats.t.ppf(level, freedom)), t_quantile(level, freedom)
+        assert found == expected or (math.isnan(expected) and math.isnan(found))

@@ -3,9 +3,8 @@
 import math
 
 import numpy as np
-from scipy.stats import t as student_t
 
-from validator.stats.intervals import Interval, Method, MethodKind, PooledRuns, nan_interval, tail, z_score
+from validator.stats.intervals import Interval, Method, MethodKind, PooledRuns, nan_interval, t_quantile, tail, z_score
 
 
 def between_run_ratio_interval(
@@ -66,7 +65,7 @@ def t_score(coverage: float, freedom: float) -> float:
     """The Student t quantile at the upper end of a two-sided interval at `coverage`; normal for infinite df."""
     if not math.isfinite(freedom):
         return z_score(coverage)
-    return float(student_t.ppf(1.0 - tail(coverage), freedom))
+    return t_quantile(1.0 - tail(coverage), freedom)
 
 
 def run_noise_sd(estimates: np.ndarray, sampling_sds: np.ndarray) -> float:

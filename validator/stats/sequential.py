@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from scipy.stats import t as student_t
+
+from validator.stats.intervals import t_quantile
 
 SPENDING_FUNCTIONS = ("pocock", "obrien_fleming")
 DEFAULT_SPENDING = "obrien_fleming"  # early looks, whose run spread has few df, rarely decide: save α for later
@@ -125,6 +126,6 @@ def runs_to_decide(run_sd: float, distance: float, level: float, most: int = 100
     if not (run_sd > 0 and math.isfinite(run_sd)):
         return 2
     for runs in range(2, most + 1):
-        if float(student_t.ppf(level, 2 * runs - 2)) * run_sd * math.sqrt(2.0 / runs) <= distance:
+        if t_quantile(level, 2 * runs - 2) * run_sd * math.sqrt(2.0 / runs) <= distance:
             return runs
     return None
