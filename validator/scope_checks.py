@@ -3,7 +3,8 @@ warnings (which keep the verdict from GO) and notes, each one line naming the se
 
 from typing import Any
 
-COVERAGE_SHARE = 0.5  # a series with fewer samples than this share of the expected scrapes had a gap
+COVERAGE_SHARE = 0.75  # a series with fewer samples than this share of the expected scrapes had a gap ...
+JITTER_SCRAPES = 2.0  # ... unless it missed at most this many (a short window's edges and timing jitter)
 
 
 def scope_findings(scope: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -26,7 +27,7 @@ def scope_findings(scope: dict[str, Any]) -> tuple[list[str], list[str]]:
     if scope.get("targets_down"):
         warnings.append(f"scrape gap: up was 0 inside the window for {_targets(scope['targets_down'])}")
     low, expected = scope.get("samples_min"), scope.get("samples_expected")
-    if low is not None and expected and low < max(2.0, COVERAGE_SHARE * expected):
+    if low is not None and expected and low < max(2.0, min(COVERAGE_SHARE * expected, expected - JITTER_SCRAPES)):
         warnings.append(f"scrape gap: a series of {where} has {low:.0f} samples in the window where about "
                         f"{expected:.0f} scrapes were expected (prometheus.scrape_interval); increase() needs 2")
     notes += [f"scope not fully checked: {error}" for error in scope.get("errors") or []]

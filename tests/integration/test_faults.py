@@ -156,14 +156,36 @@ def test_prometheus_killed_during_the_load_keeps_the_load_and_is_exit_4(tmp_path
         spec = short_retries(demo_spec(tmp_path, duration="10s"))
         process = start_run(tmp_path, spec, own.target.url, own.prometheus.url)
         wait_for_load(process, 5)
-        own.prometheus.process.kill()
+        own.prometheus.crash()
         code, _, stderr = finish(process, timeout=90)
-    assert code == 4, stderr
-    run_dir = run_dir_of(tmp_path)
-    load = artifacts.read_json(run_dir / "load.json", "load")
-    assert sum(e["requests"] for e in load["endpoints"].values()) > 100
+        assert code == 4, stderr
+        run_dir = run_dir_of(tmp_path)
+        load = artifacts.read_json(run_dir / "load.json", "load")
+        assert sum(e["requests"] for e in load["endpoints"].values()) > 100
+        verdict = json.loads((run_dir / "verdict.json").read_text())
+        assert verdict["decision"] == "NO-GO" and verdict["could_not_evaluate"]
+
+        kept = (run_dir / "load.json").read_bytes()
+        own.prometheus.start()  # back, with what it stored before the crash: the kept load is judged now
+        env = {**os.environ, "ENDPOINT": own.target.url, "PROMETHEUS_URL": own.prometheus.url}
+        again = subprocess.run([sys.executable, "-m", "validator.cli", "validate", str(run_dir), "--spec", str(spec)],
+                               env=env, capture_output=True, text=True, timeout=90, check=False)
     verdict = json.loads((run_dir / "verdict.json").read_text())
-    assert verdict["decision"] == "NO-GO" and verdict["could_not_evaluate"]
+    assert again.returncode in (1, 3) and verdict["could_not_evaluate"] is None, again.stderr
+    assert "scrape gap" in again.stderr, again.stderr  # the seconds after the crash are missing, and said so
+    assert (run_dir / "load.json").read_bytes() == kept, "validate must not rewrite the measured load"
+
+
+def test_prometheus_restarted_mid_window_is_a_named_scrape_gap_never_go(tmp_path) -> None:
+    with demo_stack() as own:
+        process = start_run(tmp_path, demo_spec(tmp_path, duration="12s"), own.target.url, own.prometheus.url)
+        wait_for_load(process, 6)
+        own.prometheus.crash()
+        own.prometheus.start()  # same port and TSDB; it scrapes again after its target-discovery tick
+        code, _, stderr = finish(process, timeout=90)
+    verdict = json.loads((run_dir_of(tmp_path) / "verdict.json").read_text())
+    assert code in (1, 3) and verdict["decision"] != "GO", stderr
+    assert any("scrape gap" in reason for reason in verdict["reasons"]), verdict["reasons"]
 
 
 def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing_half_written(tmp_path, stack) -> None:

@@ -84,6 +84,14 @@ def test_scope_findings() -> None:
     assert any("up was 0" in w for w in warnings) and any("1 samples" in w for w in warnings)
     assert any("matches no series" in w for w in scope_findings(facts | {"series": 0})[0])
 
+    def gap(samples: float, expected: float) -> bool:
+        facts = {"counter": "c", "series": 1, "samples_min": samples, "samples_expected": expected}
+        return any("scrape gap" in warning for warning in scope_findings(facts)[0])
+
+    assert gap(5.0, 10.0) and not gap(8.0, 10.0)  # 5 s missing of 10 (a restarted Prometheus) is named
+    assert gap(14.0, 20.0) and not gap(15.0, 20.0)  # a quarter of the scrapes may go missing, not more
+    assert not gap(2.0, 4.0) and gap(1.0, 4.0)  # a short window: up to 2 missed scrapes are edges and jitter
+
 
 def test_promql_values_are_quoted_and_label_names_checked() -> None:
     assert quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'

@@ -68,6 +68,7 @@ class ManagedPrometheus:
         self.port = port or free_port()
         self.job = job
         self.process: subprocess.Popen[bytes] | None = None
+        self._directory: Path | None = None
         self._log: Path | None = None
         self._stopper: weakref.finalize | None = None
 
@@ -77,14 +78,17 @@ class ManagedPrometheus:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "ManagedPrometheus":
-        """Write the config, start Prometheus and wait until /-/ready answers 200; PrometheusFailed otherwise."""
+        """Write the config, start Prometheus and wait until /-/ready answers 200; PrometheusFailed otherwise.
+        After `crash()` it starts again on the same port and TSDB, as a restarted server would."""
         if self.process is not None:
             raise RuntimeError(f"Prometheus on 127.0.0.1:{self.port} was already started")
         executable = find_prometheus(self.binary)
-        timeout_text = scrape_timeout(self.scrape_interval)
-        directory = Path(tempfile.mkdtemp(prefix="slagate-prometheus-"))
-        config = directory / "prometheus.yml"
-        config.write_text(self._config(timeout_text))
+        if self._directory is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="slagate-prometheus-"))
+            (self._directory / "prometheus.yml").write_text(self._config(scrape_timeout(self.scrape_interval)))
+        directory, config = self._directory, self._directory / "prometheus.yml"
+        if self._stopper is not None:
+            self._stopper.detach()  # the crashed server's clean-up: replaced by this one's below
         self._log = directory / "prometheus.log"
         args = [
             executable,
@@ -93,7 +97,7 @@ class ManagedPrometheus:
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--storage.tsdb.retention.time=1d",
         ]
-        with self._log.open("wb") as output:
+        with self._log.open("ab") as output:
             self.process = start_process(args, output)
         # Runs on stop(), on garbage collection, or at interpreter exit, whichever comes first.
         self._stopper = weakref.finalize(self, stop_process, self.process, 10.0, directory)
@@ -131,6 +135,16 @@ class ManagedPrometheus:
                 f"up = {self.query(query) if self.process.poll() is None else 'n/a'}; last lines of its log:\n"
                 f"{self._log_tail()}"
             )
+
+    def crash(self) -> None:
+        """SIGKILL Prometheus and keep its port and TSDB, so `start()` brings the same server back (fault tests)."""
+        assert self.process is not None and self._directory is not None, "start() first"
+        if self._stopper is not None:
+            self._stopper.detach()
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+        self._stopper = weakref.finalize(self, shutil.rmtree, self._directory, True)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s; removes the config, TSDB and log. Safe to call twice."""
