@@ -98,7 +98,7 @@ class LatencyHistogram:
     def buckets(self) -> tuple[np.ndarray, np.ndarray]:
         """(keys, counts) of the non-empty buckets, keys ascending, both int64."""
         if self._packed is not None:
-            return self._packed[0].astype(np.int64), self._packed[1].copy()
+            return self._packed[0].astype(np.int64), self._packed[1].astype(np.int64)
         keys = np.fromiter(self._counts.keys(), dtype=np.int64, count=len(self._counts))
         counts = np.fromiter(self._counts.values(), dtype=np.int64, count=len(self._counts))
         order = np.argsort(keys)
@@ -114,11 +114,12 @@ class LatencyHistogram:
         totals = np.zeros(max((int(keys[-1]) + 1 - low for keys, _ in filled), default=0), np.int64)
         present = np.zeros(totals.size, bool)  # a key with a zero count is kept, as `merge` keeps it
         for keys, counts in filled:  # a part's keys are distinct and ascending
-            totals[keys - low] += counts
-            present[keys - low] = True
+            index = keys.astype(np.intp) - low
+            totals[index] += counts
+            present[index] = True
         found = np.flatnonzero(present)
         histogram = cls()
-        histogram._packed = _read_only(found + low, totals[found])
+        histogram._packed = _packed(found + low, totals[found])
         histogram.total = sum(part.total for part in parts)
         for part in parts:  # in order, so the float sum is the one `merge` makes
             histogram.sum += part.sum
@@ -184,7 +185,7 @@ class LatencyHistogram:
         if keys.shape != counts.shape:
             raise ValueError(f"a histogram has {keys.size} bucket keys but {counts.size} counts")
         order = np.argsort(keys, kind="stable")
-        histogram._packed = _read_only(keys[order], counts[order])
+        histogram._packed = _packed(keys[order], counts[order])
         histogram.total = int(np.sum(counts))
         histogram.sum = float(total_us)
         if histogram.total:
@@ -194,13 +195,22 @@ class LatencyHistogram:
         return histogram
 
 
-def _read_only(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Packed buckets: int32 keys and int64 counts (12 bytes a bucket, not a dict entry), read-only because copies
-    of a histogram share them."""
-    packed = (keys.astype(np.int32), counts.astype(np.int64, copy=False))
+def _packed(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packed buckets, read-only because copies of a histogram share them: keys and counts each in the narrowest
+    integer type that holds them (a window's buckets take 6 bytes each, not a dict entry)."""
+    packed = (_narrowest(keys, np.int16), _narrowest(counts, np.int32))
     for array in packed:
         array.flags.writeable = False
     return packed
+
+
+def _narrowest(values: np.ndarray, smallest: type[np.signedinteger]) -> np.ndarray:
+    """`values` (integers) as `smallest`, int32 or int64: the first that holds every one of them."""
+    for kind in (smallest, np.int32):
+        limits = np.iinfo(kind)
+        if not values.size or limits.min <= values.min() <= values.max() <= limits.max:
+            return values.astype(kind)
+    return values.astype(np.int64)
 
 
 @dataclass

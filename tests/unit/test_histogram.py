@@ -123,6 +123,16 @@ def test_a_copy_of_a_read_histogram_shares_its_buckets_until_either_changes():
     assert LatencyHistogram.from_dict(read.to_dict()).quantile(1.0) == 40.0
 
 
+def test_packed_buckets_are_narrow_where_they_fit_and_exact_where_they_do_not():
+    small = LatencyHistogram.from_buckets(np.array([5, 9]), np.array([3, 4]), 100.0, 1.0, 20.0)
+    wide = LatencyHistogram.from_buckets(np.array([7, 40_000]), np.array([2, 3_000_000_000]), 9e9, 1.0, 1e9)
+    assert [a.dtype for a in small._packed] == [np.int16, np.int32]
+    assert [a.tolist() for a in wide.buckets()] == [[7, 40_000], [2, 3_000_000_000]]
+    both = LatencyHistogram.added([wide, small])
+    assert [a.tolist() for a in both.buckets()] == [[5, 7, 9, 40_000], [3, 2, 4, 3_000_000_000]]
+    assert both.total == 3_000_000_009 and [a.dtype for a in both.buckets()] == [np.int64, np.int64]
+
+
 def test_to_dict_from_dict_round_trip_through_json():
     histogram = histogram_of(lognormal_us(5, 5_000))
     data = json.loads(json.dumps(histogram.to_dict()))
