@@ -15,7 +15,7 @@ AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many
 MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
 BRACKET_PROBES = 16  # columns probed per level when searching the resampled quantiles' buckets
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
-CHUNK_RESAMPLES = 256  # resamples whose weights are gathered at once when reading their buckets' counts
+CHUNK_RESAMPLES = 128  # resamples handled at once where a whole (resamples, windows) array would be needed
 
 
 def choose_method(requested: str, windows_per_run: list[int]) -> str:
@@ -104,24 +104,25 @@ def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np
 
     ceil(n/block) blocks of consecutive windows (wrapping around), the last one cut so every resample has
     exactly n windows. Each block adds +1 where it starts and -1 where it ends (a wrapped block also +1 at
-    window 0), and one running sum turns those steps into counts.
+    window 0), counted CHUNK_RESAMPLES resamples at a time, and one running sum turns those steps into counts.
     """
     if not 1 <= block <= n_windows:
         raise ValueError(f"block must be within [1, {n_windows}], got {block!r}")
     n_blocks = -(-n_windows // block)
     starts = rng.integers(0, n_windows, (n_resamples, n_blocks))
-    if block == 1:
-        rows = (starts + np.arange(n_resamples)[:, None] * n_windows).ravel()
-        counts = np.bincount(rows, minlength=n_resamples * n_windows).reshape(n_resamples, n_windows)
-        return counts.astype(np.float32)
     ends = starts + block
     ends[:, -1] -= n_blocks * block - n_windows  # the last block is cut to what is left
     wrapped = ends > n_windows
-    rows = np.broadcast_to(np.arange(n_resamples)[:, None], starts.shape)
-    steps = np.zeros((n_resamples, n_windows), np.float32)
-    np.add.at(steps, (rows, starts), 1.0)
-    inside = ends != n_windows  # a block ending at the last window has no step down
-    np.add.at(steps, (rows[inside], np.where(wrapped, ends - n_windows, ends)[inside]), -1.0)
+    downs = np.where(wrapped, ends - n_windows, ends)
+    steps = np.empty((n_resamples, n_windows), np.float32)
+    for first in range(0, n_resamples, CHUNK_RESAMPLES):
+        rows = slice(first, first + CHUNK_RESAMPLES)
+        size = starts[rows].shape[0] * n_windows
+        offsets = np.arange(0, size, n_windows)[:, None]
+        inside = downs[rows] != n_windows  # a block ending at the last window has no step down
+        up = np.bincount((starts[rows] + offsets).ravel(), minlength=size)
+        down = np.bincount((downs[rows] + offsets)[inside], minlength=size)
+        steps[rows] = np.subtract(up, down, out=up).reshape(-1, n_windows)
     steps[:, 0] += wrapped.sum(axis=1)
     return np.cumsum(steps, axis=1, out=steps)
 
