@@ -137,8 +137,8 @@ class QuantileEvidence:
         return np.array(logs, dtype=float), np.nan_to_num(np.array(sds, dtype=float), nan=math.inf)
 
     def at(self, q: float) -> "QuantileEvidence":
-        """The same counts read at another quantile."""
-        return replace(self, q=q)
+        """The same counts read at another quantile (itself at its own, so the draws it made are reused)."""
+        return self if q == self.q else replace(self, q=q)
 
     def spread(self, resampling: Resampling = DEFAULT_RESAMPLING) -> tuple[float, float]:
         """(log estimate, sampling standard deviation of it), from the unwidened interval."""

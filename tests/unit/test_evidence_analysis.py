@@ -21,7 +21,7 @@ from validator.gates import Status, evaluate_gate
 from validator.judgement import shape_observation
 from validator.metrics import BUILTIN_METRICS
 from validator.report.judgement_words import shape_sentence
-from validator.spec import GateSpec
+from validator.spec import GateSpec, Resampling
 from validator.stats.intervals import MethodKind, RunNoiseFloor
 
 
@@ -125,6 +125,14 @@ def test_shape_observation_shows_a_tail_only_change_and_a_pure_shift():
     assert shifted is not None and not shifted.changed and "moved as a whole" in shape_sentence(shifted)
     assert len(shifted.ratios) == 6 and all(1.05 < ratio.estimate < 1.15 for ratio in shifted.ratios)
     assert shape_observation(p50(base), {}, 0.95) is None
+
+
+def test_evidence_at_its_own_quantile_is_itself_so_its_draws_are_reused():
+    evidence = quantile_evidence(0.5, windows_of(np.random.default_rng(17).lognormal(math.log(0.01), 0.3, (30, 200))))
+    interval = evidence.interval(0.9, Resampling("block", 200, 3))
+    assert evidence.at(0.5) is evidence and evidence.at(0.5).interval(0.9, Resampling("block", 200, 3)) == interval
+    other = evidence.at(0.99)
+    assert other is not evidence and other.q == 0.99 and other.windows is evidence.windows
 
 
 def test_count_changes_over_three_runs_or_more_come_from_the_runs_own_spread():
