@@ -140,6 +140,12 @@ class QuantileEvidence:
         """The same counts read at another quantile (itself at its own, so the draws it made are reused)."""
         return self if q == self.q else replace(self, q=q)
 
+    def same_counts(self, other: "QuantileEvidence") -> bool:
+        """Whether both hold the very same counts: bounds, totals and every run's windows."""
+        return (self.upper_bounds, self.cumulative_counts) == (other.upper_bounds, other.cumulative_counts) and len(
+            self.windows) == len(other.windows) and all(a is b or np.array_equal(a, b) for a, b in zip(
+                self.windows, other.windows, strict=True))  # fmt: skip
+
     def spread(self, resampling: Resampling = DEFAULT_RESAMPLING) -> tuple[float, float]:
         """(log estimate, sampling standard deviation of it), from the unwidened interval."""
         interval = self.interval(SPREAD_COVERAGE, resampling, widen=False)

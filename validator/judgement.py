@@ -114,7 +114,10 @@ def shape_observation(
     ours, theirs = (m.evidence if m is not None else None for m in p50s)
     if not isinstance(ours, QuantileEvidence) or not isinstance(theirs, QuantileEvidence):
         return None
-    band = tuple(ours.at(p).change_vs(theirs.at(p), coverage, resampling).interval for p in SHAPE_PROBABILITIES)
+    band = tuple(
+        _read_at(candidate, ours, p).change_vs(_read_at(baseline, theirs, p), coverage, resampling).interval
+        for p in SHAPE_PROBABILITIES
+    )
     if any(math.isnan(i.low) or math.isnan(i.high) for i in band):
         return None
     median = band[0]
@@ -122,6 +125,16 @@ def shape_observation(
         p for p, i in zip(SHAPE_PROBABILITIES, band, strict=True) if i.low > median.high or i.high < median.low
     )
     return ShapeObservation(SHAPE_PROBABILITIES, band, apart)
+
+
+def _read_at(side: dict[str, Measurement], p50: QuantileEvidence, q: float) -> QuantileEvidence:
+    """The p50's counts read at q: the side's own measurement of q when it holds the very same counts, so the
+    draws its gate made are reused (same counts, same seeds: the same interval), else `p50.at(q)`."""
+    for measurement in side.values():
+        evidence = measurement.evidence
+        if isinstance(evidence, QuantileEvidence) and evidence.q == q and evidence.same_counts(p50):
+            return evidence
+    return p50.at(q)
 
 
 def fail_level(spec: Spec) -> FailLevel:

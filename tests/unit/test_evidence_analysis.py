@@ -162,3 +162,22 @@ def test_absolute_bounds_of_several_runs_come_from_the_runs_own_spread():
     assert interval.method.kind == MethodKind.BETWEEN_RUNS and interval.method.runs.freedom == 2
     single = analysis.value(runs[0], 0.9)
     assert single.method.kind != MethodKind.BETWEEN_RUNS
+
+
+def test_the_shape_reuses_a_gate_measurement_with_the_same_counts_and_gives_the_same_band():
+    rng = np.random.default_rng(18)
+    matrix = windows_of(rng.lognormal(math.log(0.01), 0.3, (30, 400)))
+    base = windows_of(rng.lognormal(math.log(0.01), 0.3, (30, 400)))
+
+    def side(counts: np.ndarray, with_p99: bool) -> dict[str, Measurement]:
+        found = {"latency_p50": Measurement("latency_p50", "test", quantile_evidence(0.5, counts))}
+        if with_p99:
+            found["latency_p99"] = Measurement("latency_p99", "test", quantile_evidence(0.99, counts.copy()))
+        return found
+
+    alone, beside = side(matrix, False), side(matrix, True)
+    p50, p99 = beside["latency_p50"].evidence, beside["latency_p99"].evidence
+    assert p50.same_counts(p99) and not p50.same_counts(quantile_evidence(0.5, base))
+    shared = shape_observation(beside, side(base, True), 0.95)
+    assert p99._memo, "the p99 measurement's own draws were made (and are there for its gate)"
+    assert shared == shape_observation(alone, side(base, False), 0.95)  # the same band either way
