@@ -142,9 +142,11 @@ class QuantileEvidence:
 
     def same_counts(self, other: "QuantileEvidence") -> bool:
         """Whether both hold the very same counts: bounds, totals and every run's windows."""
-        return (self.upper_bounds, self.cumulative_counts) == (other.upper_bounds, other.cumulative_counts) and len(
-            self.windows) == len(other.windows) and all(a is b or np.array_equal(a, b) for a, b in zip(
-                self.windows, other.windows, strict=True))  # fmt: skip
+        if (self.upper_bounds, self.cumulative_counts) != (other.upper_bounds, other.cumulative_counts):
+            return False
+        if len(self.windows) != len(other.windows):
+            return False
+        return all(a is b or np.array_equal(a, b) for a, b in zip(self.windows, other.windows, strict=True))
 
     def spread(self, resampling: Resampling = DEFAULT_RESAMPLING) -> tuple[float, float]:
         """(log estimate, sampling standard deviation of it), from the unwidened interval."""

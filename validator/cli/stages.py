@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from validator import interrupt, pipeline
+from validator.baseline import Baseline
 from validator.cli.common import (
     caution_option,
     demo_endpoints,
@@ -22,7 +23,6 @@ from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
 from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
-from validator.baseline import Baseline
 from validator.spec import Spec, load_spec
 from validator.verdict import ExitCode
 

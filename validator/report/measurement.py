@@ -51,14 +51,16 @@ def _comparison_row(run: RunChecks, row: dict[str, Any]) -> dict[str, str]:
         "client": _seconds(row["client_s"]),
         "server": _seconds(row["server_s"]),
         "ratio": "—" if row["ratio"] is None else f"×{row['ratio']:.2f}",
-        "flag": "**gap**"
-        if row["flagged"]
-        else "bucket resolution"
-        if row.get("resolution_limit")
-        else "ok"
-        if row["ratio"] is not None
-        else "not compared",
+        "flag": _comparison_flag(row),
     }
+
+
+def _comparison_flag(row: dict[str, Any]) -> str:
+    if row["flagged"]:
+        return "**gap**"
+    if row.get("resolution_limit"):
+        return "bucket resolution"
+    return "ok" if row["ratio"] is not None else "not compared"
 
 
 def _little_row(run: RunChecks) -> dict[str, str]:
