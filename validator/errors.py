@@ -13,3 +13,8 @@ class InputFileError(UsageError):
     def __init__(self, path: Path | str, key: str, expected: str, got: object = None) -> None:
         shown = "" if got is None else f", got {got!r}"
         super().__init__(f"{path}: {key}: expected {expected}{shown}")
+
+
+class NotRemeasured(Exception):
+    """Prometheus could not be queried again for a run that already holds a measurement: the run folder is left
+    as it was (the earlier measurement is never replaced by a could-not-evaluate record); the CLI exits with 4."""

@@ -29,7 +29,7 @@ from validator.baseline import (
 from validator.baseline_compare import comparability
 from validator.baseline_store import resolve
 from validator.checks import MeasurementChecks, check_runs
-from validator.errors import UsageError
+from validator.errors import NotRemeasured, UsageError
 from validator.judgement import Judgement, judge_run
 from validator.load import runner as load_runner
 from validator.load.locustfile import user_classes_from
@@ -119,9 +119,13 @@ def run_validation(
 
 
 def validate_run(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
-    """Re-query Prometheus for the windows recorded in the run's load.json file(s), then judge and report."""
+    """Re-query Prometheus for the windows recorded in the run's load.json file(s), then judge and report.
+
+    With Prometheus unusable, a run that already holds a measurement is left untouched (`NotRemeasured`)."""
     LoadResult.read(run_dir)  # the run must hold a load result before anything is re-measured
     unreachable = preflight(spec)
+    if unreachable and _holds_measurement(run_dir):
+        raise NotRemeasured(f"{unreachable}; {run_dir} is unchanged: its earlier measurement and report stand")
     if unreachable:
         _not_evaluated(spec, unreachable).write(run_dir)
         return finish(run_dir, spec, baseline, caution_exit_code)
@@ -305,6 +309,13 @@ def _run_and_measure(
     pooled = pool_records(records)
     pooled.looks = [{"runs": s.runs, "level": s.level, "stop": s.stop, "why": s.why} for s in steps]
     return pooled
+
+
+def _holds_measurement(run_dir: Path) -> bool:
+    """Whether the run folder's metrics.json holds figures measured earlier (not a could-not-evaluate record)."""
+    if not (run_dir / METRICS_FILE).exists():
+        return False
+    return MetricsRecord.read(run_dir).could_not_evaluate is None
 
 
 def _not_evaluated(spec: Spec, why: str) -> MetricsRecord:

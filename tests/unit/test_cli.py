@@ -214,12 +214,27 @@ def test_report_re_judges_a_recorded_run_and_exits_with_its_verdict(tmp_path: Pa
     assert "## Verdict: **NO-GO**" in (run_dir / "report.md").read_text()
 
 
-def test_validate_with_prometheus_unreachable_exits_4_and_keeps_the_load(tmp_path: Path) -> None:
+def test_validate_with_prometheus_unreachable_exits_4_and_keeps_the_earlier_measurement(tmp_path: Path) -> None:
     run_dir = recorded_run(tmp_path)
+    spec = write_spec(tmp_path)
+    assert slagate("report", str(run_dir), "--spec", str(spec)).exit_code == 0  # a measured, judged run
+    kept = {name: (run_dir / name).read_bytes() for name in ("load.json", "metrics.json", "verdict.json", "report.md")}
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = slagate("validate", str(run_dir), "--spec", str(write_spec(tmp_path, prometheus=closed)))
+    assert result.exit_code == 4, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("slagate: error:")]
+    assert len(errors) == 1 and "could not evaluate" in errors[0] and closed in errors[0], result.output
+    assert "is unchanged" in errors[0], result.output
+    assert {name: (run_dir / name).read_bytes() for name in kept} == kept
+
+
+def test_validate_with_prometheus_unreachable_reports_a_run_never_measured_as_not_evaluated(tmp_path: Path) -> None:
+    run_dir = recorded_run(tmp_path)
+    (run_dir / "metrics.json").unlink()  # the load ran, Prometheus was never queried
     load_before = (run_dir / "load.json").read_bytes()
     closed = f"http://127.0.0.1:{free_port()}"
-    spec = write_spec(tmp_path, prometheus=closed)
-    result = slagate("validate", str(run_dir), "--spec", str(spec))
+    result = slagate("validate", str(run_dir), "--spec", str(write_spec(tmp_path, prometheus=closed)))
     assert result.exit_code == 4, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("slagate: error:")]

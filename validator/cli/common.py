@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import click
 
 from validator.artifacts import WriteFailed
-from validator.errors import UsageError
+from validator.errors import NotRemeasured, UsageError
 from validator.pipeline import Outcome
 from validator.report import console
 from validator.report.render import VERDICT_FILE
@@ -69,11 +69,14 @@ format_option = click.option(
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn an error in the user's input (spec, baseline, artifact, locustfile, option) into one line, exit 2."""
+    """Turn an error in the user's input (spec, baseline, artifact, locustfile, option) into one line, exit 2; a run
+    that could not be measured or written, exit 4."""
     try:
         yield
     except UsageError as error:
         fail(str(error))
+    except NotRemeasured as error:  # Prometheus unusable for `validate`: the earlier measurement stands
+        fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
     except WriteFailed as error:  # a full disk or a read-only folder: what was written before stays whole
         fail(error.strerror, ExitCode.COULD_NOT_EVALUATE)
 
