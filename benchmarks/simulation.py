@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from validator.analysis import LookStep, next_step
+from validator.analysis import LookStep
 from validator.baseline import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 from validator.gates import GateResult, Status, evaluate_gate
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
 from validator.judgement import bounds_fail_level
+from validator.looks import step_after
 from validator.metrics import BUILTIN_METRICS
 from validator.spec import GateSpec, Resampling
 from validator.stats.quantiles import histogram_quantile
@@ -189,15 +190,14 @@ def judge_auto(
     multiplicity: str = "margin",
 ) -> AutoTrial:
     """A candidate judged look by look against a fixed baseline: one more run at each look, every bound at the
-    look's level from the spending function, stopping as `analysis.next_step` decides (the pipeline's rule)."""
+    look's level from the spending function, stopping as `looks.step_after` decides (the pipeline's rule)."""
     candidate, baseline = _simulated_sides(rng, stream, max_repeat, baseline_runs, scale, 1.0, run_noise)
     base = pool_runs(baseline)
     looks = plan(min_repeat, max_repeat, 0.95, baseline_runs, spending)
     steps: list[LookStep] = []
     for runs in looks.runs:
         trial = judge(_pooled(candidate[:runs]), base, looks.level_at(runs), multiplicity=multiplicity)
-        statuses = [check.status.value for result in trial.results for check in result.checks]
-        steps.append(next_step(looks, runs, statuses))
+        steps.append(step_after(looks, runs, trial.results))
         if steps[-1].stop:
             return AutoTrial(trial.decision, trial.results, steps)
     raise AssertionError("the last look always stops")

@@ -42,12 +42,14 @@ def verdict_trial(args: tuple[int, float, int, str]) -> str:
     return trial.decision.value
 
 
-def auto_trial(args: tuple[float, int, float, str]) -> tuple[str, int, str]:
-    """One `repeat = "auto"` comparison against a 3-run baseline, 1 to 5 candidate runs: (verdict, runs used,
-    the p99 gate's runs-needed sentence when it stayed undecided). Seeds apart from the fixed-k trials'."""
-    scale, index, noise, spending = args
+def auto_trial(args: tuple[float, int, float, str, int]) -> tuple[str, int, str]:
+    """One `repeat = "auto"` comparison against a baseline of `baseline_runs` runs, 1 to 5 candidate runs:
+    (verdict, runs used, the p99 gate's runs-needed sentence when it stayed undecided). Seeds apart from the
+    fixed-k trials'; the same for every spending function and baseline size."""
+    scale, index, noise, spending, baseline_runs = args
     rng = _rng(5, int(round(noise * 1000)), int(round(scale * 100)), index)
-    trial = sim.judge_auto(rng, sim.STREAMS[index % 4], scale=scale, run_noise=noise, spending=spending)
+    stream = sim.STREAMS[index % 4]
+    trial = sim.judge_auto(rng, stream, baseline_runs, scale=scale, run_noise=noise, spending=spending)
     p99 = next(r for r in trial.results if r.gate.name == "p99")
     return trial.decision.value, trial.runs, _runs_needed_words(p99)
 
@@ -97,10 +99,17 @@ def run(pool: Pool, function: Callable, items: list) -> list:  # type: ignore[ty
     return pool.map(function, items, chunksize=4)
 
 
-def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]], spending: str) -> dict[str, float]:  # type: ignore[type-arg]
-    """The `repeat = "auto"` rows at one run-noise level: A/A, +20 %, exactly at the limit (+10 %)."""
+def _auto_rows(
+    pool: Pool,  # type: ignore[type-arg]
+    n: int,
+    noise: float,
+    rows: list[tuple[str, str, str]],
+    design: tuple[str, int],
+) -> dict[str, float]:
+    """The `repeat = "auto"` rows at one run-noise level: A/A, +20 %, exactly at the limit (+10 %); `design` is
+    the spending function and the baseline's runs."""
     tag = f"auto, noise {noise * 100:g} %"
-    same = run(pool, auto_trial, [(1.0, i, noise, spending) for i in range(n)])
+    same = run(pool, auto_trial, [(1.0, i, noise, *design) for i in range(n)])
     decisions, used = [d for d, _, _ in same], [r for _, r, _ in same]
     runs_se = float(np.std(used, ddof=1) / math.sqrt(n))
     caution = _by_stream(decisions, _rate("CAUTION"))
@@ -116,7 +125,7 @@ def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]
     )
     mean_runs = ", ".join(f"{st} {np.mean(used[i::4]):.2f}" for i, st in enumerate(sim.STREAMS))
     rows.append((f"A/A {tag}: mean runs", f"{np.mean(used):.2f} ± {runs_se:.2f} (n={n})", f"≤ 2.0; {mean_runs}"))
-    slower = run(pool, auto_trial, [(1.20, i, noise, spending) for i in range(n)])
+    slower = run(pool, auto_trial, [(1.20, i, noise, *design) for i in range(n)])
     hits = [d == "NO-GO" for d, _, _ in slower]
     slow_runs = [r for _, r, _ in slower]
     never_go = sum(d == "GO" for d, _, _ in slower[2::4])
@@ -128,7 +137,7 @@ def _auto_rows(pool: Pool, n: int, noise: float, rows: list[tuple[str, str, str]
             f"± {np.std(slow_runs, ddof=1) / math.sqrt(n):.2f} (≤ 2.5); bimodal GO {never_go} of {len(slower[2::4])}",
         )
     )
-    limit = run(pool, auto_trial, [(1.10, i, noise, spending) for i in range(n)])
+    limit = run(pool, auto_trial, [(1.10, i, noise, *design) for i in range(n)])
     verdicts = [d for d, _, _ in limit]
     rows.append(
         (
@@ -246,6 +255,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRIALS} trials a main row, for development")
     parser.add_argument("--only-auto", action="store_true", help='only the repeat = "auto" rows')
     parser.add_argument("--spending", default=DEFAULT_SPENDING, choices=SPENDING_FUNCTIONS)
+    parser.add_argument("--baseline-runs", type=int, default=3, help='runs of the baseline the "auto" rows use')
     args = parser.parse_args()
     n = QUICK_TRIALS if args.quick else args.trials
     if args.quick:
@@ -255,7 +265,8 @@ def main() -> None:
         aa, detected, coverage = {}, {}, {}
         if not args.only_auto:
             aa, detected = _fixed_rows(pool, n, rows)
-        auto = {noise: _auto_rows(pool, n, noise, rows, args.spending) for noise in AUTO_NOISES}
+        design = (args.spending, args.baseline_runs)
+        auto = {noise: _auto_rows(pool, n, noise, rows, design) for noise in AUTO_NOISES}
         if not args.only_auto:
             coverage = _check_rows(pool, n, rows)
     width, shown = (max(len(r[i]) for r in rows) for i in (0, 1))
@@ -271,9 +282,10 @@ def main() -> None:
         "each bound judged on one-sided 95 % bounds, multiplicity held by the margins)"
     )
     a = auto[sim.RUN_NOISE]
-    print(f'repeat = "auto": min_repeat 1, max_repeat 5, a 3-run baseline, {args.spending} spending')
+    print(f'repeat = "auto": min_repeat 1, max_repeat 5, a {args.baseline_runs}-run baseline, {args.spending} spending')
     print(
-        f"stat_quality auto (3 % noise): A/A NO-GO {a['nogo'] * 100:.1f} % CAUTION {a['caution'] * 100:.1f} % "
+        f"stat_quality auto (3 % noise, {args.baseline_runs}-run baseline, {args.spending}): "
+        f"A/A NO-GO {a['nogo'] * 100:.1f} % CAUTION {a['caution'] * 100:.1f} % "
         f"runs {a['runs']:.2f}; power(+20 %) {a['power'] * 100:.0f} % runs {a['power_runs']:.2f}"
     )
     if args.only_auto:

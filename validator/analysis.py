@@ -24,10 +24,11 @@ from validator.evidence import (
 from validator.spec import Resampling
 from validator.stats.intervals import Interval, RunNoiseFloor
 from validator.stats.runs import widen_for_run_noise
-from validator.stats.sequential import Plan, runs_to_decide
+from validator.stats.sequential import Plan, conditional_power, runs_to_decide
 
 BETWEEN_RUNS_MIN_RUNS = 3  # candidate and baseline runs together needed to learn the noise from the runs
 UNDECIDED = "WARN"  # the status that leaves a bound undecided at a look
+FUTILE_POWER = 0.05  # a bound the last look would decide less often than this, as the runs stand, is futile
 
 
 def value(evidence: Evidence, coverage: float, resampling: Resampling = DEFAULT_RESAMPLING) -> Interval:
@@ -83,19 +84,43 @@ class LookStep:
     runs: int
     level: float
     stop: bool
-    why: str  # "decided": every bound PASS or FAIL; "last look": max_repeat reached; "undecided": run again
+    why: str  # "decided": every bound PASS or FAIL; "last look": max_repeat reached; "futile": no undecided bound
+    # could be decided by max_repeat; "undecided": run again
 
 
-def next_step(plan: Plan, runs: int, statuses: Sequence[str]) -> LookStep:
-    """Stop when no bound is left undecided (WARN) at this look's level, or at the last look; else run again.
+def next_step(plan: Plan, runs: int, statuses: Sequence[str], futile: bool = False) -> LookStep:
+    """Stop when no bound is left undecided (WARN) at this look's level, at the last look, or when every bound
+    left undecided is `futile` (the last look would almost surely leave it WARN too); else run again.
 
-    NO_DATA stops too: another run of the same measurement does not bring the missing figure."""
+    NO_DATA stops too: another run of the same measurement does not bring the missing figure. A futile stop only
+    ever ends in WARN, never PASS or FAIL, so it keeps the error spending's guarantees."""
     level = plan.level_at(runs)
     if UNDECIDED not in statuses:
         return LookStep(runs, level, True, "decided")
     if runs >= plan.last:
         return LookStep(runs, level, True, "last look")
+    if futile:
+        return LookStep(runs, level, True, "futile")
     return LookStep(runs, level, False, "undecided")
+
+
+def futile(change_: Change | None, limit: float, plan: Plan, runs: int) -> bool:
+    """Whether a between-runs change, still undecided against `limit` after `runs` runs, would be decided at the
+    plan's last look less than FUTILE_POWER of the time if the runs to come follow the current estimate."""
+    if change_ is None or change_.interval.method.runs is None or runs >= plan.last:
+        return False
+    pooled, estimate = change_.interval.method.runs, change_.interval.estimate
+    if not pooled.baseline_runs:
+        return False
+    if change_.kind == "ratio":
+        if not (estimate > 0 and limit > 0):
+            return False
+        distance = math.log(estimate) - math.log(limit)
+    else:
+        distance = estimate - limit
+    sd = max(pooled.run_sd, pooled.min_run_sd)
+    power = conditional_power(distance, sd, runs, plan.last, pooled.baseline_runs, plan.levels[-1])
+    return power < FUTILE_POWER
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from validator.stats.sequential import Plan, plan
 def plan_for(spec: Spec, baseline: Baseline | None) -> Plan:
     """The looks of the spec's `repeat = "auto"` against this baseline (its runs set the information per look)."""
     load = spec.load
-    return plan(load.min_repeat, load.max_repeat, spec.level, baseline_runs(baseline))
+    return plan(load.min_repeat, load.max_repeat, spec.level, baseline_runs(baseline), load.spending)
 
 
 def baseline_runs(baseline: Baseline | None) -> int | None:
@@ -45,10 +45,21 @@ def judge_look(
     looks = plan_for(spec, baseline)
     level = looks.level_at(runs)
     judgement = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings)
-    statuses = [check.status.value for result in judgement.results for check in result.checks]
-    step = analysis.next_step(looks, runs, statuses)
+    step = step_after(looks, runs, judgement.results)
     look = analysis.Look(step, _bounds(judgement.results), looks.spending, looks.last)
     return judgement, look
+
+
+def step_after(looks: Plan, runs: int, results: Sequence[GateResult]) -> analysis.LookStep:
+    """The step after the look at `runs` runs judged as `results`: stop when decided, at the last look, or when
+    every undecided bound is one against the baseline that the last look would almost surely leave undecided."""
+    statuses = [check.status.value for result in results for check in result.checks]
+    undecided = [(result, check) for result in results for check in result.checks if check.status == Status.WARN]
+    futile = bool(undecided) and all(
+        _against_baseline(check.bound) and analysis.futile(result.change, _limit(result), looks, runs)
+        for result, check in undecided
+    )
+    return analysis.next_step(looks, runs, statuses, futile)
 
 
 def next_step(spec: Spec, records: Sequence[MetricsRecord], baseline: Baseline | None) -> analysis.LookStep:
@@ -81,7 +92,7 @@ def judge_looks(
     level = looks[-1].step.level
     final = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability)
     results = final.results
-    if looks[-1].step.why == "last look":
+    if looks[-1].step.why in ("last look", "futile"):
         results = [with_runs_needed(result, level) for result in results]
     return dataclasses.replace(final, results=results, looks=tuple(looks))
 
@@ -91,22 +102,31 @@ def with_runs_needed(result: GateResult, level: float) -> GateResult:
     gate = result.gate
     if result.status != Status.WARN or gate.max_regression is None or result.change is None:
         return result
-    if not any(check.status == Status.WARN and check.bound.endswith("vs baseline") for check in result.checks):
+    if not any(check.status == Status.WARN and _against_baseline(check.bound) for check in result.checks):
         return result
-    higher = gate.metric.higher_is_worse
-    if result.change.kind == "ratio":
-        limit = 1 + gate.max_regression if higher else 1 - gate.max_regression
-    else:
-        limit = gate.max_regression if higher else -gate.max_regression
-    needed = analysis.runs_needed(result.change, limit, gate.max_regression, level)
+    needed = analysis.runs_needed(result.change, _limit(result), gate.max_regression, level)
     return dataclasses.replace(result, runs_needed=needed) if needed is not None else result
+
+
+def _against_baseline(bound: str) -> bool:
+    return bound.endswith("vs baseline")
+
+
+def _limit(result: GateResult) -> float:
+    """The limit of the gate's bound against the baseline, as a ratio or a difference like its change."""
+    gate, change = result.gate, result.change
+    regression = gate.max_regression if gate.max_regression is not None else math.nan
+    sign = 1.0 if gate.metric.higher_is_worse else -1.0
+    if change is not None and change.kind == "ratio":
+        return 1.0 + sign * regression
+    return sign * regression
 
 
 def _bounds(results: Sequence[GateResult]) -> tuple[analysis.BoundLook, ...]:
     found = []
     for result in results:
         for check in result.checks:
-            against = check.bound.endswith("vs baseline") and result.change is not None
+            against = _against_baseline(check.bound) and result.change is not None
             interval = result.change.interval if against and result.change else result.value
             kind = result.change.kind if against and result.change else "value"
             ends = (None, None, None) if interval is None else (interval.estimate, interval.low, interval.high)

@@ -11,7 +11,14 @@ from validator import analysis
 from validator.evidence import Change
 from validator.spec import SpecError, load_spec
 from validator.stats.intervals import Interval, Method, MethodKind, PooledRuns
-from validator.stats.sequential import critical_values, information, plan, runs_to_decide, spent
+from validator.stats.sequential import (
+    conditional_power,
+    critical_values,
+    information,
+    plan,
+    runs_to_decide,
+    spent,
+)
 
 
 def test_spending_functions_spend_alpha_by_the_last_look():
@@ -57,6 +64,42 @@ def test_next_step_stops_when_every_bound_is_decided_or_at_the_last_look():
     assert analysis.next_step(looks, 3, ["WARN"]).why == "last look"
 
 
+def test_next_step_stops_early_only_when_every_undecided_bound_is_futile():
+    looks = plan(1, 5, 0.95, 3)
+    assert analysis.next_step(looks, 2, ["PASS", "WARN"], futile=True).why == "futile"
+    assert analysis.next_step(looks, 2, ["PASS", "WARN"], futile=True).stop
+    assert analysis.next_step(looks, 5, ["WARN"], futile=True).why == "last look"
+
+
+def between_runs_change(estimate: float, run_sd: float, runs: int, baseline_runs: int = 3) -> Change:
+    pooled = PooledRuns(runs, baseline_runs, run_sd, 0.0, run_sd * math.sqrt(1 / runs + 1 / baseline_runs))
+    method = Method(MethodKind.BETWEEN_RUNS, runs=pooled)
+    return Change("ratio", Interval(estimate, estimate * 0.8, estimate * 1.2, 0.9, method))
+
+
+def test_a_bound_is_futile_when_the_last_look_could_not_decide_it_as_the_runs_stand():
+    looks = plan(1, 5, 0.95, 3)
+    assert analysis.futile(between_runs_change(1.0, 0.12, 1), 1.1, looks, 1)  # a bimodal p99: 12 % a run
+    assert not analysis.futile(between_runs_change(1.0, 0.032, 1), 1.1, looks, 1)  # 3 % a run: five runs decide it
+    assert not analysis.futile(between_runs_change(1.0, 0.12, 5), 1.1, looks, 5)  # the last look is no early stop
+    drawn = Change("ratio", Interval(1.0, 0.8, 1.2, 0.9, Method(MethodKind.EXACT)))
+    assert not analysis.futile(drawn, 1.1, looks, 1)  # no run spread: nothing to project
+
+
+def test_conditional_power_by_simulation():
+    """The last look's decision rate for runs that follow today's estimate, against the formula."""
+    rng = np.random.default_rng(3)
+    sd, runs, last, baseline_runs, level, distance = 0.05, 2, 5, 3, 0.96, 0.04
+    from validator.stats.intervals import t_quantile
+
+    half = t_quantile(level, last + baseline_runs - 2) * sd * math.sqrt(1 / last + 1 / baseline_runs)
+    later = rng.normal(distance, sd / math.sqrt(last - runs), 400_000)  # the mean of the runs to come
+    at_last = (runs * distance + (last - runs) * later) / last
+    simulated = float((np.abs(at_last) > half).mean())
+    assert conditional_power(distance, sd, runs, last, baseline_runs, level) == pytest.approx(simulated, abs=0.003)
+    assert conditional_power(distance, sd, last, last, baseline_runs, level) == 1.0
+
+
 def test_runs_to_decide_uses_the_runs_own_t_and_none_on_the_limit():
     z = float(ndtri(0.95))
     assert runs_to_decide(0.03, 0.0, 0.95) is None
@@ -81,7 +124,16 @@ def test_spec_reads_repeat_auto_with_its_bounds(tmp_path):
     assert (auto.auto_repeat, auto.min_repeat, auto.max_repeat, auto.repeat) == (True, 2, 4, 4)
     fixed = load_spec(write_spec(tmp_path, "repeat = 3")).load
     assert (fixed.auto_repeat, fixed.repeat) == (False, 3)
-    for bad in ('repeat = "sometimes"', "max_repeat = 4", 'repeat = "auto"\nmin_repeat = 5\nmax_repeat = 4'):
+    pocock = load_spec(write_spec(tmp_path, 'repeat = "auto"\nspending = "pocock"')).load
+    assert pocock.spending == "pocock" and auto.spending == "obrien_fleming"
+    bad_specs = (
+        'repeat = "sometimes"',
+        "max_repeat = 4",
+        'repeat = "auto"\nmin_repeat = 5\nmax_repeat = 4',
+        'spending = "pocock"',
+        'repeat = "auto"\nspending = "linear"',
+    )
+    for bad in bad_specs:
         with pytest.raises(SpecError):
             load_spec(write_spec(tmp_path, bad))
 

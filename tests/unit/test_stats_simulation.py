@@ -83,3 +83,10 @@ def test_auto_leaves_the_bimodal_p99_undecided_and_says_how_many_runs_would_deci
     needed = with_runs_needed(p99, trial.steps[-1].level).runs_needed
     assert needed is not None and needed.run_sd > 0.05 and needed.margin_needed > 0.1
     assert needed.runs_a_side is None or needed.runs_a_side > 3
+
+
+def test_auto_stops_early_on_a_bimodal_p99_that_five_runs_could_not_decide():
+    rng = np.random.default_rng(204)
+    trials = [sim.judge_auto(rng, "bimodal") for _ in range(3)]
+    assert all(t.decision == Decision.CAUTION and t.steps[-1].why == "futile" and t.runs < 5 for t in trials)
+    assert all(t.status("p99").value == "WARN" for t in trials)

@@ -10,6 +10,8 @@ from validator.units import format_value
 _WHY = {
     "decided": "every bound was PASS or FAIL at this look's level",
     "last look": "max_repeat reached; undecided bounds stay WARN",
+    "futile": "as the runs stand, max_repeat would leave every undecided bound WARN too (under 5 % chance of a "
+    "decision): stopped early; they stay WARN",
     "undecided": "a bound was still WARN: one more run",
 }
 _SPENDING = {"obrien_fleming": "O'Brien–Fleming-type", "pocock": "Pocock-type"}

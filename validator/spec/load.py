@@ -5,9 +5,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.spec.reader import Reader, choice, non_negative_duration, positive, positive_int
+from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_FUNCTIONS
 from validator.units import parse_duration, parse_rate
 
 ARRIVALS = ("poisson", "fixed")
+_SPENDING_EXPECTED = " or ".join(f"'{name}'" for name in SPENDING_FUNCTIONS)
 OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
 
 
@@ -29,6 +31,7 @@ class LoadSpec:
     auto_repeat: bool = False  # repeat = "auto": run again only while a bound is undecided, up to max_repeat
     min_repeat: int = 1  # repeat = "auto": runs before the first look
     max_repeat: int = 5  # repeat = "auto": the last look (`repeat` is set to it: the most runs it may take)
+    spending: str = DEFAULT_SPENDING  # repeat = "auto": the error-spending function that sets each look's level
 
     @property
     def open_model(self) -> bool:
@@ -57,6 +60,7 @@ def load_section(table: Reader, base_dir: Path) -> LoadSpec:
         repeat=table.get("repeat", _repeat, "a whole number of runs or 'auto'", LoadSpec.repeat),
         min_repeat=table.get("min_repeat", positive_int, "a whole number of runs", LoadSpec.min_repeat),
         max_repeat=table.get("max_repeat", positive_int, "a whole number of runs", LoadSpec.max_repeat),
+        spending=table.get("spending", choice(SPENDING_FUNCTIONS), _SPENDING_EXPECTED, LoadSpec.spending),
     )
     load = _with_repeat(table, load)
     if load.warmup >= load.duration:
@@ -77,11 +81,11 @@ def _repeat(value: object) -> int | str:
 
 
 def _with_repeat(table: Reader, load: LoadSpec) -> LoadSpec:
-    """`repeat = "auto"` as a flag with `repeat` = max_repeat; min_repeat / max_repeat only with it."""
+    """`repeat = "auto"` as a flag with `repeat` = max_repeat; min_repeat, max_repeat and spending only with it."""
     if load.repeat != "auto":
-        for key in ("min_repeat", "max_repeat"):
+        for key in ("min_repeat", "max_repeat", "spending"):
             if key in table.table:
-                raise table.fail(key, 'load.repeat = "auto" as well (it bounds the automatic repeats only)')
+                raise table.fail(key, 'load.repeat = "auto" as well (it applies to the automatic repeats only)')
         return load
     if load.min_repeat > load.max_repeat:
         raise table.fail("min_repeat", f"at most load.max_repeat ({load.max_repeat})", load.min_repeat)

@@ -129,3 +129,17 @@ def runs_to_decide(run_sd: float, distance: float, level: float, most: int = 100
         if t_quantile(level, 2 * runs - 2) * run_sd * math.sqrt(2.0 / runs) <= distance:
             return runs
     return None
+
+
+def conditional_power(
+    distance: float, run_sd: float, runs: int, last: int, baseline_runs: int, last_level: float
+) -> float:
+    """The chance that the last look (`last` candidate runs against `baseline_runs`, one-sided `last_level`) decides
+    a bound whose estimate is now `distance` from its limit after `runs` runs, either way, if the runs to come
+    follow the current estimate with one run's SD `run_sd` (the estimate at the last look then varies by
+    run_sd·√(last − runs)/last around today's; its half-width is t·run_sd·√(1/last + 1/baseline_runs))."""
+    if runs >= last or not (run_sd > 0 and math.isfinite(run_sd) and math.isfinite(distance)):
+        return 1.0
+    half = t_quantile(last_level, last + baseline_runs - 2) * run_sd * math.sqrt(1.0 / last + 1.0 / baseline_runs)
+    spread = run_sd * math.sqrt(last - runs) / last
+    return float(ndtr((abs(distance) - half) / spread) + ndtr((-abs(distance) - half) / spread))
