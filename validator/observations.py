@@ -190,9 +190,12 @@ def _baseline_drift(baseline: Baseline | None, load: LoadResult | None) -> list[
 
 
 def _coarse_buckets(results: Sequence[GateResult], metrics: MetricsRecord) -> list[Observation]:
-    """A latency gate's estimate inside a server bucket wider than COARSE_BUCKET: its interval is that wide."""
+    """A latency gate judged on the server's figure inside a server bucket wider than COARSE_BUCKET: its interval is
+    that wide. A gate judged on the client's own histogram (source = "client") does not rest on those buckets."""
     found = []
     for result in results:
+        if result.side != "server":
+            continue
         measurement = metrics.measurements.get(result.gate.metric.name)
         evidence = measurement.evidence if measurement else None
         if not isinstance(evidence, QuantileEvidence) or result.value is None:

@@ -105,3 +105,16 @@ def test_redaction() -> None:
     assert redact("failed at http://u:p%40ss@h/x with token tok-1234", ["tok-1234", "p@ss"]) == \
         "failed at http://***@h/x with token ***"
     assert recommend(0.1, 0.5, 0.25) == (0.188, 0.207, 0.227, 0.25, 0.275, 0.303, 0.333)
+
+
+def test_coarse_buckets_are_observed_only_for_gates_judged_on_the_servers_figure() -> None:
+    from validator.measure import MetricsRecord
+    from validator.observations import _coarse_buckets
+    from validator.prometheus import Window
+
+    load = closed_load(latency_ms=150.0)
+    metrics = MetricsRecord("http://prometheus", Window(0.0, 10.0), {"latency_p99": coarse()})
+    for source, observed in (("server", True), ("client", False)):
+        gate = p99_gate(max=1.0, source=source)
+        result = judge_gate(gate, {"latency_p99": coarse(), **client_measurements(load, [gate])}, None, 0.95)
+        assert bool(_coarse_buckets([result], metrics)) is observed, source
