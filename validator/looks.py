@@ -93,7 +93,8 @@ def judge_looks(
     final = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability)
     results = final.results
     if looks[-1].step.why in ("last look", "futile"):
-        results = [with_runs_needed(result, level) for result in results]
+        last_level = plan_for(spec, baseline).levels[-1]  # what max_repeat would have judged at
+        results = [with_runs_needed(result, last_level) for result in results]
     return dataclasses.replace(final, results=results, looks=tuple(looks))
 
 
