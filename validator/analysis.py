@@ -106,7 +106,9 @@ def next_step(plan: Plan, runs: int, statuses: Sequence[str], futile: bool = Fal
 
 def futile(change_: Change | None, limit: float, plan: Plan, runs: int) -> bool:
     """Whether a between-runs change, still undecided against `limit` after `runs` runs, would be decided at the
-    plan's last look less than FUTILE_POWER of the time if the runs to come follow the current estimate."""
+    plan's last look less than FUTILE_POWER of the time, both if the runs to come follow the current estimate
+    and if they show no change at all (whichever lies farther from the limit: an unlucky estimate near the limit
+    is no reason to stop)."""
     if change_ is None or change_.interval.method.runs is None or runs >= plan.last:
         return False
     pooled, estimate = change_.interval.method.runs, change_.interval.estimate
@@ -115,9 +117,9 @@ def futile(change_: Change | None, limit: float, plan: Plan, runs: int) -> bool:
     if change_.kind == "ratio":
         if not (estimate > 0 and limit > 0):
             return False
-        distance = math.log(estimate) - math.log(limit)
+        distance = max(abs(math.log(estimate) - math.log(limit)), abs(math.log(limit)))
     else:
-        distance = estimate - limit
+        distance = max(abs(estimate - limit), abs(limit))
     sd = max(pooled.run_sd, pooled.min_run_sd)
     power = conditional_power(distance, sd, runs, plan.last, pooled.baseline_runs, plan.levels[-1])
     return power < FUTILE_POWER
