@@ -102,30 +102,22 @@ def few_blocks_factor(blocks: int, coverage: float = 0.95) -> float:
     return float(stdtrit(blocks - 1, upper) / ndtri(upper)) * math.sqrt(blocks / (blocks - 1))
 
 
-def circular_block_weights(
-    n_windows: int, block: int, n_resamples: int, rng: np.random.Generator, out: np.ndarray | None = None
-) -> np.ndarray:
-    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap, float32,
-    or written into `out` when given (so the runs of a resampling fill one matrix, of any numeric type).
+def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap, float32.
 
     ceil(n/block) blocks of consecutive windows (wrapping around), the last one cut so every resample has
     exactly n windows. Each block adds +1 where it starts and -1 where it ends (a wrapped block also +1 at
-    window 0), counted CHUNK_RESAMPLES resamples at a time, and a running sum turns those steps into counts
-    (in int64, several times faster than float32's running sum). A block as long as the run draws every window
-    once, wherever it starts (its starts are drawn all the same, so the draws after them do not change).
+    window 0), counted CHUNK_RESAMPLES resamples at a time, and one running sum turns those steps into counts.
     """
     if not 1 <= block <= n_windows:
         raise ValueError(f"block must be within [1, {n_windows}], got {block!r}")
     n_blocks = -(-n_windows // block)
     starts = rng.integers(0, n_windows, (n_resamples, n_blocks))
-    counts = np.empty((n_resamples, n_windows), np.float32) if out is None else out
-    if block == n_windows:
-        counts[...] = 1
-        return counts
     ends = starts + block
     ends[:, -1] -= n_blocks * block - n_windows  # the last block is cut to what is left
     wrapped = ends > n_windows
     downs = np.where(wrapped, ends - n_windows, ends)
+    steps = np.empty((n_resamples, n_windows), np.float32)
     for first in range(0, n_resamples, CHUNK_RESAMPLES):
         rows = slice(first, first + CHUNK_RESAMPLES)
         size = starts[rows].shape[0] * n_windows
@@ -133,19 +125,16 @@ def circular_block_weights(
         inside = downs[rows] != n_windows  # a block ending at the last window has no step down
         up = np.bincount((starts[rows] + offsets).ravel(), minlength=size)
         down = np.bincount((downs[rows] + offsets)[inside], minlength=size)
-        steps = np.subtract(up, down, out=up).reshape(-1, n_windows)
-        steps[:, 0] += wrapped[rows].sum(axis=1)
-        counts[rows] = np.cumsum(steps, axis=1, out=steps)
-    return counts
+        steps[rows] = np.subtract(up, down, out=up).reshape(-1, n_windows)
+    steps[:, 0] += wrapped.sum(axis=1)
+    return np.cumsum(steps, axis=1, out=steps)
 
 
 @functools.lru_cache(maxsize=8)
 def resampling_weights(
     windows: tuple[int, ...], blocks: tuple[int, ...], n_resamples: int, seed: int, hierarchical: bool
 ) -> np.ndarray:
-    """(n_resamples, sum(windows)) weights of every window of every run in each resample, read-only, in the
-    smallest unsigned type that holds them (uint8 while no window can be drawn more than 255 times): a quarter
-    of float32's memory to fill and to read.
+    """(n_resamples, sum(windows)) weights of every window of every run in each resample, float32, read-only.
 
     Runs are drawn with replacement first when `hierarchical` (their multiplicity scales their windows'
     weights), then circular blocks within each run; a block as long as its run keeps the run whole, which is
@@ -154,16 +143,11 @@ def resampling_weights(
     rng = np.random.default_rng(seed)
     k = len(windows)
     multiplicity = rng.multinomial(k, np.full(k, 1.0 / k), n_resamples) if hierarchical else None
-    # a window is drawn at most once per block of its run, and its run at most k times
-    most = max(-(-n // block) for n, block in zip(windows, blocks, strict=True)) * (k if hierarchical else 1)
-    dtype = next(t for t in (np.uint8, np.uint16, np.uint32) if most <= np.iinfo(t).max)
-    weights = np.empty((n_resamples, sum(windows)), dtype)
-    first = 0
-    for run, (n, block) in enumerate(zip(windows, blocks, strict=True)):
-        part = circular_block_weights(n, block, n_resamples, rng, weights[:, first : first + n])
-        if multiplicity is not None:
-            part *= multiplicity[:, run, None].astype(dtype)
-        first += n
+    parts = [circular_block_weights(n, block, n_resamples, rng) for n, block in zip(windows, blocks, strict=True)]
+    if multiplicity is not None:
+        for part, times in zip(parts, multiplicity.T.astype(np.float32), strict=True):
+            part *= times[:, None]
+    weights = parts[0] if k == 1 else np.concatenate(parts, axis=1)
     weights.flags.writeable = False
     return weights
 
