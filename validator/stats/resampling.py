@@ -13,12 +13,9 @@ from validator.stats.quantiles import histogram_quantile, interpolate, lower_edg
 
 AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many windows
 MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
-BRACKET_PROBES = 8  # columns probed per level when the resampled quantiles' buckets are far from the pooled one
+BRACKET_PROBES = 16  # columns probed per level when searching the resampled quantiles' buckets
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
 CHUNK_RESAMPLES = 128  # resamples handled at once where a whole (resamples, windows) array would be needed
-# resamples × windows × columns per product: OpenBLAS keeps products this small on one thread; its threads cost more
-# than they save on products this thin (2,000 × 3,600 × 6 on 2 cores: 5 ms as products of 2^19, 6-330 ms of 2^20)
-PRODUCT_CELLS = 1 << 19
 
 
 def choose_method(requested: str, windows_per_run: list[int]) -> str:
@@ -190,45 +187,40 @@ def windowed_quantile_draws(
 def _resampled_quantiles(q: float, bounds: np.ndarray, weights: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
     """histogram_quantile of each resample (weights @ cumulative), computing only the columns that matter.
 
-    A resample's bucket is known once two adjacent columns are computed, the one below its rank and the one
-    reaching it. The first columns are the total and the pooled histogram's bucket for q with two on either side
-    (resamples stay near it: usually one pass over the weights); where a bucket is still open, BRACKET_PROBES
-    evenly spaced columns a level narrow it. The counts at the bucket and below it are then computed columns.
+    The bracket of buckets where the resampled ranks fall is narrowed a level at a time by probing
+    BRACKET_PROBES evenly spaced columns, so the cost is O(resamples · windows · probes · log K).
     """
-    last = bounds.size - 1
-    pooled = cumulative.sum(axis=0, dtype=float)
-    guess = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), last)
-    known: dict[int, np.ndarray] = {}  # column -> every resample's cumulative count there
-    wanted = {last, *range(max(guess - 2, 0), min(guess + 3, last + 1))}
-    while True:
-        missing = sorted(wanted - known.keys())
-        known.update(zip(missing, _products(weights, cumulative, missing).T, strict=True))
-        columns = np.array(sorted(known))
-        table = np.stack([known[c] for c in columns.tolist()], axis=1)
-        ranks = q * known[last]
-        reached = (table >= ranks[:, None]).argmax(axis=1)  # the last column, the total, always reaches the rank
-        bucket, below_column = columns[reached], np.where(reached > 0, columns[reached - 1], -1)
-        open_ = bucket - below_column > 1
-        if not open_.any():
-            break
-        wanted = _probes(int(below_column[open_].min()) + 1, int(bucket[open_].max()) - 1)
-    rows = np.arange(ranks.size)
-    at, below = table[rows, reached], np.where(reached > 0, table[rows, reached - 1], 0.0)
+    totals = (weights @ cumulative[:, -1]).astype(float)
+    ranks = q * totals
+    first, last = 0, bounds.size - 1  # the answer's bucket lies in first..last for every resample
+    while last - first > BRACKET_PROBES:
+        probes = np.unique(np.linspace(first, last, BRACKET_PROBES).round().astype(int))
+        found = (weights @ cumulative[:, probes] < ranks[:, None]).sum(axis=1)
+        narrowed = (
+            int(probes[found.min() - 1]) if found.min() > 0 else first,
+            int(probes[min(found.max(), probes.size - 1)]),
+        )
+        if narrowed == (first, last):
+            break  # the resamples spread over the whole bracket: compute it in full
+        first, last = narrowed
+    fine = weights @ cumulative[:, first : last + 1]
+    bucket = first + np.minimum((fine < ranks[:, None]).sum(axis=1), last - first)
+    at, below = _counts_at(weights, cumulative, bucket)
     values = interpolate(lower_edges(bounds), bucket, ranks, below, at)
-    return np.where(known[last] > 0, values, math.nan)
+    return np.where(totals > 0, values, math.nan)
 
 
-def _probes(first: int, stop: int) -> set[int]:
-    """Up to BRACKET_PROBES evenly spaced columns from `first` to `stop`, both included."""
-    return set(np.linspace(first, stop, min(BRACKET_PROBES, stop - first + 1)).round().astype(int).tolist())
-
-
-def _products(weights: np.ndarray, cumulative: np.ndarray, columns: list[int]) -> np.ndarray:
-    """weights @ cumulative[:, columns] in float64, PRODUCT_CELLS at a time: exact for integer counts, like the
-    sums histogram_quantile of each resample would read."""
-    picked = cumulative[:, columns].astype(float)
-    found = np.empty((weights.shape[0], len(columns)))
-    rows = max(1, PRODUCT_CELLS // picked.size)
-    for first in range(0, weights.shape[0], rows):
-        np.matmul(weights[first : first + rows].astype(float), picked, out=found[first : first + rows])
-    return found
+def _counts_at(weights: np.ndarray, cumulative: np.ndarray, bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's cumulative count (float64 sums) at its bucket and at the bucket below (0 below the first):
+    the resamples sorted by bucket, then one product per bucket over CHUNK_RESAMPLES of them at a time."""
+    order = np.argsort(bucket, kind="stable")
+    at, below = np.empty(bucket.size), np.zeros(bucket.size)
+    for start in range(0, bucket.size, CHUNK_RESAMPLES):
+        rows = order[start : start + CHUNK_RESAMPLES]
+        chunk, buckets = weights[rows], bucket[rows]
+        keys, firsts = np.unique(buckets, return_index=True)
+        for key, low, high in zip(keys.tolist(), firsts.tolist(), [*firsts[1:].tolist(), rows.size], strict=True):
+            at[rows[low:high]] = np.einsum("bn,n->b", chunk[low:high], cumulative[:, key], dtype=float)
+            if key > 0:
+                below[rows[low:high]] = np.einsum("bn,n->b", chunk[low:high], cumulative[:, key - 1], dtype=float)
+    return at, below
