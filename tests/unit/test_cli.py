@@ -214,18 +214,23 @@ def test_report_re_judges_a_recorded_run_and_exits_with_its_verdict(tmp_path: Pa
     assert "## Verdict: **NO-GO**" in (run_dir / "report.md").read_text()
 
 
-def test_validate_with_prometheus_unreachable_exits_4_and_keeps_the_earlier_measurement(tmp_path: Path) -> None:
-    run_dir = recorded_run(tmp_path)
-    spec = write_spec(tmp_path)
-    assert slagate("report", str(run_dir), "--spec", str(spec)).exit_code == 0  # a measured, judged run
-    kept = {name: (run_dir / name).read_bytes() for name in ("load.json", "metrics.json", "verdict.json", "report.md")}
+def validate_without_prometheus(run_dir: Path, tmp_path: Path) -> str:
+    """`slagate validate` against a closed port: exit 4, no traceback, one error line naming the URL (returned)."""
     closed = f"http://127.0.0.1:{free_port()}"
     result = slagate("validate", str(run_dir), "--spec", str(write_spec(tmp_path, prometheus=closed)))
     assert result.exit_code == 4, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("slagate: error:")]
     assert len(errors) == 1 and "could not evaluate" in errors[0] and closed in errors[0], result.output
-    assert "is unchanged" in errors[0], result.output
+    return errors[0]
+
+
+def test_validate_with_prometheus_unreachable_exits_4_and_keeps_the_earlier_measurement(tmp_path: Path) -> None:
+    run_dir = recorded_run(tmp_path)
+    spec = write_spec(tmp_path)
+    assert slagate("report", str(run_dir), "--spec", str(spec)).exit_code == 0  # a measured, judged run
+    kept = {name: (run_dir / name).read_bytes() for name in ("load.json", "metrics.json", "verdict.json", "report.md")}
+    assert "is unchanged" in validate_without_prometheus(run_dir, tmp_path)
     assert {name: (run_dir / name).read_bytes() for name in kept} == kept
 
 
@@ -233,12 +238,7 @@ def test_validate_with_prometheus_unreachable_reports_a_run_never_measured_as_no
     run_dir = recorded_run(tmp_path)
     (run_dir / "metrics.json").unlink()  # the load ran, Prometheus was never queried
     load_before = (run_dir / "load.json").read_bytes()
-    closed = f"http://127.0.0.1:{free_port()}"
-    result = slagate("validate", str(run_dir), "--spec", str(write_spec(tmp_path, prometheus=closed)))
-    assert result.exit_code == 4, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("slagate: error:")]
-    assert len(errors) == 1 and "could not evaluate" in errors[0] and closed in errors[0], result.output
+    validate_without_prometheus(run_dir, tmp_path)
     verdict = verdict_of(run_dir)
     assert verdict["decision"] == "NO-GO" and verdict["could_not_evaluate"]
     report = (run_dir / "report.md").read_text()
