@@ -106,6 +106,16 @@ def test_hierarchical_draws_equal_histogram_quantile_of_each_of_many_resamples()
     assert method.kind == MethodKind.HIERARCHICAL and draws.tolist() == expected
 
 
+def test_draws_spread_over_many_buckets_equal_histogram_quantile_of_each_resample():
+    # runs 3, 9 and 27 ms apart put the resamples' p50 in buckets far from the pooled one and from each other
+    rng = np.random.default_rng(13)
+    runs = [windows_of(rng.lognormal(math.log(0.003 * 3**i), 0.2, (20, 100))) for i in range(3)]
+    draws, _ = windowed_quantile_draws(0.5, BOUNDS, runs, 400, 14)
+    weights = resampling_weights((20, 20, 20), (20, 20, 20), 400, 14, True)
+    expected = [histogram_quantile(0.5, BOUNDS, row) for row in weights.astype(float) @ np.vstack(runs)]
+    assert np.ptp(np.searchsorted(BOUNDS, expected)) > 100 and draws.tolist() == expected
+
+
 def test_spread_factors_grow_with_correlation_and_with_fewer_blocks():
     iid = windows_of(np.random.default_rng(3).lognormal(math.log(0.01), 0.5, (60, 500)))
     correlated = windows_of(ar1_latencies(np.random.default_rng(4), 60, 500, 0.8))

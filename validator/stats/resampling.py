@@ -13,9 +13,12 @@ from validator.stats.quantiles import histogram_quantile, interpolate, lower_edg
 
 AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many windows
 MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
-BRACKET_PROBES = 16  # columns probed per level when searching the resampled quantiles' buckets
+BRACKET_PROBES = 8  # columns probed per level when the resampled quantiles' buckets are far from the pooled one
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
 CHUNK_RESAMPLES = 128  # resamples handled at once where a whole (resamples, windows) array would be needed
+# resamples × windows × columns per product: OpenBLAS keeps products this small on one thread; its threads cost more
+# than they save on products this thin (2,000 × 3,600 × 6 on 2 cores: 5 ms as products of 2^19, 6-330 ms of 2^20)
+PRODUCT_CELLS = 1 << 19
 
 
 def choose_method(requested: str, windows_per_run: list[int]) -> str:
@@ -99,22 +102,30 @@ def few_blocks_factor(blocks: int, coverage: float = 0.95) -> float:
     return float(stdtrit(blocks - 1, upper) / ndtri(upper)) * math.sqrt(blocks / (blocks - 1))
 
 
-def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap, float32.
+def circular_block_weights(
+    n_windows: int, block: int, n_resamples: int, rng: np.random.Generator, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(n_resamples, n_windows) counts of how often each window is drawn by a circular block bootstrap, float32,
+    or written into `out` when given (so the runs of a resampling fill one matrix, of any numeric type).
 
     ceil(n/block) blocks of consecutive windows (wrapping around), the last one cut so every resample has
     exactly n windows. Each block adds +1 where it starts and -1 where it ends (a wrapped block also +1 at
-    window 0), counted CHUNK_RESAMPLES resamples at a time, and one running sum turns those steps into counts.
+    window 0), counted CHUNK_RESAMPLES resamples at a time, and a running sum turns those steps into counts
+    (in int64, several times faster than float32's running sum). A block as long as the run draws every window
+    once, wherever it starts (its starts are drawn all the same, so the draws after them do not change).
     """
     if not 1 <= block <= n_windows:
         raise ValueError(f"block must be within [1, {n_windows}], got {block!r}")
     n_blocks = -(-n_windows // block)
     starts = rng.integers(0, n_windows, (n_resamples, n_blocks))
+    counts = np.empty((n_resamples, n_windows), np.float32) if out is None else out
+    if block == n_windows:
+        counts[...] = 1
+        return counts
     ends = starts + block
     ends[:, -1] -= n_blocks * block - n_windows  # the last block is cut to what is left
     wrapped = ends > n_windows
     downs = np.where(wrapped, ends - n_windows, ends)
-    steps = np.empty((n_resamples, n_windows), np.float32)
     for first in range(0, n_resamples, CHUNK_RESAMPLES):
         rows = slice(first, first + CHUNK_RESAMPLES)
         size = starts[rows].shape[0] * n_windows
@@ -122,16 +133,19 @@ def circular_block_weights(n_windows: int, block: int, n_resamples: int, rng: np
         inside = downs[rows] != n_windows  # a block ending at the last window has no step down
         up = np.bincount((starts[rows] + offsets).ravel(), minlength=size)
         down = np.bincount((downs[rows] + offsets)[inside], minlength=size)
-        steps[rows] = np.subtract(up, down, out=up).reshape(-1, n_windows)
-    steps[:, 0] += wrapped.sum(axis=1)
-    return np.cumsum(steps, axis=1, out=steps)
+        steps = np.subtract(up, down, out=up).reshape(-1, n_windows)
+        steps[:, 0] += wrapped[rows].sum(axis=1)
+        counts[rows] = np.cumsum(steps, axis=1, out=steps)
+    return counts
 
 
 @functools.lru_cache(maxsize=8)
 def resampling_weights(
     windows: tuple[int, ...], blocks: tuple[int, ...], n_resamples: int, seed: int, hierarchical: bool
 ) -> np.ndarray:
-    """(n_resamples, sum(windows)) weights of every window of every run in each resample, float32, read-only.
+    """(n_resamples, sum(windows)) weights of every window of every run in each resample, read-only, in the
+    smallest unsigned type that holds them (uint8 while no window can be drawn more than 255 times): a quarter
+    of float32's memory to fill and to read.
 
     Runs are drawn with replacement first when `hierarchical` (their multiplicity scales their windows'
     weights), then circular blocks within each run; a block as long as its run keeps the run whole, which is
@@ -140,11 +154,16 @@ def resampling_weights(
     rng = np.random.default_rng(seed)
     k = len(windows)
     multiplicity = rng.multinomial(k, np.full(k, 1.0 / k), n_resamples) if hierarchical else None
-    parts = [circular_block_weights(n, block, n_resamples, rng) for n, block in zip(windows, blocks, strict=True)]
-    if multiplicity is not None:
-        for part, times in zip(parts, multiplicity.T.astype(np.float32), strict=True):
-            part *= times[:, None]
-    weights = parts[0] if k == 1 else np.concatenate(parts, axis=1)
+    # a window is drawn at most once per block of its run, and its run at most k times
+    most = max(-(-n // block) for n, block in zip(windows, blocks, strict=True)) * (k if hierarchical else 1)
+    dtype = next(t for t in (np.uint8, np.uint16, np.uint32) if most <= np.iinfo(t).max)
+    weights = np.empty((n_resamples, sum(windows)), dtype)
+    first = 0
+    for run, (n, block) in enumerate(zip(windows, blocks, strict=True)):
+        part = circular_block_weights(n, block, n_resamples, rng, weights[:, first : first + n])
+        if multiplicity is not None:
+            part *= multiplicity[:, run, None].astype(dtype)
+        first += n
     weights.flags.writeable = False
     return weights
 
@@ -187,40 +206,54 @@ def windowed_quantile_draws(
 def _resampled_quantiles(q: float, bounds: np.ndarray, weights: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
     """histogram_quantile of each resample (weights @ cumulative), computing only the columns that matter.
 
-    The bracket of buckets where the resampled ranks fall is narrowed a level at a time by probing
-    BRACKET_PROBES evenly spaced columns, so the cost is O(resamples · windows · probes · log K).
+    A resample's bucket is known once two adjacent columns are computed, the one below its rank and the one
+    reaching it. The first columns are the total and the pooled histogram's bucket for q with two on either side
+    (resamples stay near it: usually one pass over the weights); each gap between computed columns that still
+    holds a resample's bucket then gets BRACKET_PROBES evenly spaced columns a level, for those resamples only,
+    so every gap shrinks eightfold a level.
     """
-    totals = (weights @ cumulative[:, -1]).astype(float)
+    last = bounds.size - 1
+    pooled = cumulative.sum(axis=0, dtype=float)
+    guess = min(int(np.searchsorted(pooled, q * pooled[-1], side="left")), last)
+    first_columns = sorted({last, *range(max(guess - 2, 0), min(guess + 3, last + 1))})
+    found = _products(weights, cumulative, first_columns)
+    totals = found[:, -1]
     ranks = q * totals
-    first, last = 0, bounds.size - 1  # the answer's bucket lies in first..last for every resample
-    while last - first > BRACKET_PROBES:
-        probes = np.unique(np.linspace(first, last, BRACKET_PROBES).round().astype(int))
-        found = (weights @ cumulative[:, probes] < ranks[:, None]).sum(axis=1)
-        narrowed = (
-            int(probes[found.min() - 1]) if found.min() > 0 else first,
-            int(probes[min(found.max(), probes.size - 1)]),
-        )
-        if narrowed == (first, last):
-            break  # the resamples spread over the whole bracket: compute it in full
-        first, last = narrowed
-    fine = weights @ cumulative[:, first : last + 1]
-    bucket = first + np.minimum((fine < ranks[:, None]).sum(axis=1), last - first)
-    at, below = _counts_at(weights, cumulative, bucket)
+    n = totals.size
+    # per resample: the highest column known below its rank (-1: none) and the lowest known to reach it
+    below_column, below = np.full(n, -1), np.zeros(n)
+    bucket, at = np.full(n, last), totals.copy()
+    rows, columns = np.arange(n), np.array(first_columns)
+    while True:
+        reaches = found >= ranks[rows, None]  # along columns: False for a prefix, then True (counts only grow)
+        short = (~reaches).sum(axis=1)
+        step = columns[np.maximum(short - 1, 0)]  # the highest column below the rank, where short > 0
+        lower = (short > 0) & (step > below_column[rows])  # columns from other resamples' gaps may be looser
+        below_column[rows[lower]], below[rows[lower]] = step[lower], found[lower, short[lower] - 1]
+        step = columns[np.minimum(short, columns.size - 1)]  # the lowest column reaching it, where short < size
+        upper = (short < columns.size) & (step < bucket[rows])
+        bucket[rows[upper]], at[rows[upper]] = step[upper], found[upper, short[upper]]
+        rows = np.flatnonzero(bucket - below_column > 1)
+        if rows.size == 0:
+            break
+        gaps = np.unique(below_column[rows] * (last + 2) + bucket[rows])
+        columns = np.array(sorted(set().union(*(_probes(g // (last + 2) + 1, g % (last + 2) - 1) for g in gaps))))
+        found = _products(weights[rows], cumulative, columns.tolist())
     values = interpolate(lower_edges(bounds), bucket, ranks, below, at)
     return np.where(totals > 0, values, math.nan)
 
 
-def _counts_at(weights: np.ndarray, cumulative: np.ndarray, bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each resample's cumulative count (float64 sums) at its bucket and at the bucket below (0 below the first):
-    the resamples sorted by bucket, then one product per bucket over CHUNK_RESAMPLES of them at a time."""
-    order = np.argsort(bucket, kind="stable")
-    at, below = np.empty(bucket.size), np.zeros(bucket.size)
-    for start in range(0, bucket.size, CHUNK_RESAMPLES):
-        rows = order[start : start + CHUNK_RESAMPLES]
-        chunk, buckets = weights[rows], bucket[rows]
-        keys, firsts = np.unique(buckets, return_index=True)
-        for key, low, high in zip(keys.tolist(), firsts.tolist(), [*firsts[1:].tolist(), rows.size], strict=True):
-            at[rows[low:high]] = np.einsum("bn,n->b", chunk[low:high], cumulative[:, key], dtype=float)
-            if key > 0:
-                below[rows[low:high]] = np.einsum("bn,n->b", chunk[low:high], cumulative[:, key - 1], dtype=float)
-    return at, below
+def _probes(first: int, stop: int) -> set[int]:
+    """Up to BRACKET_PROBES evenly spaced columns from `first` to `stop`, both included."""
+    return set(np.linspace(first, stop, min(BRACKET_PROBES, stop - first + 1)).round().astype(int).tolist())
+
+
+def _products(weights: np.ndarray, cumulative: np.ndarray, columns: list[int]) -> np.ndarray:
+    """weights @ cumulative[:, columns] in float64, PRODUCT_CELLS at a time: exact for integer counts, like the
+    sums histogram_quantile of each resample would read."""
+    picked = cumulative[:, columns].astype(float)
+    found = np.empty((weights.shape[0], len(columns)))
+    rows = max(1, PRODUCT_CELLS // picked.size)
+    for first in range(0, weights.shape[0], rows):
+        np.matmul(weights[first : first + rows].astype(float), picked, out=found[first : first + rows])
+    return found
