@@ -21,6 +21,9 @@ from validator.errors import InputFileError
 
 T = TypeVar("T")
 
+UMASK = os.umask(0o022)  # the process's umask, read once (reading it means setting it) and put back
+os.umask(UMASK)
+
 SCHEMA_VERSIONS = {"load": 3, "metrics": 1, "verdict": 1, "baseline": 3}  # the version each artifact is written at
 
 
@@ -39,12 +42,17 @@ class WriteFailed(OSError):
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write `text` to `path` atomically (temp file in the same folder, fsync, rename); WriteFailed names the path."""
+    """Write `text` to `path` atomically (temp file in the same folder, fsync, rename); WriteFailed names the path.
+
+    The file gets the permissions a plain write would give it (the file's own when it exists, else 0o666 less
+    the umask), not the temporary's owner-only 0o600: reports and baselines are read by CI, reviewers and others.
+    """
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
         raise WriteFailed(path, error) from None
     try:
+        os.fchmod(handle, _mode_for(path))
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
@@ -57,6 +65,13 @@ def write_text(path: Path, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~UMASK
 
 
 def write_json(path: Path, document: dict[str, Any], indent: int | None = None) -> Path:

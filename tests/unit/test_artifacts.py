@@ -17,6 +17,15 @@ def test_a_write_replaces_the_file_whole_and_leaves_no_temporary(tmp_path: Path)
     assert [p.name for p in tmp_path.iterdir()] == ["verdict.json"]
 
 
+def test_a_written_file_gets_a_plain_writes_permissions_not_the_temporarys(tmp_path: Path) -> None:
+    fresh = artifacts.write_text(tmp_path / "report.md", "x\n")
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~artifacts.UMASK
+    kept = tmp_path / "baseline.json"
+    kept.write_text("{}")
+    kept.chmod(0o640)
+    assert artifacts.write_text(kept, "{}\n").stat().st_mode & 0o777 == 0o640
+
+
 def test_a_failed_write_keeps_the_previous_file_and_removes_its_temporary(tmp_path: Path) -> None:
     path = tmp_path / "metrics.json"
     artifacts.write_json(path, {"kept": True})
