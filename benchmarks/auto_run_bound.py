@@ -1,46 +1,61 @@
 """The fewest runs any honest `repeat = "auto"` could average to decide same-build runs: a lower bound, per stream.
 
 Usage: .venv/bin/python benchmarks/auto_run_bound.py
-A run stops at look k only if its p99 bound is decided there. Whatever the spending, a look's PASS (or FAIL) is
-a test of at most 5 % size at the limit with the run-to-run spread learnt from the runs (k + baseline runs - 2
-degrees of freedom), so it PASSes a same-build candidate at most as often as the one-sided t-test at 5 % does
-(the most powerful such test invariant to the unit of measurement; noncentral t). With P(decided at look j)
-at most that, E[runs] = Σ P(runs ≥ k) ≥ Σ_k max(0, 1 − Σ_{j<k} P(decided at look j)). One run's p99 SD per
-stream is its sampling spread (simulation.run_spread, no run noise) and the run noise together. A futile stop
-ends sooner but undecided (CAUTION), so on the streams that should be GO (all but bimodal) the bound holds for
-every same-build run that is not CAUTION.
+A run stops at look k only if its p99 bound is decided there. A procedure that PASSes a build exactly at the
+limit at most 5 % of the time over all looks spends some α_j ≥ 0 of it at each look j, Σ α_j ≤ 5 %; its PASS
+at look j is then a test of size α_j with the run-to-run spread learnt from the runs (j + baseline runs - 2
+degrees of freedom), so it PASSes a same-build candidate at most as often as the one-sided t-test of size α_j
+(the most powerful test invariant to the unit of measurement; noncentral t). FAIL at a look is bounded by the
+size-5 % t-test (generous: a same-build run is a margin away from failing). With P(decided at look j) at most
+their sum, E[runs] = Σ P(runs ≥ k) ≥ Σ_k max(0, 1 − Σ_{j<k} P(decided at look j)), minimised over every split
+of the 5 % on a grid of α/20 steps (the split suiting each stream best, which no one procedure gets for all).
+One run's p99 SD per stream is its sampling spread (simulation.run_spread, no run noise) and the run noise
+together, as a normal model with that SD unknown. A futile stop ends sooner but undecided (CAUTION), so on the
+streams that should be GO (all but bimodal) the bound holds for every same-build run that is not CAUTION.
 """
 
+import itertools
 import math
 import sys
 from pathlib import Path
 
+import numpy as np
 from scipy.stats import nct, t
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation as sim  # noqa: E402
 
 MARGIN = math.log(1 + sim.MAX_REGRESSION)
-MAX_REPEAT, SIZE = 5, 0.05
+MAX_REPEAT, SIZE, STEPS = 5, 0.05, 20
 NOISES = (0.01, 0.03, 0.06)
 BASELINE_RUNS = (3, 5, 10)
 
 
-def decided_at_most(run_sd: float, baseline_runs: int, runs: int) -> float:
-    """The most often a size-5 % test at `runs` candidate runs decides a same-build p99 bound, PASS or FAIL."""
+def t_test_power(run_sd: float, baseline_runs: int, runs: int, size: float, shift_sign: int) -> float:
+    """How often a one-sided t-test of `size` at `runs` candidate runs rejects when the truth is a margin away."""
+    if size <= 0:
+        return 0.0
     freedom = runs + baseline_runs - 2
     shift = MARGIN / (run_sd * math.sqrt(1 / runs + 1 / baseline_runs))
-    critical = t.ppf(1 - SIZE, freedom)
-    return float(nct.sf(critical, freedom, shift) + nct.sf(critical, freedom, -shift))
+    return float(nct.sf(t.ppf(1 - size, freedom), freedom, shift_sign * shift))
 
 
 def runs_at_least(run_sd: float, baseline_runs: int) -> float:
     """The lower bound on the mean runs of a same-build candidate, looks at 1 … MAX_REPEAT runs."""
-    expected, decided = 1.0, 0.0
-    for runs in range(1, MAX_REPEAT):
-        decided += decided_at_most(run_sd, baseline_runs, runs)
-        expected += max(0.0, 1.0 - decided)
-    return expected
+    sizes = np.linspace(0, SIZE, STEPS + 1)
+    looks = range(1, MAX_REPEAT)  # the last look ends the runs whatever it decides
+    passing = {(k, i): t_test_power(run_sd, baseline_runs, k, size, 1) for k in looks for i, size in enumerate(sizes)}
+    failing = {k: t_test_power(run_sd, baseline_runs, k, SIZE, -1) for k in looks}
+    best = math.inf
+    for split in itertools.product(range(STEPS + 1), repeat=len(looks)):
+        if sum(split) > STEPS:
+            continue
+        expected, decided = 1.0, 0.0
+        for k, steps in zip(looks, split, strict=True):
+            decided += passing[k, steps] + failing[k]
+            expected += max(0.0, 1.0 - decided)
+        best = min(best, expected)
+    return best
 
 
 def main() -> None:
