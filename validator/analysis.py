@@ -28,7 +28,7 @@ from validator.stats.sequential import Plan, conditional_power, runs_to_decide
 
 BETWEEN_RUNS_MIN_RUNS = 3  # candidate and baseline runs together needed to learn the noise from the runs
 UNDECIDED = "WARN"  # the status that leaves a bound undecided at a look
-FUTILE_POWER = 0.05  # a bound the last look would decide less often than this, as the runs stand, is futile
+FUTILE_POWER = 0.20  # a bound the last look would decide less often than this, as the runs stand, is futile
 
 
 def value(evidence: Evidence, coverage: float, resampling: Resampling = DEFAULT_RESAMPLING) -> Interval:

@@ -3,15 +3,15 @@ stopped, and what would decide a bound left undecided at the last look."""
 
 from typing import Any
 
-from validator.analysis import BoundLook, Look, RunsNeeded
+from validator.analysis import FUTILE_POWER, BoundLook, Look, RunsNeeded
 from validator.report.markdown import cell
 from validator.units import format_value
 
 _WHY = {
     "decided": "every bound was PASS or FAIL at this look's level",
     "last look": "max_repeat reached; undecided bounds stay WARN",
-    "futile": "as the runs stand, max_repeat would leave every undecided bound WARN too (under 5 % chance of a "
-    "decision): stopped early; they stay WARN",
+    "futile": "as the runs stand, max_repeat would leave every undecided bound WARN too (under "
+    f"{FUTILE_POWER * 100:.0f} % chance of a decision): stopped early; they stay WARN",
     "undecided": "a bound was still WARN: one more run",
 }
 _SPENDING = {"obrien_fleming": "O'Brien–Fleming-type", "pocock": "Pocock-type"}
