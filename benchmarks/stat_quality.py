@@ -20,7 +20,7 @@ from scipy.stats import mannwhitneyu
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation as sim  # noqa: E402
 
-from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_FUNCTIONS  # noqa: E402
+from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_CHOICES, spending_for  # noqa: E402
 
 SEED = 20261123
 SWEEP = (1.10, 1.15, 1.20, 1.30)
@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRIALS} trials a main row, for development")
     parser.add_argument("--only-auto", action="store_true", help='only the repeat = "auto" rows')
-    parser.add_argument("--spending", default=DEFAULT_SPENDING, choices=SPENDING_FUNCTIONS)
+    parser.add_argument("--spending", default=DEFAULT_SPENDING, choices=SPENDING_CHOICES)
     parser.add_argument("--baseline-runs", type=int, default=3, help='runs of the baseline the "auto" rows use')
     args = parser.parse_args()
     n = QUICK_TRIALS if args.quick else args.trials
@@ -282,9 +282,12 @@ def main() -> None:
         "each bound judged on one-sided 95 % bounds, multiplicity held by the margins)"
     )
     a = auto[sim.RUN_NOISE]
-    print(f'repeat = "auto": min_repeat 1, max_repeat 5, a {args.baseline_runs}-run baseline, {args.spending} spending')
+    spending = spending_for(args.spending, args.baseline_runs)
+    if spending != args.spending:
+        spending = f"{args.spending}: {spending}"
+    print(f'repeat = "auto": min_repeat 1, max_repeat 5, a {args.baseline_runs}-run baseline, {spending} spending')
     print(
-        f"stat_quality auto (3 % noise, {args.baseline_runs}-run baseline, {args.spending}): "
+        f"stat_quality auto (3 % noise, {args.baseline_runs}-run baseline, {spending}): "
         f"A/A NO-GO {a['nogo'] * 100:.1f} % CAUTION {a['caution'] * 100:.1f} % "
         f"runs {a['runs']:.2f}; power(+20 %) {a['power'] * 100:.0f} % runs {a['power_runs']:.2f}"
     )

@@ -34,7 +34,7 @@ def test_critical_values_match_published_lan_demets_obrien_fleming_bounds():
     """Five equally spaced looks, one-sided α = 0.025 (as gsDesign sfLDOF gives them)."""
     values = critical_values([1, 2, 3, 4, 5], 0.025, "obrien_fleming")
     assert values == pytest.approx((4.877, 3.357, 2.680, 2.290, 2.031), abs=0.003)
-    assert critical_values([1.0], 0.05)[0] == pytest.approx(1.6449, abs=1e-3)
+    assert critical_values([1.0], 0.05, "pocock")[0] == pytest.approx(1.6449, abs=1e-3)
 
 
 def test_critical_values_keep_the_overall_error_by_simulation():
@@ -119,13 +119,20 @@ def test_runs_needed_reads_the_pooled_runs_of_a_between_runs_change():
     assert analysis.runs_needed(Change("ratio", drawn), 1.1, 0.1, 0.95) is None
 
 
+def test_auto_spending_is_pocock_type_against_a_baseline_of_many_runs_and_obrien_fleming_type_otherwise():
+    assert plan(1, 5, 0.95, 10).spending == "pocock" and plan(1, 5, 0.95, 9).spending == "obrien_fleming"
+    assert plan(1, 5, 0.95, None).spending == "obrien_fleming"
+    assert plan(1, 5, 0.95, 10, "obrien_fleming").spending == "obrien_fleming"
+    assert plan(1, 5, 0.95, 10).levels == plan(1, 5, 0.95, 10, "pocock").levels
+
+
 def test_spec_reads_repeat_auto_with_its_bounds(tmp_path):
     auto = load_spec(write_spec(tmp_path, 'repeat = "auto"\nmin_repeat = 2\nmax_repeat = 4')).load
     assert (auto.auto_repeat, auto.min_repeat, auto.max_repeat, auto.repeat) == (True, 2, 4, 4)
     fixed = load_spec(write_spec(tmp_path, "repeat = 3")).load
     assert (fixed.auto_repeat, fixed.repeat) == (False, 3)
     pocock = load_spec(write_spec(tmp_path, 'repeat = "auto"\nspending = "pocock"')).load
-    assert pocock.spending == "pocock" and auto.spending == "obrien_fleming"
+    assert pocock.spending == "pocock" and auto.spending == "auto"
     bad_specs = (
         'repeat = "sometimes"',
         "max_repeat = 4",

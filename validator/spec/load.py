@@ -5,11 +5,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.spec.reader import Reader, choice, non_negative_duration, positive, positive_int
-from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_FUNCTIONS
+from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_CHOICES
 from validator.units import parse_duration, parse_rate
 
 ARRIVALS = ("poisson", "fixed")
-_SPENDING_EXPECTED = " or ".join(f"'{name}'" for name in SPENDING_FUNCTIONS)
+_SPENDING_EXPECTED = " or ".join(f"'{name}'" for name in SPENDING_CHOICES)
 OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
 
 
@@ -60,7 +60,7 @@ def load_section(table: Reader, base_dir: Path) -> LoadSpec:
         repeat=table.get("repeat", _repeat, "a whole number of runs or 'auto'", LoadSpec.repeat),
         min_repeat=table.get("min_repeat", positive_int, "a whole number of runs", LoadSpec.min_repeat),
         max_repeat=table.get("max_repeat", positive_int, "a whole number of runs", LoadSpec.max_repeat),
-        spending=table.get("spending", choice(SPENDING_FUNCTIONS), _SPENDING_EXPECTED, LoadSpec.spending),
+        spending=table.get("spending", choice(SPENDING_CHOICES), _SPENDING_EXPECTED, LoadSpec.spending),
     )
     load = _with_repeat(table, load)
     if load.warmup >= load.duration:

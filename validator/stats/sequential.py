@@ -20,12 +20,26 @@ from scipy.special import ndtr, ndtri
 from validator.stats.intervals import t_quantile
 
 SPENDING_FUNCTIONS = ("pocock", "obrien_fleming")
-DEFAULT_SPENDING = "obrien_fleming"  # early looks, whose run spread has few df, rarely decide: save α for later
+SPENDING_CHOICES = ("auto", *SPENDING_FUNCTIONS)  # "auto": the function that suits the baseline (`spending_for`)
+DEFAULT_SPENDING = "auto"
+# From this many baseline runs on, the early looks' run spread has enough degrees of freedom for Pocock-type
+# spending to decide sooner (stat_quality, 3 % noise: 1.82 runs a same-build candidate against 2.69 at 10 runs);
+# below it they rarely decide, and O'Brien–Fleming-type saves α for the later looks (28 % false CAUTION against
+# 41 %, power 93 % against 87 % at 3 runs)
+POCOCK_FROM_BASELINE_RUNS = 10
 _GRID = 4001  # points of the recursive integration over ±_SPAN standard deviations
 _SPAN = 10.0
 
 
-def spent(t: float, alpha: float, kind: str = DEFAULT_SPENDING) -> float:
+def spending_for(requested: str, baseline_runs: int | None) -> str:
+    """The spending function a plan uses: `requested`, or for "auto" Pocock-type against a baseline of at least
+    POCOCK_FROM_BASELINE_RUNS runs and O'Brien–Fleming-type otherwise (absolute bounds included)."""
+    if requested != "auto":
+        return requested
+    return "pocock" if baseline_runs is not None and baseline_runs >= POCOCK_FROM_BASELINE_RUNS else "obrien_fleming"
+
+
+def spent(t: float, alpha: float, kind: str) -> float:
     """Error spent by information fraction t ∈ [0, 1]: Lan–DeMets Pocock-type α·ln(1 + (e − 1)·t), or
     O'Brien–Fleming-type 2·(1 − Φ(z_{1−α/2} / √t))."""
     if t <= 0.0:
@@ -46,7 +60,7 @@ def information(candidate_runs: int, baseline_runs: int | None) -> float:
     return 1.0 / (1.0 / candidate_runs + 1.0 / baseline_runs)
 
 
-def critical_values(informations: Sequence[float], alpha: float, kind: str = DEFAULT_SPENDING) -> tuple[float, ...]:
+def critical_values(informations: Sequence[float], alpha: float, kind: str) -> tuple[float, ...]:
     """One-sided critical z at each look such that P(cross at look i, not before) = spent(t_i) − spent(t_{i−1})
     for a statistic at the bound; the looks' z-statistics are correlated as √(I_i / I_j)."""
     info = np.asarray(informations, dtype=float)
@@ -107,6 +121,7 @@ def plan(
     min_repeat: int, max_repeat: int, level: float, baseline_runs: int | None, spending: str = DEFAULT_SPENDING
 ) -> Plan:
     """The looks at min_repeat … max_repeat candidate runs; a single look is judged at `level` itself."""
+    spending = spending_for(spending, baseline_runs)
     if not 1 <= min_repeat <= max_repeat:
         raise ValueError(f"need 1 ≤ min_repeat ≤ max_repeat, got {min_repeat}, {max_repeat}")
     runs = tuple(range(min_repeat, max_repeat + 1))
