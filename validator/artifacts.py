@@ -68,6 +68,7 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def _mode_for(path: Path) -> int:
+    """The permissions `open(path, "w")` would leave: the existing file's, or 0o666 less the umask."""
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
