@@ -7,12 +7,12 @@ from typing import Any
 from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
 from validator.baseline import pool_runs
 from validator.checks import ServerQuantile
-from validator.client_figures import client_measurements
+from validator.client_figures import client_key, client_measurements
 from validator.evidence import Measurement, QuantileEvidence
 from validator.load.result import LoadResult
 from validator.metrics import BUILTIN_METRICS
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
-from validator.spec import Spec
+from validator.spec import GateSpec, Spec
 
 METRICS_FILE = "metrics.json"
 
@@ -101,6 +101,20 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
     record.scope, record.routes = source.scope, source.routes
     record.queries = source.log.entries
     record.measurements.update(client_measurements(load, spec.gates))
+    return record
+
+
+def missing_client_gates(record: MetricsRecord, spec: Spec) -> list[GateSpec]:
+    """Gates that ask for a client figure the record lacks (e.g. switched to source "client" after measuring)."""
+    gates = [gate for gate in spec.gates if gate.source != "server" and not gate.is_custom]
+    return [gate for gate in gates if client_key(gate) not in record.measurements]
+
+
+def with_client_figures(record: MetricsRecord, loads: list[LoadResult], gates: list[GateSpec]) -> MetricsRecord:
+    """`record` with the client figures of `gates` added from its runs' load results (pooled like the runs),
+    which hold everything they need: no Prometheus."""
+    if gates and loads:
+        record.measurements.update(pool_runs([client_measurements(load, gates) for load in loads]))
     return record
 
 

@@ -35,7 +35,15 @@ from validator.load import runner as load_runner
 from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
-from validator.measure import METRICS_FILE, MetricsRecord, interruption, measure, pool_records
+from validator.measure import (
+    METRICS_FILE,
+    MetricsRecord,
+    interruption,
+    measure,
+    missing_client_gates,
+    pool_records,
+    with_client_figures,
+)
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
 from validator.report.render import RunArtifacts, checklist_file, write_reports
 from validator.scope_checks import scope_findings
@@ -142,7 +150,7 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
     """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md.
 
     A run stopped by a signal, now or in an earlier stage, is INCOMPLETE: never GO, exit code 5."""
-    metrics = MetricsRecord.read(run_dir)
+    metrics, records = judged_records(run_dir, spec)
     checks = assess_measurement(run_dir, metrics, spec)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     comparable = comparability(load.profile if load else None, baseline, spec.baseline)
@@ -151,8 +159,7 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
         if stop is not None and metrics.incomplete is None:
             metrics.incomplete = f"stopped by {stop.signal_name} while judging and writing the report"
         if spec.load.auto_repeat:
-            records = [MetricsRecord.read(target) for target in repeat_dirs(run_dir)] or [metrics]
-            judgement = looks.judge_looks(spec, metrics, records, baseline, checks.warnings, comparable)
+            judgement = looks.judge_looks(spec, metrics, records or [metrics], baseline, checks.warnings, comparable)
         else:
             judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
         exit_code = judgement.verdict.exit_code(caution_exit_code)
@@ -177,13 +184,27 @@ def record_history(
 def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) -> Path | None:
     """Judge the recorded run again (no network) and write only RUN_DIR/checklist.md; None when the spec names no
     checklist."""
-    metrics = MetricsRecord.read(run_dir)
+    metrics = judged_records(run_dir, spec)[0]
     checks = assess_measurement(run_dir, metrics, spec)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     comparable = comparability(load.profile if load else None, baseline, spec.baseline)
     judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
     code = judgement.verdict.exit_code()
     return checklist_file(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, code, checks, comparable))
+
+
+def judged_records(run_dir: Path, spec: Spec) -> tuple[MetricsRecord, list[MetricsRecord]]:
+    """The run's metrics.json and each repeated run's, with the client figures a gate asks for but the measurement
+    lacks (a gate switched to source "client" or "both" since) taken from the runs' load.json."""
+    metrics = MetricsRecord.read(run_dir)
+    repeats = repeat_dirs(run_dir)
+    records = [MetricsRecord.read(target) for target in repeats]
+    missing = missing_client_gates(metrics, spec)
+    if missing:
+        loads = [LoadResult.read(target) for target in repeats or [run_dir] if (target / LOAD_FILE).exists()]
+        records = [with_client_figures(record, [load], missing) for record, load in zip(records, loads, strict=False)]
+        metrics = with_client_figures(metrics, loads, missing)
+    return metrics, records
 
 
 def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> MeasurementChecks:

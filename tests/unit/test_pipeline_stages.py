@@ -6,21 +6,24 @@ from pathlib import Path
 from tests.conftest import demo_spec
 from tests.unit.test_checks import ORIGIN, closed_load
 from validator import artifacts, pipeline
-from validator.client_figures import client_measurements
+from validator.client_figures import CLIENT_PREFIX, client_measurements
+from validator.load.result import LOAD_FILE
 from validator.measure import MetricsRecord
 from validator.prometheus import Window
 from validator.verdict import Decision
 
 
-def judged_run(tmp_path: Path, **load_facts: object) -> tuple[pipeline.Outcome, dict]:
-    """A run folder whose server figures are the demo baseline's own, judged against that baseline."""
+def judged_run(tmp_path: Path, client_figures: bool = True, **load_facts: object) -> tuple[pipeline.Outcome, dict]:
+    """A run folder whose server figures are the demo baseline's own, judged against that baseline (with the
+    client figures the gates ask for measured, or, without `client_figures`, left to the judge stage)."""
     spec, baseline = pipeline.load_inputs(demo_spec(tmp_path))
     assert baseline is not None
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     load = closed_load(**load_facts)
     load.write(run_dir)
-    measured = {**baseline.measurements, **client_measurements(load, spec.gates)}  # as `measure` records them
+    server = {key: m for key, m in baseline.measurements.items() if not key.startswith(CLIENT_PREFIX)}
+    measured = {**server, **client_measurements(load, spec.gates)} if client_figures else server
     record = MetricsRecord("http://127.0.0.1:1", Window(ORIGIN + 2, ORIGIN + 9), measured)
     record.write(run_dir)
     outcome = pipeline.finish(run_dir, spec, baseline, caution_exit_code=3)
@@ -46,3 +49,11 @@ def test_every_artifact_of_a_judged_run_matches_its_schema(tmp_path: Path) -> No
     artifacts.read_json(run_dir / "load.json", "load")
     artifacts.read_json(run_dir / "metrics.json", "metrics")
     assert not list(run_dir.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_a_client_figure_the_measurement_lacks_is_taken_from_the_runs_load_json(tmp_path: Path) -> None:
+    outcome, verdict = judged_run(tmp_path, client_figures=False)  # as if the gate asked for it only after measuring
+    assert outcome.verdict.decision is not Decision.NO_GO
+    gate = next(g for g in verdict["gates"] if g["name"] == "success rate")  # source = "both" in the demo spec
+    assert gate["status"] == gate["beside"]["status"] == "PASS" and gate["beside"]["judged_on"] == "client"
+    assert LOAD_FILE in gate["beside"]["source"]
