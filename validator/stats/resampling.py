@@ -13,7 +13,7 @@ from validator.stats.quantiles import histogram_quantile, interpolate, lower_edg
 
 AUTO_MIN_WINDOWS = 20  # `auto` uses block when every run has at least this many windows
 MAX_BLOCK_FRACTION = 0.25  # a block never spans more than a quarter of a run (at least 4 blocks)
-BRACKET_PROBES = 8  # columns probed per level when the resampled quantiles' buckets are far from the pooled one
+BRACKET_PROBES = 8  # columns probed a level in each gap that still holds a resample's bucket
 BLOCK_QUANTILES = (0.5, 0.95, 0.99)  # the block length serves every quantile of a run
 CHUNK_RESAMPLES = 128  # resamples handled at once where a whole (resamples, windows) array would be needed
 # resamples × windows × columns per product: OpenBLAS keeps products this small on one thread; its threads cost more
