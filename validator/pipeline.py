@@ -194,11 +194,12 @@ def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) ->
 
 
 def judged_records(run_dir: Path, spec: Spec) -> tuple[MetricsRecord, list[MetricsRecord]]:
-    """The run's metrics.json and each repeated run's, with the client figures a gate asks for but the measurement
-    lacks (a gate switched to source "client" or "both" since) taken from the runs' load.json."""
+    """The run's metrics.json and, for `repeat = "auto"` (whose looks judge the runs one by one), each repeated
+    run's, with the client figures a gate asks for but the measurement lacks (a gate switched to source "client"
+    or "both" since) taken from the runs' load.json."""
     metrics = MetricsRecord.read(run_dir)
     repeats = repeat_dirs(run_dir)
-    records = [MetricsRecord.read(target) for target in repeats]
+    records = [MetricsRecord.read(target) for target in repeats] if spec.load.auto_repeat else []
     missing = missing_client_gates(metrics, spec)
     if missing:
         loads = [LoadResult.read(target) for target in repeats or [run_dir] if (target / LOAD_FILE).exists()]
