@@ -1,8 +1,8 @@
 """Baselines against runs and against each other: load-profile comparability, diff, and calibrated tolerances.
 
 - Comparability: the candidate's load profile against the baseline's (users, arrival rate, duration within a
-  relative tolerance; model, workers, locustfile content, target host class exactly). A difference caps the
-  relative checks at WARN (`mismatch = "warn"`) or makes them NO_DATA (`"refuse"`).
+  relative tolerance; model, locustfile content, target host class exactly; not the generator's layout). A
+  difference caps the relative checks at WARN (`mismatch = "warn"`) or makes them NO_DATA (`"refuse"`).
 - Diff: baseline B judged against baseline A by the spec's gates, with the gates' own statistics.
 - Calibration: from k runs of one build, per gate the smallest `max_regression` a same-build candidate PASSes
   95 % of the time at the spec's level, and the regression that tolerance then FAILs 95 % of the time.
@@ -30,7 +30,7 @@ from validator.stats.intervals import interval_level
 
 POWER = 0.95  # "95 % of the time": the same-build PASS rate and the detection rate calibrated for
 RELATIVE_FIELDS = ("users", "arrival_rate", "duration_s")
-EXACT_FIELDS = ("model", "workers")
+EXACT_FIELDS = ("model",)  # how many generator processes offered the load is not the load; their health is checked
 
 
 @dataclass(frozen=True)
