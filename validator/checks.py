@@ -15,6 +15,7 @@ from typing import Any
 from validator.histogram import LatencyHistogram
 from validator.load.health import MASTER_PROCESS
 from validator.load.result import LoadResult
+from validator.reconciliation import ClientCounts, ServerCounts, findings, reconcile
 from validator.units import format_seconds
 
 QUANTILES = (0.5, 0.95, 0.99)
@@ -23,6 +24,9 @@ OPEN_RATE_TOLERANCE = 0.05  # the open model must achieve the configured rate wi
 CPU_SATURATED_PERCENT = 90.0  # of one core: a Locust process runs one Python thread
 LAG_SATURATED_MS = 50.0  # a timed sleep waking up this late means greenlets queue for the CPU
 SATURATED_SHARE = 0.2  # saturated in at least this share of the steady window's samples → unreliable
+LATE_SHARE = 0.01  # open model: more than this share of sends leaving late (> 5 ms behind their slot) ...
+LATE_P99_S = 0.1  # ... or the late sends' p99 lateness beyond this: the timetable was not kept
+POOL_BUSY = 0.8  # rate × mean latency at this share of `users` or more: the sending pool ran out
 
 
 
@@ -92,6 +96,7 @@ class RunChecks:
     little: dict[str, Any] | None = None
     open_model: dict[str, Any] | None = None
     lost_workers: list[dict[str, Any]] = field(default_factory=list)
+    reconciliation: dict[str, Any] | None = None  # client vs server counts (validator/reconciliation.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +106,7 @@ class RunChecks:
             "client_latency_reliable": self.client_reliable,
             "generator_health": health_document(self.health),
             "client_vs_server": self.comparison,
+            "reconciliation": self.reconciliation,
             "littles_law": self.little,
             "open_model": self.open_model,
             "lost_workers": self.lost_workers,
@@ -138,19 +144,32 @@ class MeasurementChecks:
         }
 
 
-def check_runs(loads: Sequence[LoadResult], servers: Sequence[ServerQuantiles], gap_factor: float) -> MeasurementChecks:
+def check_runs(
+    loads: Sequence[LoadResult],
+    servers: Sequence[ServerQuantiles],
+    gap_factor: float,
+    counts: Sequence[ServerCounts | None] | None = None,
+) -> MeasurementChecks:
     """The checks of back-to-back runs, each run's client compared with that run's own server figures."""
     several = len(loads) > 1
+    counts = counts if counts is not None else [None] * len(loads)
     return MeasurementChecks(
         [
-            check_run(load, server, gap_factor, run=number if several else None)
-            for number, (load, server) in enumerate(zip(loads, servers, strict=True), 1)
+            check_run(load, server, gap_factor, run=number if several else None, counts=count)
+            for number, (load, server, count) in enumerate(zip(loads, servers, counts, strict=True), 1)
         ]
     )
 
 
-def check_run(load: LoadResult, server: ServerQuantiles, gap_factor: float, run: int | None = None) -> RunChecks:
-    """All measurement checks for one run."""
+def check_run(
+    load: LoadResult,
+    server: ServerQuantiles,
+    gap_factor: float,
+    run: int | None = None,
+    counts: ServerCounts | None = None,
+) -> RunChecks:
+    """All measurement checks for one run; `counts` (the server's request and error counts) are reconciled with
+    the client's when given."""
     checks = RunChecks(run)
     _check_health(load, checks)
     _check_workers(load, checks)
@@ -160,7 +179,18 @@ def check_run(load: LoadResult, server: ServerQuantiles, gap_factor: float, run:
     else:
         _check_little(load, checks)
     _compare_with_server(load, server, gap_factor, checks)
+    if counts is not None:
+        _reconcile_counts(load, counts, checks)
     return checks
+
+
+def _reconcile_counts(load: LoadResult, server: ServerCounts, checks: RunChecks) -> None:
+    client = ClientCounts.of(load)
+    result = reconcile(client, server)
+    checks.reconciliation = result.to_dict()
+    warnings, notes = findings(result, client, server)
+    checks.warnings += warnings
+    checks.notes += notes
 
 
 def process_health(samples: Mapping[str, list[list[float]]], start: float, end: float) -> list[ProcessHealth]:
@@ -305,6 +335,30 @@ def _check_open_model(load: LoadResult, checks: RunChecks) -> None:
             f"open model achieved {achieved:.1f} req/s in the steady window, short of the configured "
             f"{rate:g}/s by more than {OPEN_RATE_TOLERANCE * 100:g} %"
         )
+    model = checks.open_model
+    late_p99 = model["late_by_p99_s"] or 0.0
+    if model["late_share"] > LATE_SHARE or late_p99 > LATE_P99_S:
+        checks.warnings.append(
+            f"open model timetable not kept: {model['late_sends']} sends ({model['late_share'] * 100:.2f} %) left "
+            f"late, by {format_seconds(model['late_by_p50_s'] or 0.0)} at p50 and {format_seconds(late_p99)} at p99 "
+            f"(limits {LATE_SHARE * 100:g} % and {format_seconds(LATE_P99_S)}); {_late_cause(load, checks, raw, rate)}"
+        )
+
+
+def _late_cause(load: LoadResult, checks: RunChecks, raw: LatencyHistogram, rate: float) -> str:
+    """Why sends left late, from the run's facts: the generator's CPU, the sending pool the target's latency ties
+    up, or the generator itself falling behind while the target answered promptly."""
+    saturated = [h for h in checks.health if h.saturated and h.process != MASTER_PROCESS]
+    if saturated:
+        return "the generator's CPU was saturated (add workers): " + "; ".join(h.describe() for h in saturated)
+    users = load.profile.get("users") or 0
+    mean = raw.sum / raw.total / 1e6 if raw.total else 0.0
+    busy = rate * mean
+    if users and busy >= POOL_BUSY * users:
+        return (f"the user pool was exhausted: {rate:g}/s × the target's mean latency {format_seconds(mean)} keeps "
+                f"{busy:.0f} of {users} users busy (raise `users`, or see why the target is slow)")
+    return (f"the generator fell behind while the target answered in {format_seconds(mean)} on average (slow task "
+            "code, or a generator process that paused)")
 
 
 def _compare_with_server(load: LoadResult, server: ServerQuantiles, gap_factor: float, checks: RunChecks) -> None:

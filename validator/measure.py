@@ -8,10 +8,11 @@ from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
 from validator.baseline import pool_runs
 from validator.checks import ServerQuantile
 from validator.client_figures import client_key, client_measurements
-from validator.evidence import Measurement, QuantileEvidence
+from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
 from validator.load.result import LoadResult
 from validator.metrics import BUILTIN_METRICS
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
+from validator.reconciliation import ServerCounts
 from validator.spec import GateSpec, Spec
 
 METRICS_FILE = "metrics.json"
@@ -83,6 +84,28 @@ class MetricsRecord:
                     ServerQuantile.of(evidence) if isinstance(evidence, QuantileEvidence) else None
                 )
         return figures
+
+
+    def server_counts(self, scrape_interval: float) -> ServerCounts | None:
+        """What Prometheus counted over all traffic in the window, for the client to reconcile; None when the
+        request count was not measured."""
+        throughput, success = self.measurements.get("throughput"), self.measurements.get("success_rate")
+        if throughput is None or not isinstance(throughput.evidence, RateEvidence) or "error_label" not in self.scope:
+            return None
+        proportion = success.evidence if success is not None else None
+        errors = proportion.total - proportion.successes if isinstance(proportion, ProportionEvidence) else None
+        return ServerCounts(
+            requests=throughput.evidence.count,
+            errors=errors,
+            values=self.scope.get("error_label_values") or {},
+            error_values=self.scope.get("error_values"),
+            unlabelled=float(self.scope.get("unlabelled_requests") or 0.0),
+            error_label=self.scope["error_label"],
+            error_regex=self.scope["error_regex"],
+            selector=self.scope.get("selector") or "",
+            counter=self.scope.get("counter") or "",
+            scrape_interval=scrape_interval,
+        )
 
 
 def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> MetricsRecord:

@@ -45,6 +45,7 @@ from validator.measure import (
     with_client_figures,
 )
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
+from validator.reading import Reading, read_service
 from validator.report.render import RunArtifacts, checklist_file, write_reports
 from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
@@ -213,12 +214,14 @@ def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> Mea
     repeats = repeat_dirs(run_dir)
     if repeats:
         loads = [LoadResult.read(target) for target in repeats]
-        servers = [MetricsRecord.read(target).server_quantiles() for target in repeats]
+        records = [MetricsRecord.read(target) for target in repeats]
     elif (run_dir / LOAD_FILE).exists():
-        loads, servers = [LoadResult.read(run_dir)], [metrics.server_quantiles()]
+        loads, records = [LoadResult.read(run_dir)], [metrics]
     else:
-        loads, servers = [], []
-    checks = check_runs(loads, servers, spec.client_server_gap)
+        loads, records = [], []
+    interval = spec.prometheus.scrape_interval
+    checks = check_runs(loads, [record.server_quantiles() for record in records], spec.client_server_gap,
+                        [record.server_counts(interval) for record in records])
     warnings, notes = scope_findings(metrics.scope)
     if checks.runs:  # the pooled window's scope, told once with the last run
         checks.runs[-1].warnings += warnings
@@ -271,11 +274,23 @@ def preflight(spec: Spec) -> str | None:
         now = time.time()
         source.instant("preflight", "vector(1)", now)
         source.check_spec(spec.gates, now)  # an invalid selector or regex: UsageError quoting Prometheus
+        refuted = read_service(source.client, source.spec, spec.gates, now).problems
     except PrometheusUnavailable as error:
         return str(error)
     except QueryFailed as error:  # a server that answers but refuses queries is as unusable
         return f"Prometheus at {spec.prometheus.shown_url} does not answer queries ({error})"
+    if refuted:  # the spec's reading of the service is wrong: one line, exit 2, no load
+        raise UsageError(f"{spec.prometheus.spec_file}: {refuted[0].key}: {refuted[0].text}")
     return None
+
+
+def check_reading(spec: Spec) -> Reading:
+    """What Prometheus has for each claim the spec makes about the service (`slagate check`); PrometheusUnavailable
+    when it cannot be asked."""
+    source = PrometheusSource(spec.prometheus)
+    now = time.time()
+    source.check_spec(spec.gates, now)
+    return read_service(source.client, source.spec, spec.gates, now)
 
 
 def target_preflight(url: str, timeout: float = 3.0) -> str | None:

@@ -199,8 +199,10 @@ def test_open_model_holds_the_rate_and_its_corrected_latency_shows_a_generator_s
     steady = load.steady_timeline()
     achieved = (steady.successes + steady.failures) / load.window_seconds
     assert achieved == pytest.approx(300, rel=0.05)
-    open_model = check_run(load, {}, 2.0).open_model
+    checks = check_run(load, {}, 2.0)
+    open_model = checks.open_model
     assert open_model is not None
+    assert any("open model timetable not kept" in w and "the generator fell behind" in w for w in checks.warnings)
     assert open_model["late_by_max_s"] > 0.8 * STALL_S, open_model
     assert open_model["corrected"]["p99"] > 0.5 * STALL_S, open_model  # ~14 % of the sends were held back
     assert open_model["raw"]["p99"] < 0.2 * STALL_S, open_model  # the demo target's p99 is about 65 ms

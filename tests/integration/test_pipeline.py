@@ -106,6 +106,70 @@ def test_five_percent_errors_fail_the_success_rate_gate(tmp_path, stack, target)
     assert any(group["status"] == "500" for group in load["errors"])
 
 
+def wrong_reading(tmp_path: Path, old: str, new: str) -> Path:
+    """The short demo spec with one line of its [prometheus] reading changed and the success-rate gate on the
+    server's figure alone (its default source)."""
+    spec = short_spec(tmp_path)
+    text = spec.read_text()
+    assert old in text and 'source = "both"' in text
+    spec.write_text(text.replace(old, new).replace('source = "both"', ""))
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"),
+    [
+        ('error_regex = "5.."', 'error_regex = "5xx"', "prometheus.error_regex", 'error_regex "5xx" matches no server '
+         "error in the style of the values `code` takes (200, 404, 500)"),
+        ('error_regex = "5.."', 'error_regex = "9.."', "prometheus.error_regex", "it would count no 5xx response"),
+        ('error_label = "code"', 'error_label = "path"', "prometheus.error_label", "which are not HTTP statuses, "
+         "while `code` does"),
+        ('error_label = "code"', 'error_label = "status"', "prometheus.error_label", "slagate_demo_requests_total "
+         'has no label `status`: the server cannot show errors; judge success rate with source = "client"'),
+    ],
+)
+def test_a_reading_prometheus_refutes_stops_before_any_load(tmp_path, stack, target, old, new, key, words) -> None:
+    spec = wrong_reading(tmp_path, old, new)
+    env = {**os.environ, "ENDPOINT": target.url, "PROMETHEUS_URL": stack.prometheus.url}
+    reports = tmp_path / "reports"
+    command = [sys.executable, "-m", "validator.cli", "run", "--spec", str(spec), "--reports-dir", str(reports)]
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert completed.returncode == 2, completed.stderr
+    (line,) = completed.stderr.strip().splitlines()
+    assert line.startswith(f"slagate: error: {spec}: {key}: ") and words in line, line
+    assert not any(reports.glob("*/load.json"))  # no load was sent
+    checked = subprocess.run([sys.executable, "-m", "validator.cli", "check", "--spec", str(spec)], env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert checked.returncode == 2 and f"PROBLEM {key}: " in checked.stdout, checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "cause"),
+    [
+        ('error_regex = "5.."', 'error_regex = "50[34]"', "error_regex_misses_client_statuses"),
+        ("selector = 'job=\"demo\"'", "selector = 'job=\"demo\",code!~\"5..\"'", "failures_out_of_scope"),
+    ],
+)
+def test_a_wrong_reading_the_load_reveals_is_never_go(tmp_path, stack, target, old, new, cause) -> None:
+    target.configure(error_rate=0.10)
+    spec = wrong_reading(tmp_path, old, new)
+    code, stdout, stderr, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
+    verdict = verdict_of(run_dir)
+    assert gate_status(verdict, "success rate") == "PASS"  # the server's figure alone looks perfect ...
+    assert verdict["decision"] != "GO" and code != 0  # ... but the client's counts contradict it
+    assert verdict["measurement"]["runs"][0]["reconciliation"]["cause"] == cause
+    assert "the server's counts disagree with the client's" in stderr + (run_dir / "report.md").read_text()
+
+
+def test_the_right_reading_reconciles_with_the_client(tmp_path, stack, target) -> None:
+    target.configure(error_rate=0.10)
+    _, _, _, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    reconciliation = verdict_of(run_dir)["measurement"]["runs"][0]["reconciliation"]
+    assert not reconciliation["flagged"], reconciliation
+    failures = next(row for row in reconciliation["rows"] if row["figure"] == "failures")
+    assert failures["client"] > 0.08 * next(r["client"] for r in reconciliation["rows"] if r["figure"] == "requests")
+
+
 WARNING_GATE = """
 [[gates]]
 name = "median under 1ms"

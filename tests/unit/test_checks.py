@@ -8,7 +8,7 @@ from validator import checks
 from validator.gates import GateResult, Status
 from validator.load.capture import Capture
 from validator.load.progress import Progress
-from validator.load.recorder import RequestRecorder
+from validator.load.recorder import INTENDED_KEY, RequestRecorder
 from validator.load.result import LoadResult
 from validator.metrics import BUILTIN_METRICS
 from validator.spec import GateSpec
@@ -154,3 +154,34 @@ def test_a_worker_that_joined_late_is_a_warning_only_when_it_sent_requests() -> 
     assert "worker 2 (w2) connected after the load started and sent 500 requests" in sent.warnings[0]
     idle = checks.check_run(closed_load(workers=[late | {"locust_requests": 0}]), {}, 2.0)
     assert not idle.warnings and any("Locust gave it no users" in note for note in idle.notes)
+
+
+def open_load(rate: int, users: int, latency_ms: float, late_every: int, late_by_s: float) -> LoadResult:
+    """An open-model result of 10 s at `rate`/s, every `late_every`-th send leaving `late_by_s` behind its slot."""
+    now = [ORIGIN]
+    recorder = RequestRecorder(ORIGIN, open_model=True, clock=lambda: now[0])
+    for i in range(rate * 10):
+        now[0] = ORIGIN + i / rate
+        slot = now[0] - latency_ms / 1000 - (late_by_s if i % late_every == 0 else 0.0)
+        recorder("GET", "/", latency_ms, context={INTENDED_KEY: slot})
+    capture = recorder.drain()
+    profile = {"model": "open", "arrival_rate": float(rate), "users": users, "duration_s": 10.0, "warmup_s": 2.0,
+               "workers": 1, "target": "http://127.0.0.1:1", "locustfile": "loadtests/locustfile.py"}
+    return LoadResult.from_capture(capture, window_start=ORIGIN + 2, window_end=ORIGIN + 9, profile=profile,
+                                   generator={}, locust_requests=capture.requests)
+
+
+def test_an_open_model_timetable_kept_has_no_warning() -> None:
+    assert checks.check_run(open_load(300, 100, 20.0, 1000, 0.05), {}, 2.0).warnings == []  # 0.1 % late
+
+
+def test_an_exhausted_user_pool_is_named_when_sends_leave_late() -> None:
+    result = checks.check_run(open_load(3000, 100, 30.0, 3, 0.4), {}, 2.0)  # a third of the sends 400 ms late
+    (warning,) = result.warnings
+    assert warning.startswith("open model timetable not kept: ") and "(33.33 %) left late, by 400 ms at p50" in warning
+    assert "the user pool was exhausted: 3000/s × the target's mean latency 30 ms keeps 90 of 100 users busy" in warning
+
+
+def test_a_generator_behind_its_timetable_with_a_prompt_target_is_named() -> None:
+    result = checks.check_run(open_load(300, 100, 5.0, 50, 0.3), {}, 2.0)  # 2 % late by 300 ms, pool nearly idle
+    assert any("the generator fell behind while the target answered in 5 ms" in w for w in result.warnings)

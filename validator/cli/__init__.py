@@ -33,6 +33,7 @@ def main() -> None:
 
 for command in (
     stages.run,
+    stages.check,
     stages.worker,
     stages.validate,
     stages.report,

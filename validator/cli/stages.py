@@ -2,6 +2,8 @@
 
 from validator.load import worker as load_worker  # noqa: I001  (locust's gevent patching must come first)
 
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from validator.cli.common import (
     caution_option,
     demo_endpoints,
     exit_with,
+    fail,
     format_option,
     progress,
     reports_dir_option,
@@ -21,6 +24,7 @@ from validator.cli.common import (
 )
 from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
+from validator.prometheus import PrometheusUnavailable
 from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
 from validator.spec import Spec, load_spec
@@ -92,6 +96,33 @@ def run(
         progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
         outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
     exit_with(outcome, output_format)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@spec_option
+@click.option("--demo", is_flag=True, help="Check against the built-in demo target and a real Prometheus.")
+@click.option("--demo-set", multiple=True, metavar="KEY=VALUE", help="With --demo: a demo target setting.")
+def check(spec_path: Path, demo: bool, demo_set: tuple[str, ...]) -> None:
+    """Check the spec's reading of the service against the live Prometheus, with no load.
+
+    For each claim the spec makes (the latency histogram and its kind, the request counter and its type, the
+    error label, the values it takes and which of them error_regex counts as errors) prints what Prometheus has,
+    asked with the spec's own auth, TLS and headers. Exits 0 when nothing is refuted, 2 when a claim is (the
+    same check stops `slagate run` before any load), 4 when Prometheus cannot be asked. Run it while writing a
+    spec.
+    """
+    with user_errors():
+        spec = load_spec(spec_path)
+    with demo_endpoints(spec, demo, demo_set) as spec, user_errors():
+        if demo:
+            time.sleep(spec.prometheus.scrape_interval * 2)  # the demo's Prometheus scrapes its target first
+        try:
+            reading = pipeline.check_reading(spec)
+        except PrometheusUnavailable as error:
+            fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
+    for line in console.reading_lines(reading, spec):
+        click.echo(f"slagate: {line}")
+    sys.exit(ExitCode.USAGE if reading.problems else ExitCode.GO)
 
 
 @click.command()

@@ -205,6 +205,8 @@ class PrometheusSource:
         total, total_error = self._scalar("requests total", total_query, window)
         ok, ok_error = self._scalar("requests without error", ok_query, window)
         by_status, status_error = self._try(f"requests by {label}", labels_query, window)
+        if not matchers and status_error is None:
+            self._record_reading(window, by_status)
         success_source = f"PromQL `{ok_query}` ÷ `{total_query}` at {window.end:.3f}"
         throughput_source = f"PromQL `{total_query}` ÷ {window.seconds:.3f} s at {window.end:.3f}"
         error = total_error or ok_error
@@ -227,6 +229,19 @@ class PrometheusSource:
             "success_rate": Measurement("success_rate", success_source, ProportionEvidence(min(ok, total), total)),
             "throughput": throughput,
         }
+
+    def _record_reading(self, window: Window, by_status: Any) -> None:
+        """The spec's reading of the service as facts in `self.scope`: each value the error label took in the window
+        with its requests, and which of them `error_regex` matched (as Prometheus matched them)."""
+        label, counter = self.spec.error_label, self.spec.request_counter
+        errors = self._series(counter, matcher(label, "=~", self.spec.error_regex))
+        errors_query = f"sum by ({label}) (increase({errors}[{window.promql_range}]))"
+        matched, error = self._try(f"errors by {label}", errors_query, window)
+        self.scope["error_label"], self.scope["error_regex"] = label, self.spec.error_regex
+        self.scope["error_label_values"] = _label_counts(by_status, label)
+        self.scope["unlabelled_requests"] = sum(float(s["value"][1]) for s in by_status or []
+                                                if label not in s.get("metric", {}))
+        self.scope["error_values"] = None if error is not None else _label_counts(matched, label)
 
     def _custom(self, gate: GateSpec, window: Window) -> Measurement:
         assert gate.query is not None
@@ -274,6 +289,11 @@ def _missing_error_label(result: Any, counter: str, label: str) -> str | None:
     return (f"the request counter {counter} has no `{label}` label on series that counted {unlabelled:.0f} "
             f"requests in the window, so errors cannot be told from successes (set prometheus.error_label to the "
             f"counter's status label, or judge this gate with source = \"client\")")
+
+
+def _label_counts(result: Any, label: str) -> dict[str, float]:
+    """Each value of `label` in a `sum by (label)` answer with its count."""
+    return {s["metric"][label]: float(s["value"][1]) for s in result or [] if label in s.get("metric", {})}
 
 
 def _status_values(result: Any, label: str) -> str:

@@ -1,6 +1,7 @@
 """The lines slagate prints on the terminal: what the load will be, the verdict and where the report is."""
 
 from validator.load.distributed import MasterOptions
+from validator.reading import Reading
 from validator.report.decision import plan_line
 from validator.report.decision import waiver_warnings as waiver_warnings  # re-exported for the CLI
 from validator.spec import Spec
@@ -43,3 +44,15 @@ def verdict_summary(verdict: Verdict) -> str:
 def verdict_line(verdict: Verdict) -> str:
     """The verdict and its rollout, as the last word of a run."""
     return f"verdict {verdict_summary(verdict)}"
+
+
+def reading_lines(reading: Reading, spec: Spec) -> list[str]:
+    """`slagate check`'s lines: each claim of the spec with what Prometheus has for it, problems marked."""
+    lines = [f"check: {spec.path} against Prometheus at {spec.prometheus.shown_url}"]
+    lines += [f"{'PROBLEM ' if f.problem else ''}{f.key}: {f.text}" for f in reading.findings]
+    if not reading.facts.get("metadata_checked"):
+        lines.append("note: /api/v1/metadata could not be read; metric types were not checked")
+    problems = len(reading.problems)
+    lines.append(f"{problems} problem{'s' if problems != 1 else ''}" + (": fix the spec before a run" if problems
+                                                                          else ": the spec's reading holds so far"))
+    return lines

@@ -18,7 +18,8 @@ def measurement_section(checks: MeasurementChecks | None) -> dict[str, Any] | No
         "notes": [cell(n) for n in checks.notes],
         "client_reliable": checks.client_reliable,
         "health": [_health_row(run, h) for run in runs for h in run.health],
-        "comparison": [_comparison_row(run, row) for run in runs for row in run.comparison],
+        "comparison": [_count_row(run, row) for run in runs for row in _count_rows(run)]
+        + [_comparison_row(run, row) for run in runs for row in run.comparison],
         "little": [_little_row(run) for run in runs if run.little is not None],
         "open_model": [row for run in runs if run.open_model is not None for row in _open_model_rows(run)],
         "lost_workers": [_lost_worker_row(run, w) for run in runs for w in run.lost_workers],
@@ -44,10 +45,33 @@ def _health_row(run: RunChecks, health: Any) -> dict[str, Any]:
     }
 
 
+def _count_rows(run: RunChecks) -> list[dict[str, Any]]:
+    return list((run.reconciliation or {}).get("rows") or [])
+
+
+COUNT_FIGURES = {"requests": "requests", "failures": "failures (client) / errors (server)",
+                 "success_rate": "success rate", "throughput": "throughput"}
+
+
+def _count_row(run: RunChecks, row: dict[str, Any]) -> dict[str, str]:
+    figure = row["figure"]
+    if figure == "success_rate":
+        client, server = f"{row['client'] * 100:.3f} %", f"{row['server'] * 100:.3f} %"
+        gap = f"{(row['server'] - row['client']) * 100:+.3f} pp"
+    elif figure == "throughput":
+        client, server = f"{row['client']:,.1f} req/s", f"{row['server']:,.1f} req/s"
+        gap = f"{row['server'] - row['client']:+,.1f} req/s (±{row['tolerance']:,.1f})"
+    else:
+        client, server = f"{row['client']:,.0f}", f"{row['server']:,.0f}"
+        gap = f"{row['difference']:+,.0f} (±{row['tolerance']:,.0f})"
+    return {"run": _run_label(run), "quantile": COUNT_FIGURES.get(figure, figure), "client": client,
+            "server": server, "ratio": gap, "flag": "**gap**" if row["flagged"] else "ok"}
+
+
 def _comparison_row(run: RunChecks, row: dict[str, Any]) -> dict[str, str]:
     return {
         "run": _run_label(run),
-        "quantile": f"p{row['quantile'] * 100:g}",
+        "quantile": f"p{row['quantile'] * 100:g} latency",
         "client": _seconds(row["client_s"]),
         "server": _seconds(row["server_s"]),
         "ratio": "—" if row["ratio"] is None else f"×{row['ratio']:.2f}",

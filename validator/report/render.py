@@ -319,6 +319,7 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
             "source": "load.json (warm-up excluded); Prometheus queried over exactly this range",
         },
         {"name": "Prometheus", "value": cell(metrics.prometheus_url), "source": "spec / PROMETHEUS_URL"},
+        *_reading_facts(metrics.scope),
     ]
     if load is not None:
         facts += _load_facts(load, artifacts.checks)
@@ -338,6 +339,27 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
     else:
         facts.append({"name": "Baseline", "value": "none configured", "source": "spec `[baseline] file`"})
     return facts
+
+
+def _reading_facts(scope: dict[str, Any]) -> list[dict[str, str]]:
+    """The spec's reading of the service as measured: the series read, and the error label's values with which of
+    them counted as errors."""
+    if "error_label" not in scope:
+        return []
+    counter = f"{scope['counter']}{{{scope['selector']}}}" if scope.get("selector") else scope["counter"]
+    values = scope.get("error_label_values") or {}
+    errors = scope.get("error_values")
+    shown = ", ".join(f"{value} ({count:,.0f})" for value, count in sorted(values.items())) or "none"
+    counted = ("unknown (the query failed)" if errors is None else
+               ", ".join(sorted(errors)) if errors else "none of them")
+    unlabelled = scope.get("unlabelled_requests") or 0
+    extra = f"; {unlabelled:,.0f} requests on series without `{scope['error_label']}`" if unlabelled else ""
+    return [{
+        "name": "Reading of the service",
+        "value": cell(f"{counter}: `{scope['error_label']}` took {shown} in the window{extra}; error_regex "
+                      f"\"{scope['error_regex']}\" counted {counted} as errors"),
+        "source": "Prometheus, `sum by` the error label over the window (metrics.json `scope`)",
+    }]
 
 
 def _load_facts(load: LoadResult, checks: MeasurementChecks | None) -> list[dict[str, str]]:
