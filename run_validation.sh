@@ -56,6 +56,20 @@ prepare_nginx() {
   return 0
 }
 
+prepare_go() {
+  # Only for the native-histogram tests' Go service, only when cheap: already there, or root with apt-get.
+  command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/github.com/prometheus/client_golang ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's golang-go and client_golang packages (apt-get) for the native-histogram tests"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-github-prometheus-client-golang-dev \
+      >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go \
+           golang-github-prometheus-client-golang-dev >/dev/null 2>&1; } \
+      || say "golang-go could not be installed; the native-histogram tests will skip"
+  fi
+  return 0
+}
+
 needs_prometheus=0
 prepare_only=0
 args=()
@@ -73,6 +87,7 @@ if [ "$needs_prometheus" = 1 ]; then
 fi
 if [ "$prepare_only" = 1 ]; then
   prepare_nginx
+  prepare_go
   exit 0
 fi
 

@@ -1,4 +1,4 @@
-"""The load generator's own figures as evidence, for gates with `source = "client"` or `"both"`.
+"""The load generator's own figures as evidence, for gates with `source = "client"`, `"both"` or `"corrected"`.
 
 Latency comes from slagate's client histograms (µs resolution, ≤ 1 % relative error): the steady window for all
 traffic, or a Locust request name's whole-run histogram for a gate with a route. Success rate counts the
@@ -17,9 +17,12 @@ from validator.spec import GateSpec
 CLIENT_PREFIX = "client:"
 
 
+CORRECTED_PREFIX = "client corrected:"
+
+
 def client_key(gate: GateSpec) -> str:
-    """The key of the client figure a gate judges in metrics.json."""
-    return CLIENT_PREFIX + gate.measurement_key
+    """The key of the client figure a gate judges in metrics.json (the corrected latency has its own)."""
+    return (CORRECTED_PREFIX if gate.source == "corrected" else CLIENT_PREFIX) + gate.measurement_key
 
 
 def histogram_evidence(histogram: LatencyHistogram, q: float) -> QuantileEvidence:
@@ -67,6 +70,14 @@ def _figure(load: LoadResult, gate: GateSpec) -> Measurement:
         for stats in matching:  # every method under that name
             histogram.merge(stats.histogram)
             requests, failures = requests + stats.requests, failures + stats.failures
+    elif gate.source == "corrected":
+        if load.corrected is None:
+            return Measurement(name, "client latency from the intended send time", None,
+                               "only an open-model load (arrival_rate) has send times to correct from")
+        steady, corrected = load.steady_timeline(), load.steady(load.corrected)
+        source = f"client histogram from each request's intended send time, steady window ({LOAD_FILE})"
+        histogram, failures = corrected.combined(), steady.failures
+        requests, seconds = steady.successes + steady.failures, load.window_seconds
     else:
         steady = load.steady_timeline()
         source = f"client histogram, steady window ({LOAD_FILE})"

@@ -166,8 +166,8 @@ def judge_gate(
     if gate.source == "server":
         return server
     client = side(client_key(gate), "client")
-    if gate.source == "client":
-        return dataclasses.replace(client, reason=f"client: {client.reason}", beside=server)
+    if gate.source in ("client", "corrected"):
+        return dataclasses.replace(client, reason=f"{gate.source}: {client.reason}", beside=server)
     deciding, other = (client, server) if _SEVERITY_ORDER.index(client.status) > _SEVERITY_ORDER.index(
         server.status) else (server, client)
     return dataclasses.replace(deciding, reason=f"{deciding.side}: {deciding.reason}", beside=other)

@@ -89,11 +89,13 @@ def _series(client: PrometheusClient, match: str, start: float, end: float) -> l
 
 
 def _unknown_name(reading: Reading, key: str, name: str, metadata: dict[str, Any] | None, kind: str) -> None:
-    """A name neither the metadata nor any series knows: a problem naming similar families of the right kind."""
+    """A name neither the metadata nor any series knows yet, with the families of that kind Prometheus has: a
+    typo, or a service that has served no request (a labelled metric has no series before its first one)."""
     similar = sorted(family for family, entries in (metadata or {}).items()
                      if entries and entries[0].get("type") == kind)[:6]
     hint = f"; {kind}s Prometheus has: {', '.join(similar)}" if similar else ""
-    reading.add(key, f"Prometheus has no metric named {name}{hint}", problem=True)
+    reading.add(key, f"Prometheus knows no metric named {name} yet (a typo, or no request served yet; checked "
+                     f"again after the load){hint}")
 
 
 def _read_histogram(client: PrometheusClient, spec: PrometheusSpec, reading: Reading,
@@ -104,6 +106,15 @@ def _read_histogram(client: PrometheusClient, spec: PrometheusSpec, reading: Rea
         reading.add(key, f"{name} is a {family[1]}, not a histogram: slagate reads histogram buckets", problem=True)
         return
     buckets = _series(client, series(name + "_bucket", spec.selector), start, end)
+    native = _series(client, series(name, spec.selector), start, end)
+    if spec.histogram == "native" and native:
+        reading.facts["histogram"] = {"kind": "native", "series": len(native)}
+        reading.add(key, f"{series(name, spec.selector)}: native histogram, {len(native)} series")
+        return
+    if spec.histogram == "native" and buckets:
+        reading.add("prometheus.histogram", f"{name} is kept as a classic histogram ({name}_bucket series, no native "
+                    'ones): set prometheus.histogram = "classic"', problem=True)
+        return
     if buckets:
         bounds = sorted({float(s["le"]) for s in buckets if "le" in s})
         reading.facts["histogram"] = {"kind": "classic", "series": len(buckets), "bounds": bounds}
@@ -111,12 +122,10 @@ def _read_histogram(client: PrometheusClient, spec: PrometheusSpec, reading: Rea
         reading.add(key, f"{series(name + '_bucket', spec.selector)}: classic histogram, {len(buckets)} series, "
                          f"{len(bounds)} bucket bounds{span}")
         return
-    native = _series(client, series(name, spec.selector), start, end)
     if native:
         reading.facts["histogram"] = {"kind": "native", "series": len(native)}
-        reading.add(key, f"{name} has series under the selector but no {name}_bucket: it is exposed or kept as a "
-                         "native histogram only, and slagate reads classic buckets (expose classic buckets too)",
-                    problem=True)
+        reading.add("prometheus.histogram", f"{name} has series under the selector but no {name}_bucket: Prometheus "
+                    'keeps it as a native histogram only; set prometheus.histogram = "native"', problem=True)
         return
     anywhere = _series(client, name + "_bucket", start, end)
     if family is None and anywhere == [] and metadata:

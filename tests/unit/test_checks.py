@@ -5,6 +5,7 @@ import io
 import pytest
 
 from validator import checks
+from validator.client_figures import client_measurements
 from validator.gates import GateResult, Status
 from validator.load.capture import Capture
 from validator.load.progress import Progress
@@ -185,3 +186,13 @@ def test_an_exhausted_user_pool_is_named_when_sends_leave_late() -> None:
 def test_a_generator_behind_its_timetable_with_a_prompt_target_is_named() -> None:
     result = checks.check_run(open_load(300, 100, 5.0, 50, 0.3), {}, 2.0)  # 2 % late by 300 ms, pool nearly idle
     assert any("the generator fell behind while the target answered in 5 ms" in w for w in result.warnings)
+
+
+def test_a_corrected_gate_judges_latency_from_the_intended_send_time() -> None:
+    load = open_load(3000, 100, 30.0, 3, 0.4)  # a third of the sends 400 ms late
+    gate = GateSpec(name="p99 as sent", metric=BUILTIN_METRICS["latency_p99"], severity="critical", max=0.25,
+                    source="corrected")
+    (key, figure), = client_measurements(load, [gate]).items()
+    assert key == "client corrected:latency_p99" and "intended send time" in figure.source
+    assert figure.evidence.estimate() == pytest.approx(0.43, rel=0.02)  # 30 ms + 400 ms, against a raw 30 ms
+    assert client_measurements(closed_load(), [gate])[key].evidence is None  # a closed model has no send slots

@@ -126,3 +126,12 @@ def test_non_finite_and_negative_durations_are_refused(tmp_path: Path, key: str,
     )
     with pytest.raises(SpecError, match=rf"load\.{key}: expected"):
         load_spec(write_spec(tmp_path, body), environ={})
+
+
+def test_the_corrected_source_is_for_latency_only(tmp_path: Path) -> None:
+    gate = '[[gates]]\nname = "{name}"\nmetric = "{metric}"\nmin = 0.5\nmax = 1\nsource = "corrected"\n'
+    base = MINIMAL.format(bound="1s", extra="")
+    spec = load_spec(write_spec(tmp_path, base + gate.format(name="as sent", metric="latency_p99")), environ={})
+    assert spec.gates[-1].source == "corrected"
+    with pytest.raises(SpecError, match=r"gates\[1\]\.source: expected 'server', 'client' or 'both' for success_rate"):
+        load_spec(write_spec(tmp_path, base + gate.format(name="ok", metric="success_rate")), environ={})

@@ -61,8 +61,10 @@ class ManagedPrometheus:
         binary: str | None = None,
         port: int | None = None,
         job: str = "demo",
+        features: tuple[str, ...] = (),
     ) -> None:
         self.targets = list(targets)
+        self.features = features  # --enable-feature values, e.g. "native-histograms"
         self.scrape_interval = scrape_interval
         self.binary = binary
         self.port = port or free_port()
@@ -96,6 +98,7 @@ class ManagedPrometheus:
             f"--storage.tsdb.path={directory / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--storage.tsdb.retention.time=1d",
+            *(f"--enable-feature={feature}" for feature in self.features),
         ]
         with self._log.open("ab") as output:
             self.process = start_process(args, output)

@@ -124,7 +124,7 @@ class PrometheusSource:
                                f"{self._series(self.spec.request_counter)}[{rng}]))", window)
         for item in counted or []:
             routes.setdefault(item["metric"].get(label, ""), {})["requests"] = float(item["value"][1])
-        buckets = f"sum by (le, {label}) (increase({self._series(self.spec.latency_histogram + '_bucket')}[{rng}]))"
+        buckets = self._buckets_by((label,), (), rng)
         for q in (0.5, 0.95, 0.99):
             answer, _ = self._try(f"p{q * 100:g} per route", f"histogram_quantile({q}, {buckets})", window)
             for item in answer or []:
@@ -155,17 +155,35 @@ class PrometheusSource:
         result, error = self._try("scope series", query, window)
         return error is None and bool(result)
 
+    @property
+    def _native(self) -> bool:
+        return self.spec.histogram == "native"
+
+    def _latency_series(self, *matchers: str) -> str:
+        """The series holding the latency buckets: the native histogram itself, or the classic `_bucket` ones."""
+        suffix = "" if self._native else "_bucket"
+        return self._series(self.spec.latency_histogram + suffix, *matchers)
+
+    def _buckets_by(self, labels: tuple[str, ...], matchers: tuple[str, ...], rng: str) -> str:
+        """The latency buckets' increase over `rng` summed by `labels` (and by `le` for a classic histogram)."""
+        by = labels if self._native else ("le", *labels)
+        summed = f"sum by ({', '.join(by)}) " if by else "sum"
+        return f"{summed}(increase({self._latency_series(*matchers)}[{rng}]))"
+
     def _latency(self, window: Window, matchers: tuple[str, ...], cross_check: bool) -> dict[str, Measurement]:
-        bucket_series = self._series(self.spec.latency_histogram + "_bucket", *matchers)
-        buckets = f"sum by (le) (increase({bucket_series}[{window.promql_range}]))"
+        bucket_series = self._latency_series(*matchers)
+        buckets = self._buckets_by((), matchers, window.promql_range)
         own = {m.name: f"histogram_quantile({m.quantile}, {buckets})" for m in QUANTILE_METRICS}
         if cross_check:
             for metric in QUANTILE_METRICS:  # Prometheus's own figure, logged beside ours as a cross-check
                 self._try(f"{metric.name} (histogram_quantile)", own[metric.name], window)
         result, error = self._try("latency buckets", buckets, window)
-        unit = "" if self.spec.latency_scale == 1 else f" (le in {self.spec.latency_unit}, converted to seconds)"
-        sources = {n: f"PromQL `{buckets}` at {window.end:.3f}, interpolated as `{q}`{unit}" for n, q in own.items()}
-        vector = None if error else _bucket_vector(result, self.spec.latency_scale)
+        unit = "" if self.spec.latency_scale == 1 else f" (bounds in {self.spec.latency_unit}, converted to seconds)"
+        kind = " (native histogram)" if self._native else ""
+        sources = {n: f"PromQL `{buckets}`{kind} at {window.end:.3f}, interpolated as `{q}`{unit}"
+                   for n, q in own.items()}
+        read = _native_vector if self._native else _bucket_vector
+        vector = None if error else read(result, self.spec.latency_scale)
         if vector is None:
             error = error or "the latency bucket query returned no usable series"
             return {m.name: Measurement(m.name, sources[m.name], None, error) for m in QUANTILE_METRICS}
@@ -192,6 +210,9 @@ class PrometheusSource:
             result = self.client.over_range("latency buckets per window", query, window.start, window.end, step)
         except QueryFailed:
             return (), shown
+        if self._native:
+            matrix = native_window_increases(result, bounds, window.start, step, n_windows, self.spec.latency_scale)
+            return (() if matrix is None else (matrix,)), shown
         scaled = [{**s, "metric": {**s.get("metric", {}), "le": _scaled_le(s, self.spec.latency_scale)}}
                   for s in result or []]
         matrix = window_increases(scaled, bounds, window.start, step, n_windows)
@@ -319,6 +340,74 @@ def _bucket_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], 
     if len(pairs) < 2 or not math.isinf(pairs[-1][0]):
         return None
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+
+def _native_buckets(histogram: Mapping[str, Any], scale: float) -> dict[tuple[float, float], float]:
+    """A native histogram sample's buckets as (lower, upper) in seconds → count; the zero bucket starts at 0."""
+    buckets: dict[tuple[float, float], float] = {}
+    for _, lower, upper, count in histogram.get("buckets") or []:
+        low, high = max(0.0, float(lower)) * scale, float(upper) * scale
+        if high > 0:
+            buckets[(low, high)] = buckets.get((low, high), 0.0) + float(count)
+    return buckets
+
+
+def _cumulative(buckets: Mapping[tuple[float, float], float]) -> tuple[list[float], list[float]]:
+    """Classic cumulative buckets from native ones: each upper edge, and each gap's lower edge at the count
+    below it, so interpolation never spans a range with no bucket."""
+    bounds: list[float] = []
+    cumulative: list[float] = []
+    total = 0.0
+    for (low, high), count in sorted(buckets.items(), key=lambda item: item[0][1]):
+        if low > 0 and (not bounds or low > bounds[-1] * (1 + 1e-12)):
+            bounds.append(low)
+            cumulative.append(total)
+        total += count
+        bounds.append(high)
+        cumulative.append(total)
+    return bounds, cumulative
+
+
+def _native_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """(upper bounds in seconds, cumulative counts) of a `sum(increase(<native histogram>))` answer, or None when
+    it holds no histogram with observations."""
+    if not isinstance(result, list) or len(result) != 1 or "histogram" not in result[0]:
+        return None
+    histogram = result[0]["histogram"][1]
+    bounds, cumulative = _cumulative(_native_buckets(histogram, scale))
+    if not bounds:
+        return None
+    total = max(float(histogram.get("count", 0.0)), cumulative[-1])
+    return (*bounds, math.inf), (*cumulative, total)
+
+
+def native_window_increases(
+    result: Any, bounds: tuple[float, ...], start: float, step: float, n_windows: int, scale: float = 1.0
+) -> np.ndarray | None:
+    """(n_windows, len(bounds)) cumulative bucket increases per window from a range query of raw native histogram
+    series, each series differenced sample to sample (a falling count is a reset); None when a bucket's upper edge
+    is not among `bounds` (the windows could not be trusted)."""
+    if not isinstance(result, list):
+        return None
+    columns = {bound: i for i, bound in enumerate(bounds)}
+    matrix = np.zeros((n_windows, len(bounds)))
+    for item in result:
+        samples = item.get("histograms") or []
+        for (_, before), (at, after) in zip(samples, samples[1:], strict=False):
+            index = round((float(at) - start) / step) - 1
+            if not 0 <= index < n_windows:
+                continue
+            reset = float(after.get("count", 0)) < float(before.get("count", 0))
+            earlier = {} if reset else _native_buckets(before, scale)
+            for edges, count in _native_buckets(after, scale).items():
+                increase = count - earlier.get(edges, 0.0)
+                if increase <= 0:
+                    continue
+                column = columns.get(edges[1])
+                if column is None:
+                    return None
+                matrix[index, column] += increase
+    return np.cumsum(matrix, axis=1)
 
 
 def window_increases(

@@ -54,9 +54,11 @@ def gate_expr(
     scoped = (prometheus.selector, *gate_matchers(prometheus, gate), *matchers)
     total_sum = f"sum by ({', '.join(by)}) " if by else "sum"
     if metric.quantile is not None:
-        buckets = promql.series(prometheus.latency_histogram + "_bucket", *scoped)
-        by_le = ", ".join(("le", *by))
-        quantile = f"histogram_quantile({metric.quantile:g}, sum by ({by_le}) (rate({buckets}[{window}])))"
+        native = prometheus.histogram == "native"
+        buckets = promql.series(prometheus.latency_histogram + ("" if native else "_bucket"), *scoped)
+        by_buckets = by if native else ("le", *by)
+        summed = f"sum by ({', '.join(by_buckets)}) " if by_buckets else "sum"
+        quantile = f"histogram_quantile({metric.quantile:g}, {summed}(rate({buckets}[{window}])))"
         return quantile if prometheus.latency_scale == 1 else f"{quantile} * {number(prometheus.latency_scale)}"
     total = f"{total_sum}(rate({promql.series(prometheus.request_counter, *scoped)}[{window}]))"
     if metric.name == "throughput":

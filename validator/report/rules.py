@@ -233,4 +233,5 @@ def untestable_note(error: Exception) -> str:
 
 
 def untested_note(alert_name: str) -> str:
-    return f"note: {alert_name} has no promtool test (a custom query's series cannot be synthesised)"
+    return (f"note: {alert_name} has no promtool test (a custom query's series, or a native histogram's, "
+            "cannot be synthesised in promtool 2.42's input series)")

@@ -5,7 +5,8 @@ alerts of the critical gates.
 The series are the service's own (the spec's histogram and counter, with the selector's equality matchers as
 labels), so the tests go through the same recording rules as production. A histogram whose observations all
 sit in one narrow bucket (0.99·v, v] has every quantile in [0.99·v, v]; a counter split by the error label has
-a chosen rate and success share. Custom-query gates cannot be fed synthetic series and get no test.
+a chosen rate and success share. Custom-query gates cannot be fed synthetic series and get no test, nor can the
+latency gates of a native histogram (promtool 2.42's input series are float samples only).
 """
 
 import math
@@ -142,7 +143,9 @@ def _expected(alert: Alert) -> dict[str, Any]:
 
 def unit_tests(spec: Spec, rules_file: str, alerts: Sequence[Alert]) -> tuple[dict[str, Any], list[str]]:
     """The promtool test document for `alerts` (as written to `rules_file`), and why any alert has no test."""
-    criteria = [a.criterion for a in alerts if a.criterion is not None and not a.criterion.gate.is_custom]
+    untested = [a for a in alerts if _untestable(a, spec.prometheus)]
+    alerts = [a for a in alerts if a not in untested]
+    criteria = [a.criterion for a in alerts if a.criterion is not None]
     label_sets = scopes(spec.prometheus, [c.gate for c in criteria])
 
     def series(figures: Figures) -> list[dict[str, str]]:
@@ -161,14 +164,14 @@ def unit_tests(spec: Spec, rules_file: str, alerts: Sequence[Alert]) -> tuple[di
     eval_minutes = math.ceil(eval_seconds / STEP_SECONDS)
     steps = eval_minutes + 5
     at = f"{eval_minutes}m"
-    skipped = [a.name for a in alerts if _custom(a)]
+    skipped = [a.name for a in untested]
     groups: list[dict[str, Any]] = [
         {
             "name": "healthy: no alert fires",
             "interval": "1m",
             "input_series": series(healthy),
             "alert_rule_test": [
-                {"eval_time": at, "alertname": a.name, "exp_alerts": []} for a in alerts if not _custom(a)
+                {"eval_time": at, "alertname": a.name, "exp_alerts": []} for a in alerts
             ],
         },
         {
@@ -197,14 +200,17 @@ def unit_tests(spec: Spec, rules_file: str, alerts: Sequence[Alert]) -> tuple[di
     return {"rule_files": [rules_file], "evaluation_interval": "1m", "tests": groups}, skipped
 
 
-def _custom(alert: Alert) -> bool:
+def _untestable(alert: Alert, prometheus: PrometheusSpec) -> bool:
+    """Whether synthetic series cannot drive the alert: a custom query, or latency read from a native histogram."""
     gate = alert.no_data_gate or (alert.criterion.gate if alert.criterion else None)
-    return gate is not None and gate.is_custom
+    if gate is None:
+        return False
+    return gate.is_custom or (prometheus.histogram == "native" and gate.metric.quantile is not None)
 
 
 def _breach_figures(alert: Alert, healthy: Figures, spec: Spec) -> Figures | None:
     criterion = alert.criterion
-    if alert.no_data_gate is not None or _custom(alert):
+    if alert.no_data_gate is not None:
         return None
     if criterion is None:  # an SLO burn-rate alert: errors at 20 × the budget (at most every request)
         assert spec.rules.slo is not None

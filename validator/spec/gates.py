@@ -9,7 +9,9 @@ from validator.spec.reader import Reader, SpecError, boolean, choice
 from validator.units import parse_fraction
 
 SEVERITIES = ("critical", "warning")
-SOURCES = ("server", "client", "both")  # whose figure a gate judges: Prometheus's, the load generator's, or both
+# whose figure a gate judges: Prometheus's, the load generator's, both, or (open model) the generator's latency from
+# each request's intended send time, which is what a client on a timetable sees
+SOURCES = ("server", "client", "both", "corrected")
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,14 @@ def _gate(table: Reader, entry: object) -> GateSpec:
         query=query,
         route=table.text("route", None),
         selector=table.get("selector", _selector, "label matchers such as 'handler=\"/api\"'", ""),
-        source=table.get("source", choice(SOURCES), "'server', 'client' or 'both'", "server"),
+        source=table.get("source", choice(SOURCES), "'server', 'client', 'both' or 'corrected'", "server"),
     )
     if query is not None and (gate.route is not None or gate.selector or gate.source != "server"):
         raise table.fail("query", "a custom query without route, selector or source (put matchers in the query)")
     if gate.source != "server" and metric.name not in CLIENT_METRICS:
         raise table.fail("source", f"'server' for {metric.name} (the client measures {', '.join(CLIENT_METRICS)})")
+    if gate.source == "corrected" and metric.quantile is None:
+        raise table.fail("source", f"'server', 'client' or 'both' for {metric.name} (the corrected figure is latency)")
     if gate.max is None and gate.min is None and gate.max_regression is None:
         raise table.fail("max", "at least one of max, min or max_regression")
     return gate

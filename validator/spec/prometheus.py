@@ -50,6 +50,7 @@ class PrometheusSpec:
     preset: str | None = None
     route_label: str | None = None
     latency_unit: str = "s"
+    histogram: str = "classic"  # how latency_histogram is kept: classic `_bucket` series or one native histogram
     bearer_token: Secret | None = None
     basic_auth_user: str | None = None
     basic_auth_password: Secret | None = None
@@ -70,6 +71,9 @@ class PrometheusSpec:
     def latency_scale(self) -> float:
         """Seconds per unit of the histogram's `le` bounds."""
         return UNIT_SECONDS[self.latency_unit]
+
+
+HISTOGRAM_KINDS = ("classic", "native")
 
 
 def prometheus_section(table: Reader) -> PrometheusSpec:
@@ -93,6 +97,7 @@ def prometheus_section(table: Reader) -> PrometheusSpec:
         latency_unit=table.get(
             "latency_unit", choice(tuple(UNIT_SECONDS)), "", preset.latency_unit if preset else "s"
         ),
+        histogram=table.get("histogram", choice(HISTOGRAM_KINDS), "", "classic"),
         bearer_token=_secret(table, "bearer_token", base_dir),
         basic_auth_user=table.text("basic_auth_user", None),
         basic_auth_password=_secret(table, "basic_auth_password", base_dir),
