@@ -10,7 +10,7 @@ from validator.cli import stages  # noqa: I001  (locust's gevent patching must c
 import click
 
 from validator import __version__
-from validator.cli import baselines, canary, report_commands
+from validator.cli import baselines, canary, init, report_commands
 from validator.report.console import EXIT_CODES_HELP
 
 
@@ -34,6 +34,7 @@ def main() -> None:
 for command in (
     stages.run,
     stages.check,
+    init.init,
     stages.worker,
     stages.validate,
     stages.report,

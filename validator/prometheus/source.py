@@ -182,7 +182,7 @@ class PrometheusSource:
         kind = " (native histogram)" if self._native else ""
         sources = {n: f"PromQL `{buckets}`{kind} at {window.end:.3f}, interpolated as `{q}`{unit}"
                    for n, q in own.items()}
-        read = _native_vector if self._native else _bucket_vector
+        read = native_vector if self._native else _bucket_vector
         vector = None if error else read(result, self.spec.latency_scale)
         if vector is None:
             error = error or "the latency bucket query returned no usable series"
@@ -368,7 +368,7 @@ def _cumulative(buckets: Mapping[tuple[float, float], float]) -> tuple[list[floa
     return bounds, cumulative
 
 
-def _native_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+def native_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
     """(upper bounds in seconds, cumulative counts) of a `sum(increase(<native histogram>))` answer, or None when
     it holds no histogram with observations."""
     if not isinstance(result, list) or len(result) != 1 or "histogram" not in result[0]:
