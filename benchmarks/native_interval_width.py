@@ -24,48 +24,7 @@ from statistics import median
 from validator.demo import native
 from validator.demo.prometheus_server import ManagedPrometheus
 
-LOCUSTFILE = """
-from locust import FastHttpUser, constant, task
-
-class Items(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def items(self):
-        self.client.get("/api/items")
-"""
-
-SPEC = """
-[service]
-name = "native-bench"
-[target]
-url = "http://127.0.0.1:1"
-[load]
-locustfile = "locustfile.py"
-users = 20
-spawn_rate = 20
-duration = "30s"
-warmup = "5s"
-[prometheus]
-url = "http://127.0.0.1:2"
-latency_histogram = "native_request_duration_seconds"
-request_counter = "native_requests_total"
-histogram = "{histogram}"
-selector = 'job="native"'
-scrape_interval = "1s"
-[[gates]]
-name = "p99"
-metric = "latency_p99"
-max = "1s"
-[[gates]]
-name = "p95"
-metric = "latency_p95"
-max = "1s"
-[[gates]]
-name = "p50"
-metric = "latency_p50"
-max = "1s"
-"""
+GATES = "".join(f'[[gates]]\nname = "{q}"\nmetric = "latency_{q}"\nmax = "1s"\n' for q in ("p99", "p95", "p50"))
 
 
 def install() -> None:
@@ -81,8 +40,7 @@ def install() -> None:
 def widths(binary: Path, folder: Path, form: str) -> dict[str, float]:
     """Each gate's interval width ÷ estimate in one run of `form` ("native" or "classic")."""
     folder.mkdir()
-    (folder / "locustfile.py").write_text(LOCUSTFILE)
-    (folder / "sla.toml").write_text(SPEC.format(histogram=form))
+    spec = native.write_spec(folder, form, GATES, users=20, duration="30s", warmup="5s")
     service_options = {"factor": 1.1} if form == "native" else {"factor": 0.0, "classic": True}
     features = ("native-histograms",) if form == "native" else ()
     with native.NativeService(binary, **service_options) as service, ManagedPrometheus(
@@ -90,7 +48,7 @@ def widths(binary: Path, folder: Path, form: str) -> dict[str, float]:
     ) as prometheus:
         prometheus.wait_for_scrape()
         env = {**os.environ, "ENDPOINT": service.url, "PROMETHEUS_URL": prometheus.url}
-        subprocess.run([sys.executable, "-m", "validator.cli", "run", "--spec", str(folder / "sla.toml"),
+        subprocess.run([sys.executable, "-m", "validator.cli", "run", "--spec", str(spec),
                         "--reports-dir", str(folder / "reports")], env=env, capture_output=True, check=False)
     (run_dir,) = [p for p in (folder / "reports").iterdir() if p.is_dir()]
     verdict = json.loads((run_dir / "verdict.json").read_text())

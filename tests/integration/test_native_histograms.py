@@ -24,36 +24,7 @@ pytestmark = [
     pytest.mark.skipif(native.missing() is not None, reason=str(native.missing())),
 ]
 
-LOCUSTFILE = """
-from locust import FastHttpUser, constant, task
-
-class Items(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def items(self):
-        self.client.get("/api/items")
-"""
-
-SPEC = """
-[service]
-name = "native"
-version = "0.1.0"
-[target]
-url = "http://127.0.0.1:1"
-[load]
-locustfile = "locustfile.py"
-users = 10
-spawn_rate = 10
-duration = "12s"
-warmup = "2s"
-[prometheus]
-url = "http://127.0.0.1:2"
-latency_histogram = "native_request_duration_seconds"
-request_counter = "native_requests_total"
-histogram = "{histogram}"
-selector = 'job="native"'
-scrape_interval = "1s"
+GATES = """
 [[gates]]
 name = "p99 latency"
 metric = "latency_p99"
@@ -75,10 +46,7 @@ def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def spec_file(tmp_path: Path, histogram: str = "native") -> Path:
-    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
-    path = tmp_path / "sla.toml"
-    path.write_text(SPEC.format(histogram=histogram))
-    return path
+    return native.write_spec(tmp_path, histogram, GATES)
 
 
 def served(service: native.NativeService) -> None:

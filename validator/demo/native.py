@@ -24,6 +24,48 @@ REQUEST_COUNTER = "native_requests_total"
 PACKAGES = "apt-get install -y golang-go golang-github-prometheus-client-golang-dev"
 
 
+LOCUSTFILE = """
+from locust import FastHttpUser, constant, task
+
+class Items(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def items(self):
+        self.client.get("/api/items")
+"""
+
+SPEC = """
+[service]
+name = "native"
+[target]
+url = "http://127.0.0.1:1"
+[load]
+locustfile = "locustfile.py"
+users = {users}
+spawn_rate = {users}
+duration = "{duration}"
+warmup = "{warmup}"
+[prometheus]
+url = "http://127.0.0.1:2"
+latency_histogram = "native_request_duration_seconds"
+request_counter = "native_requests_total"
+histogram = "{histogram}"
+selector = 'job="native"'
+scrape_interval = "1s"
+"""
+
+
+def write_spec(folder: Path, histogram: str, gates: str, users: int = 10, duration: str = "12s",
+               warmup: str = "2s") -> Path:
+    """folder/sla.toml for the service (ENDPOINT and PROMETHEUS_URL point it at the running pair) with `gates`,
+    and folder/locustfile.py hitting /api/items with no wait."""
+    (folder / "locustfile.py").write_text(LOCUSTFILE)
+    path = folder / "sla.toml"
+    path.write_text(SPEC.format(histogram=histogram, users=users, duration=duration, warmup=warmup) + gates)
+    return path
+
+
 class NativeServiceUnavailable(RuntimeError):
     """Go or client_golang is not installed, or the build failed."""
 
