@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from validator.prometheus.client import PrometheusClient, QueryFailed
+from validator.prometheus.client import PrometheusClient, PrometheusUnavailable, QueryFailed
 from validator.promql import matcher, series
 from validator.spec import GateSpec, PrometheusSpec
 
@@ -64,7 +64,7 @@ def _metadata(client: PrometheusClient, at: float) -> dict[str, list[dict[str, s
     """Every metric family Prometheus knows with its type, or None when the endpoint could not be read."""
     try:
         data = client.get("metadata", "/api/v1/metadata", {}, "/api/v1/metadata", at)
-    except QueryFailed:
+    except (QueryFailed, PrometheusUnavailable):  # e.g. a proxy that lets only queries through: types unchecked
         return None
     return data if isinstance(data, dict) else None
 

@@ -105,3 +105,9 @@ def test_no_series_yet_is_decided_after_the_load():
     reading = read([METADATA, empty])
     assert reading.problems == []
     assert any("checked again after the load" in f.text for f in reading.findings)
+
+
+def test_a_proxy_that_refuses_the_metadata_endpoint_leaves_types_unchecked():
+    refused = Rule("/api/v1/metadata", {"status": "error", "error": "forbidden"}, status=403)
+    reading = read([refused, BUCKETS, Rule(r'code=~"5\.\."', data([{"code": "503"}])), counter("200", "503")])
+    assert reading.problems == [] and reading.facts["metadata_checked"] is False
