@@ -26,7 +26,7 @@ LAG_SATURATED_MS = 50.0  # a timed sleep waking up this late means greenlets que
 SATURATED_SHARE = 0.2  # saturated in at least this share of the steady window's samples → unreliable
 LATE_SHARE = 0.01  # open model: more than this share of sends leaving late (> 5 ms behind their slot) ...
 LATE_P99_S = 0.1  # ... or the late sends' p99 lateness beyond this: the timetable was not kept
-POOL_BUSY = 0.8  # rate × mean latency at this share of `users` or more: the sending pool ran out
+POOL_BUSY = 0.8  # rate × p95 latency at this share of `users` or more: bursts of slow answers exhaust the pool
 
 
 
@@ -352,12 +352,12 @@ def _late_cause(load: LoadResult, checks: RunChecks, raw: LatencyHistogram, rate
     if saturated:
         return "the generator's CPU was saturated (add workers): " + "; ".join(h.describe() for h in saturated)
     users = load.profile.get("users") or 0
-    mean = raw.sum / raw.total / 1e6 if raw.total else 0.0
-    busy = rate * mean
+    slow = _quantile_s(raw, 0.95) or 0.0
+    busy = rate * slow  # users a burst of slow answers ties up at once
     if users and busy >= POOL_BUSY * users:
-        return (f"the user pool was exhausted: {rate:g}/s × the target's mean latency {format_seconds(mean)} keeps "
-                f"{busy:.0f} of {users} users busy (raise `users`, or see why the target is slow)")
-    return (f"the generator fell behind while the target answered in {format_seconds(mean)} on average (slow task "
+        return (f"the user pool was exhausted: {rate:g}/s × the target's p95 latency {format_seconds(slow)} needs "
+                f"about {busy:.0f} users at once, of {users} (raise `users`, or see why the target is slow)")
+    return (f"the generator fell behind while the target answered within {format_seconds(slow)} at p95 (slow task "
             "code, or a generator process that paused)")
 
 

@@ -180,12 +180,13 @@ def test_an_exhausted_user_pool_is_named_when_sends_leave_late() -> None:
     result = checks.check_run(open_load(3000, 100, 30.0, 3, 0.4), {}, 2.0)  # a third of the sends 400 ms late
     (warning,) = result.warnings
     assert warning.startswith("open model timetable not kept: ") and "(33.33 %) left late, by 400 ms at p50" in warning
-    assert "the user pool was exhausted: 3000/s × the target's mean latency 30 ms keeps 90 of 100 users busy" in warning
+    assert "the user pool was exhausted: 3000/s × the target's p95 latency 30 ms needs about 90 users at once, of " \
+        "100" in warning
 
 
 def test_a_generator_behind_its_timetable_with_a_prompt_target_is_named() -> None:
     result = checks.check_run(open_load(300, 100, 5.0, 50, 0.3), {}, 2.0)  # 2 % late by 300 ms, pool nearly idle
-    assert any("the generator fell behind while the target answered in 5 ms" in w for w in result.warnings)
+    assert any("the generator fell behind while the target answered within 5 ms at p95" in w for w in result.warnings)
 
 
 def test_a_corrected_gate_judges_latency_from_the_intended_send_time() -> None:
