@@ -23,8 +23,9 @@ def test_the_written_spec_loads_and_marks_its_proposals():
     text = spec_text(found(), CONNECTION)
     spec = tomllib.loads(text)
     assert spec["prometheus"]["selector"] == 'job="api"' and spec["prometheus"]["route_label"] == "handler"
-    assert [g["max"] for g in spec["gates"][:2]] == ["250ms", "200ms"]  # twice 110 ms and 60 ms, rounded up
+    assert [g["max"] for g in spec["gates"][:2]] == ["250ms", "250ms"]  # twice 110 ms and 60 ms, rounded up ...
     assert "# proposed: twice the last 10 minutes' 110 ms" in text
+    assert "twice the last 10 minutes' 60 ms, raised to the bucket edge 250 ms it can decide" in text  # ... 200 ms
     assert 'error_regex = "5.."        # `status` took 2xx, 5xx' in text
 
 
@@ -33,7 +34,8 @@ def test_a_bound_inside_a_wide_bucket_is_named():
                                          "boundaries around it, or this gate ends WARN")
     assert coarse_note(found(), 0.25) is None  # on an edge: decidable
     assert coarse_note(found(histogram="native", bounds=()), 0.2) is None
-    assert "# coarse buckets: 200 ms lies in the bucket 100 ms–250 ms" in spec_text(found(), CONNECTION)
+    no_traffic = spec_text(found(recent={}, bounds=(0.1, 0.75, float("inf"))), CONNECTION)
+    assert "# coarse buckets: 500 ms lies in the bucket 100 ms–750 ms" in no_traffic  # a placeholder stays put
 
 
 def test_without_traffic_the_bounds_are_placeholders():

@@ -38,7 +38,11 @@ def proposed_bounds(found: Discovered) -> dict[float, tuple[float, str]]:
         if recent is None:
             bounds[q] = (fallback, "a placeholder: Prometheus had no traffic to propose from (TODO)")
         else:
-            bounds[q] = (_round_up(2 * recent), f"proposed: twice the last 10 minutes' {format_seconds(recent)}")
+            bound, origin = _round_up(2 * recent), f"proposed: twice the last 10 minutes' {format_seconds(recent)}"
+            edge = min((b for b in found.bounds if b >= bound), default=float("inf"))
+            if coarse_note(found, bound) and edge != float("inf"):
+                bound, origin = edge, origin + f", raised to the bucket edge {format_seconds(edge)} it can decide"
+            bounds[q] = (bound, origin)
     return bounds
 
 
