@@ -46,6 +46,7 @@ from validator.measure import (
 )
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
 from validator.reading import Reading, read_service
+from validator.reconciliation import route_names_note
 from validator.report.render import RunArtifacts, checklist_file, write_reports
 from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
@@ -223,6 +224,9 @@ def assess_measurement(run_dir: Path, metrics: MetricsRecord, spec: Spec) -> Mea
     checks = check_runs(loads, [record.server_quantiles() for record in records], spec.client_server_gap,
                         [record.server_counts(interval) for record in records])
     warnings, notes = scope_findings(metrics.scope)
+    names = route_names_note(metrics.routes, [name for load in loads for name in load.endpoints],
+                             spec.prometheus.route_label)
+    notes += [names] if names else []
     if checks.runs:  # the pooled window's scope, told once with the last run
         checks.runs[-1].warnings += warnings
         checks.runs[-1].notes += notes

@@ -274,3 +274,17 @@ def _cause_words(result: Reconciliation, client: ClientCounts, server: ServerCou
 def _unmatched(http: Mapping[str, int], server: ServerCounts) -> list[str]:
     matched = set(server.error_values or {})
     return sorted({value for status in http for value in server_values_for(status, list(server.values))} - matched)
+
+
+def route_names_note(server_routes: Mapping[str, Any], client_names: Sequence[str], label: str | None) -> str | None:
+    """A note naming the locustfile's request names that match no value of the route label (their per-route
+    figures and route gates have no server side), or None when every name matches or no route label is read."""
+    if label is None or not server_routes:
+        return None
+    names = sorted({name.split(" ", 1)[-1] for name in client_names})
+    unmatched = [name for name in names if name not in server_routes]
+    if not unmatched:
+        return None
+    seen = ", ".join(sorted(server_routes)[:10]) + (" …" if len(server_routes) > 10 else "")
+    return (f"the locustfile's request names {', '.join(unmatched[:10])} match no value of the route label `{label}` "
+            f"({seen}): name each request after its route (`name=`) for per-route figures and route gates")

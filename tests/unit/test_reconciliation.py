@@ -14,7 +14,15 @@ import pytest
 
 from tests.unit.test_checks import closed_load
 from validator import checks
-from validator.reconciliation import Cause, ClientCounts, ServerCounts, findings, reconcile, tolerance
+from validator.reconciliation import (
+    Cause,
+    ClientCounts,
+    ServerCounts,
+    findings,
+    reconcile,
+    route_names_note,
+    tolerance,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import reconcile_false_alarm as simulation  # noqa: E402
@@ -130,3 +138,12 @@ def test_simulated_same_build_runs_rarely_warn_and_a_regex_matching_nothing_is_c
     false_alarms = sum(same for _, (same, _) in runs)
     assert false_alarms <= 2  # of 216 same-build runs (1 %); benchmarks/reconcile_false_alarm.py measures 0.17 %
     assert all(caught for s, (_, caught) in runs if s.error_share == 0.1)
+
+
+def test_request_names_that_match_no_route_are_named():
+    routes = {"/api/items": {}, "/api/items/{id}": {}}
+    assert route_names_note(routes, ["GET /api/items", "GET /api/items/{id}"], "path") is None
+    assert route_names_note(routes, ["GET /api/items/42", "GET /api/items"], "path") == (
+        "the locustfile's request names /api/items/42 match no value of the route label `path` (/api/items, "
+        "/api/items/{id}): name each request after its route (`name=`) for per-route figures and route gates")
+    assert route_names_note({}, ["GET /x"], "path") is None and route_names_note(routes, ["GET /x"], None) is None
