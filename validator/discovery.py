@@ -65,6 +65,8 @@ def discover(client: PrometheusClient, selector: str, at: float) -> Discovered:
         seen = ", ".join(name for name, _, _ in found) or "none"
         raise NothingFound(f"no HTTP server latency histogram in seconds or milliseconds under `{selector}` in the "
                            f"last {LOOKBACK_S / 60:g} minutes (histograms with series: {seen})")
+    named = {preset.latency_histogram for preset in PRESETS.values()}
+    usable.sort(key=lambda item: -(_score(item[0]) + 2 * (item[0] in named) + any(r in item[2] for r in ROUTE_LABELS)))
     name, kind, labels = usable[0]
     counter, counter_labels = _preset_counter(client, name, selector, start, at) or _counter(
         client, families, name, selector, start, at)

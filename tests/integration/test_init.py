@@ -1,7 +1,8 @@
 """`slagate init` against real instrumentations scraped by a real Prometheus, each after a little real traffic:
-the demo target (prometheus_client, no preset), a Flask app under prometheus-flask-exporter (its preset), and the
-Go service's native histogram. The written spec and locustfile, unedited, run to an honest verdict under real
-Locust load: no gate without data and no measurement warning."""
+the demo target (prometheus_client, no preset), a Flask app under prometheus-flask-exporter and a FastAPI app
+under prometheus-fastapi-instrumentator (their presets), and the Go service's native histogram. The written spec
+and locustfile, unedited, run to an honest verdict under real Locust load: no gate without data and no
+measurement warning."""
 
 import json
 import os
@@ -71,6 +72,18 @@ def test_init_names_the_flask_exporter_preset(tmp_path: Path) -> None:
     assert written["prometheus"]["preset"] == "flask-exporter"
     assert '"/api/items"' in locustfile and '"/api/report"' in locustfile
     assert any(gate["name"] == "success rate" and gate["status"] == "PASS" for gate in verdict["gates"])
+
+
+def test_init_names_the_fastapi_instrumentator_preset(tmp_path: Path) -> None:
+    with python_app(tmp_path, "fastapi-instrumentator", "uvicorn") as target, \
+            prometheus(tmp_path, target, "api") as port:
+        url = f"http://127.0.0.1:{port}"
+        wait_scraped(url)
+        traffic(target, ["/api/items", "/api/checkout"])
+        written, locustfile, _ = init_and_run(tmp_path, url, 'job="api"', target)
+    assert written["prometheus"]["preset"] == "fastapi-instrumentator"
+    assert 'error_regex = "5.."        # `status` took 2xx' in (tmp_path / "sla.toml").read_text()
+    assert '"/api/items"' in locustfile and '"/api/checkout"' in locustfile
 
 
 @pytest.mark.skipif(native.missing() is not None, reason=str(native.missing()))
