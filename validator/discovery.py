@@ -177,14 +177,14 @@ def _recent(client: PrometheusClient, spec: PrometheusSpec, at: float) -> tuple[
 
 def _routes_answered(client: PrometheusClient, counter: str, selector: str, error_label: str,
                      route_label: str | None, at: float) -> tuple[str, ...] | None:
-    """The routes that answered 2xx in the lookback (a locustfile's GETs should hit those); None when the service
-    had no such traffic to tell by."""
+    """The routes whose 2xx series counted anything in the lookback (a locustfile's GETs should hit those); None
+    when the service had no such traffic to tell by."""
     if route_label is None:
         return None
     ok = series(counter, selector, matcher(error_label, "=~", "2.."))
     try:
-        result = client.instant("init: routes answered", f"sum by ({route_label}) (increase({ok}[{LOOKBACK_S:.0f}s]))",
-                                at)
+        result = client.instant("init: routes answered",  # the counter's value: a series born in a burst counts too
+                                f"sum by ({route_label}) (max_over_time({ok}[{LOOKBACK_S:.0f}s]))", at)
     except QueryFailed:
         return None
     answered = tuple(sorted(item["metric"].get(route_label, "") for item in result or []

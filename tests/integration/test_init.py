@@ -1,8 +1,8 @@
 """`slagate init` against real instrumentations scraped by a real Prometheus, each after a little real traffic:
 the demo target (prometheus_client, no preset), a Flask app under prometheus-flask-exporter and a FastAPI app
-under prometheus-fastapi-instrumentator (their presets), and the Go service's native histogram. The written spec
-and locustfile, unedited, run to an honest verdict under real Locust load: no gate without data and no
-measurement warning."""
+under prometheus-fastapi-instrumentator (their presets), Prometheus's own HTTP metrics (its preset), and the Go
+service's native histogram. The written spec and locustfile, unedited but for a path, run to an honest verdict
+under real Locust load: no gate without data and no measurement warning."""
 
 import json
 import os
@@ -21,6 +21,7 @@ from validator.demo import native
 from validator.demo.processes import demo_stack
 from validator.demo.prometheus_server import ManagedPrometheus
 from validator.demo.target import DemoSettings
+from validator.net import free_port
 
 pytestmark = [pytest.mark.integration, needs_prometheus]
 
@@ -31,14 +32,22 @@ def traffic(url: str, paths: list[str]) -> None:
     time.sleep(2.5)  # two scrapes at 1 s
 
 
-def init_and_run(tmp_path: Path, prometheus_url: str, selector: str, target: str) -> tuple[dict, str, dict]:
-    """`slagate init` then `slagate run` on what it wrote; (the spec as TOML, the locustfile, verdict.json)."""
-    env = {**os.environ, "ENDPOINT": target, "PROMETHEUS_URL": prometheus_url}
+def init_only(tmp_path: Path, prometheus_url: str, selector: str, target: str) -> Path:
+    """`slagate init` into tmp_path: the spec's path (the locustfile beside it)."""
     spec = tmp_path / "sla.toml"
     made = subprocess.run([sys.executable, "-m", "validator.cli", "init", "--prometheus", prometheus_url,
                            "--selector", selector, "--target", target, "--duration", "14s", "-o", str(spec)],
-                          capture_output=True, text=True, timeout=60, check=False, env=env)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert made.returncode == 0, made.stderr
+    return spec
+
+
+def init_and_run(tmp_path: Path, prometheus_url: str, selector: str, target: str,
+                 spec: Path | None = None) -> tuple[dict, str, dict]:
+    """`slagate init` (unless `spec` was written already) then `slagate run` on what it wrote; (the spec as TOML,
+    the locustfile, verdict.json)."""
+    env = {**os.environ, "ENDPOINT": target, "PROMETHEUS_URL": prometheus_url}
+    spec = spec or init_only(tmp_path, prometheus_url, selector, target)
     ran = subprocess.run([sys.executable, "-m", "validator.cli", "run", "--spec", str(spec), "--reports-dir",
                           str(tmp_path / "reports")], capture_output=True, text=True, timeout=120, check=False, env=env)
     (run_dir,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
@@ -84,6 +93,19 @@ def test_init_names_the_fastapi_instrumentator_preset(tmp_path: Path) -> None:
     assert written["prometheus"]["preset"] == "fastapi-instrumentator"
     assert 'error_regex = "5.."        # `status` took 2xx' in (tmp_path / "sla.toml").read_text()
     assert '"/api/items"' in locustfile and '"/api/checkout"' in locustfile
+
+
+def test_init_reads_prometheus_own_http_metrics(tmp_path: Path) -> None:
+    port = free_port()
+    with ManagedPrometheus([f"127.0.0.1:{port}"], port=port, job="prometheus") as server:
+        server.wait_for_scrape()
+        traffic(server.url, ["/api/v1/query?query=up", "/api/v1/status/buildinfo"])
+        made = init_only(tmp_path, server.url, 'job="prometheus"', server.url)
+        assert tomllib.loads(made.read_text())["prometheus"]["preset"] == "prometheus-server"
+        locustfile = tmp_path / "locustfile.py"  # a path edit: the query API needs its parameter
+        locustfile.write_text(locustfile.read_text().replace('get("/api/v1/query"', 'get("/api/v1/query?query=up"'))
+        _, _, verdict = init_and_run(tmp_path, server.url, 'job="prometheus"', server.url, spec=made)
+    assert any(gate["name"] == "success rate" and gate["status"] == "PASS" for gate in verdict["gates"])
 
 
 @pytest.mark.skipif(native.missing() is not None, reason=str(native.missing()))
