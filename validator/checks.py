@@ -135,6 +135,13 @@ class MeasurementChecks:
     def client_reliable(self) -> bool:
         return all(run.client_reliable for run in self.runs)
 
+    @property
+    def errors_contested(self) -> bool:
+        """Whether a run's client saw more failures than the server counted errors, beyond what the window
+        explains: the server's reading of errors is then wrong, and the client's count is the evidence left."""
+        return any(row["figure"] == "failures" and row["flagged"] and row["difference"] < 0
+                   for run in self.runs for row in (run.reconciliation or {}).get("rows", []))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "warnings": self.warnings,

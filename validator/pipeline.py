@@ -152,8 +152,9 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
     """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md.
 
     A run stopped by a signal, now or in an earlier stage, is INCOMPLETE: never GO, exit code 5."""
+    checks = assess_measurement(run_dir, MetricsRecord.read(run_dir), spec)
+    spec = contested(spec, checks)
     metrics, records = judged_records(run_dir, spec)
-    checks = assess_measurement(run_dir, metrics, spec)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     comparable = comparability(load.profile if load else None, baseline, spec.baseline)
     while True:
@@ -173,6 +174,22 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
             return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
 
 
+def contested(spec: Spec, checks: MeasurementChecks) -> Spec:
+    """The spec with each success-rate gate that judges the server's figure alone judged on both sides when the
+    client's failures contradict the server's error count (`errors_contested`), so the failures the client saw
+    are judged, not only warned about."""
+    if not checks.errors_contested:
+        return spec
+    judged = [g for g in spec.gates if g.metric.name == "success_rate" and g.source == "server" and not g.scope]
+    if not judged:
+        return spec
+    names = ", ".join(f"'{g.name}'" for g in judged)
+    checks.runs[-1].notes.append(f"success-rate gate(s) {names} judged on the client's figure too (source "
+                                 '"both"): the server\'s error count is contradicted by the client\'s failures')
+    gates = tuple(dataclasses.replace(g, source="both") if g in judged else g for g in spec.gates)
+    return dataclasses.replace(spec, gates=gates)
+
+
 def record_history(
     run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None, measured_at: float
 ) -> None:
@@ -186,8 +203,9 @@ def record_history(
 def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) -> Path | None:
     """Judge the recorded run again (no network) and write only RUN_DIR/checklist.md; None when the spec names no
     checklist."""
+    checks = assess_measurement(run_dir, MetricsRecord.read(run_dir), spec)
+    spec = contested(spec, checks)
     metrics = judged_records(run_dir, spec)[0]
-    checks = assess_measurement(run_dir, metrics, spec)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     comparable = comparability(load.profile if load else None, baseline, spec.baseline)
     judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)

@@ -156,8 +156,10 @@ def test_a_wrong_reading_the_load_reveals_is_never_go(tmp_path, stack, target, o
     spec = wrong_reading(tmp_path, old, new)
     code, stdout, stderr, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
     verdict = verdict_of(run_dir)
-    assert gate_status(verdict, "success rate") == "PASS"  # the server's figure alone looks perfect ...
-    assert verdict["decision"] != "GO" and code != 0  # ... but the client's counts contradict it
+    success = next(g for g in verdict["gates"] if g["name"] == "success rate")
+    assert success["beside"]["status"] == "PASS"  # the server's figure alone looks perfect ...
+    assert success["status"] == "FAIL" and success["reason"].startswith("client: ")  # ... the client's does not
+    assert verdict["decision"] == "NO-GO" and code == 1
     assert verdict["measurement"]["runs"][0]["reconciliation"]["cause"] == cause
     assert "the server's counts disagree with the client's" in stderr + (run_dir / "report.md").read_text()
 
