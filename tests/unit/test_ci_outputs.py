@@ -73,3 +73,22 @@ def test_rollback_criteria_are_values_with_a_sentence_and_promql(tmp_path: Path)
     assert {c["severity"] for c in verdict["rollback_criteria"]} == {"critical"}
     report = outcome.report.read_text()
     assert f"- {p99['text']}: `{p99['promql']}`" in report
+
+
+def test_a_path_with_a_line_break_cannot_forge_an_output(tmp_path: Path) -> None:
+    outputs = tmp_path / "github_output"
+    _, verdict = judged_run(tmp_path)
+    forged = {**verdict, "decision": "NO-GO", "exit_code": 4}
+    ci_outputs.publish(forged, Path("rr\nverdict=GO\nexit_code=0\nx/report.md"), {"GITHUB_OUTPUT": str(outputs)})
+    rollout = verdict["rollout"]["strategy"]
+    assert outputs.read_text().splitlines() == ["verdict=NO-GO", "exit_code=4", f"rollout={rollout}"]
+
+
+@pytest.mark.parametrize("command", [["run", "--reports-dir"], ["report"]])
+def test_a_run_path_with_a_line_break_is_refused_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    forged = tmp_path / "rr\nverdict=GO"
+    forged.mkdir()
+    result = CliRunner().invoke(main, [*command, str(forged), "--spec", str(demo_spec(tmp_path))])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("slagate: error: ") and "expected a path without control characters" in line

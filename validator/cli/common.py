@@ -45,6 +45,15 @@ caution_option = click.option(
 )
 
 
+def plain_path(context: click.Context, parameter: click.Parameter, value: Path | None) -> Path | None:
+    """A click callback refusing a path with a control character (a line break would forge CI output lines and
+    split log lines): one line, exit 2, before anything runs."""
+    if value is not None and any(ord(char) < 32 or ord(char) == 127 for char in str(value)):
+        fail(f"{parameter.opts[-1] if parameter.opts else parameter.name}: {str(value)!r}: expected a path without "
+             "control characters (line breaks, tabs)")
+    return value
+
+
 def reports_dir_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`--reports-dir` (default ./reports) with a command's own help."""
     return click.option(
@@ -53,7 +62,14 @@ def reports_dir_option(help_text: str) -> Callable[[Callable[..., Any]], Callabl
         default=Path("reports"),
         show_default=True,
         help=help_text,
+        callback=plain_path,
     )
+
+
+def run_dir_argument(command: Callable[..., Any]) -> Callable[..., Any]:
+    """RUN_DIR: an existing run folder (reports/<run-id>), without control characters in its path."""
+    return click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                          callback=plain_path)(command)
 
 
 format_option = click.option(

@@ -6,14 +6,14 @@ from pathlib import Path
 import click
 
 from validator import history, pipeline
-from validator.cli.common import fail, progress, reports_dir_option, spec_option, user_errors
+from validator.cli.common import fail, progress, reports_dir_option, run_dir_argument, spec_option, user_errors
 from validator.report.history_view import history_table, skipped_lines, trend_chart
 
 reports_option = reports_dir_option("Where the run folders and history.jsonl are.")
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@run_dir_argument
 @spec_option
 def checklist(run_dir: Path, spec_path: Path) -> None:
     """Re-render RUN_DIR/checklist.md from the spec's checklist template and the run's recorded results (no

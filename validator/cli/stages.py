@@ -12,6 +12,7 @@ import click
 from validator import interrupt, pipeline
 from validator.baseline import Baseline
 from validator.cli.common import (
+    run_dir_argument,
     caution_option,
     demo_endpoints,
     exit_with,
@@ -150,7 +151,7 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@run_dir_argument
 @spec_option
 @caution_option
 @format_option
@@ -164,7 +165,7 @@ def validate(
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@run_dir_argument
 @spec_option
 @caution_option
 @format_option

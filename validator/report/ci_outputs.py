@@ -18,14 +18,16 @@ def publish(document: dict[str, Any], report: Path, environ: Mapping[str, str]) 
     """Append the step outputs and the step summary GitHub Actions asks for, where it asks for them."""
     outputs = environ.get("GITHUB_OUTPUT")
     if outputs:
-        _append(Path(outputs), "".join(f"{key}={value}\n" for key, value in step_outputs(document, report).items()))
+        safe = {key: value for key, value in step_outputs(document, report).items() if value.isprintable()}
+        _append(Path(outputs), "".join(f"{key}={value}\n" for key, value in safe.items()))
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         _append(Path(summary), step_summary(document, report, environ))
 
 
 def step_outputs(document: dict[str, Any], report: Path) -> dict[str, str]:
-    """The step outputs: one line each, no newline inside."""
+    """The step outputs as `key=value` lines (also GitLab's dotenv format); a value with a line break (only a path
+    could have one) is left out by `publish`, so no value can forge another key's line."""
     return {
         "verdict": document["decision"],
         "exit_code": str(document["exit_code"]),
