@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from tests.conftest import demo_spec
 from validator.cli import main
+from validator.report.dashboard import dashboard_json
+from validator.spec import load_spec
 
 LABELS = '\n[rules]\ntrack_label = "track"\n'
 
@@ -70,3 +72,11 @@ def test_every_panel_query_parses(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(rules))
     checked = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_track_value_cannot_add_a_matcher(tmp_path: Path) -> None:
+    extra = '\n[rules]\ntrack_label = "track"\ncanary = \'canary",path="/api/orders\'\nstable = "stable"\n'
+    spec = load_spec(demo_spec(tmp_path, extra=extra))
+    document = json.loads(dashboard_json(spec, None))
+    exprs = [t["expr"] for p in document["panels"] if p["type"] != "row" for t in p["targets"] if "track" in t["expr"]]
+    assert exprs and all('track=~"canary\\",path=\\"/api/orders|stable"' in e for e in exprs), exprs[:1]

@@ -191,3 +191,22 @@ def test_bad_rules_keys_are_one_line_naming_the_key(tmp_path: Path, table: str, 
     result = CliRunner().invoke(main, ["rules", "--spec", str(spec)])
     assert result.exit_code == 2 and key in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+INJECTING_GATE = """
+[[gates]]
+name = 'p99 {{ printf "INJECTED-%d" 42 }} {{7*7}}'
+metric = "latency_p99"
+max = "250ms"
+"""
+
+
+@needs_promtool
+def test_a_gate_name_is_never_evaluated_as_a_template(tmp_path: Path) -> None:
+    rules, tests, _ = write_rules(demo_spec(tmp_path, extra=INJECTING_GATE), tmp_path)
+    text = rules.read_text()
+    assert '{{"{{"}} printf "INJECTED-%d" 42 }}' in text and "{{ printf" not in text
+    checked = promtool("check", "rules", str(rules))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = promtool("test", "rules", str(tests))  # the tests expect the name rendered exactly as written
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr

@@ -20,7 +20,7 @@ from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common, dashboard
 
-from validator import rollback
+from validator import promql, rollback
 from validator.baseline import Baseline
 from validator.report import live_promql
 from validator.report.criteria_words import tolerance_text
@@ -125,7 +125,7 @@ def _sign(criterion: rollback.Criterion) -> str:
 def _track_matcher(spec: Spec) -> str:
     rules = spec.rules
     values = "|".join(re.escape(v) for v in (rules.canary, rules.stable))
-    return f'{rules.track_label}=~"{values}"'
+    return promql.matcher(rules.track_label, "=~", values)  # quoted: a value cannot add a matcher
 
 
 def _panel(plan: PanelPlan) -> timeseries.Panel:

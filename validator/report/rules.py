@@ -204,13 +204,20 @@ def rules_document(spec: Spec, criteria: Sequence[Criterion], run: str | None) -
     return {"groups": groups}
 
 
+def literal(text: str) -> str:
+    """`text` as a Prometheus alert template that renders to itself: Prometheus expands labels and annotations as
+    Go templates, so every `{{` (from a gate or service name) becomes the action printing `{{`."""
+    return text.replace("{{", '{{"{{"}}')
+
+
 def _alert_rule(alert: Alert) -> dict[str, Any]:
+    """The alert as the rules file holds it; its labels and annotations render to exactly `alert`'s text."""
     return {
         "alert": alert.name,
         "expr": alert.expr,
         "for": alert.hold,
-        "labels": alert.labels,
-        "annotations": alert.annotations,
+        "labels": {key: literal(value) for key, value in alert.labels.items()},
+        "annotations": {key: literal(value) for key, value in alert.annotations.items()},
     }
 
 
