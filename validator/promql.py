@@ -28,3 +28,29 @@ def series(metric: str, *matchers: str) -> str:
 
 def is_label_name(name: str) -> bool:
     return bool(_LABEL_NAME.match(name))
+
+
+_METRIC_NAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
+_MATCHER_ITEM = re.compile(
+    r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)\s*"""
+)
+
+
+def is_metric_name(name: str) -> bool:
+    return bool(_METRIC_NAME.match(name))
+
+
+def check_matchers(text: str) -> str:
+    """`text` when it is a list of label matchers (`job="api", code!~"5.."`) and nothing else; ValueError naming
+    where it stops being one. One check for every selector from the spec, so no value can close the braces and
+    append PromQL (`job="a"}[1m])) or vector(1) #`)."""
+    position = 0
+    while position < len(text.rstrip()):
+        match = _MATCHER_ITEM.match(text, position)
+        if match is None:
+            raise ValueError(f"label matchers such as 'job=\"api\"'; this stops being one at {text[position:][:30]!r}")
+        position = match.end()
+        if position < len(text) and text[position] != ",":
+            raise ValueError(f"label matchers separated by commas; this stops being one at {text[position:][:30]!r}")
+        position += 1
+    return text

@@ -135,3 +135,28 @@ def test_the_corrected_source_is_for_latency_only(tmp_path: Path) -> None:
     assert spec.gates[-1].source == "corrected"
     with pytest.raises(SpecError, match=r"gates\[1\]\.source: expected 'server', 'client' or 'both' for success_rate"):
         load_spec(write_spec(tmp_path, base + gate.format(name="ok", metric="success_rate")), environ={})
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "words"),
+    [
+        ("selector = 'job=\"demo\"}[1m])) or vector(1) #'", "prometheus.selector", "this stops being one at '}[1m]"),
+        ('request_counter = "c or vector(1)"', "prometheus.request_counter", "a Prometheus metric name"),
+        ('latency_histogram = "h{x=\\"1\\"}"', "prometheus.latency_histogram", "a Prometheus metric name"),
+    ],
+)
+def test_a_reading_that_is_not_names_and_matchers_is_refused_at_load(tmp_path: Path, line: str, key: str,
+                                                                     words: str) -> None:
+    text = MINIMAL.format(bound="1s", extra="")
+    replaced = {"prometheus.request_counter": 'request_counter = "c"', "prometheus.latency_histogram":
+                'latency_histogram = "h"'}.get(key)
+    text = text.replace(replaced, line) if replaced else MINIMAL.format(bound="1s", extra=line)
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(tmp_path, text), environ={})
+    assert f"{key}: expected" in str(caught.value) and words in str(caught.value), str(caught.value)
+
+
+def test_a_gate_selector_that_closes_its_braces_is_refused(tmp_path: Path) -> None:
+    gate = "[[gates]]\nname = \"x\"\nmetric = \"success_rate\"\nmin = 0.5\nselector = 'job=\"a\"} or vector(1)'\n"
+    with pytest.raises(SpecError, match=r"gates\[1\]\.selector: expected label matchers separated by commas"):
+        load_spec(write_spec(tmp_path, MINIMAL.format(bound="1s", extra="") + gate), environ={})

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
+from validator.spec.prometheus import selector
 from validator.spec.reader import Reader, SpecError, boolean, choice
 from validator.units import parse_fraction
 
@@ -46,12 +47,6 @@ class GateSpec:
 
 
 CLIENT_METRICS = ("latency_p50", "latency_p95", "latency_p99", "success_rate", "throughput")
-
-
-def _selector(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError("label matchers such as 'handler=\"/api\"'")
-    return value.strip().removeprefix("{").removesuffix("}").strip()
 
 
 def _regression(value: object) -> float:
@@ -100,7 +95,7 @@ def _gate(table: Reader, entry: object) -> GateSpec:
         max_regression=table.get("max_regression", _regression, "a tolerance such as '10%'", None),
         query=query,
         route=table.text("route", None),
-        selector=table.get("selector", _selector, "label matchers such as 'handler=\"/api\"'", ""),
+        selector=table.get("selector", selector, "label matchers such as 'handler=\"/api\"'", ""),
         source=table.get("source", choice(SOURCES), "'server', 'client', 'both' or 'corrected'", "server"),
     )
     if query is not None and (gate.route is not None or gate.selector or gate.source != "server"):

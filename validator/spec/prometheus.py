@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.presets import PRESETS, UNIT_SECONDS
-from validator.promql import is_label_name
+from validator.promql import check_matchers, is_label_name, is_metric_name
 from validator.redact import redact_url
 from validator.spec.reader import Reader, boolean, choice, positive
 from validator.units import parse_duration
@@ -83,9 +83,11 @@ def prometheus_section(table: Reader) -> PrometheusSpec:
     defaults = PrometheusSpec("", "", "")
     spec = PrometheusSpec(
         url=table.text("url"),
-        latency_histogram=table.text("latency_histogram", preset.latency_histogram if preset else ...),
-        request_counter=table.text("request_counter", preset.request_counter if preset else ...),
-        selector=table.get("selector", _selector, "label matchers such as 'job=\"api\"'", ""),
+        latency_histogram=table.get("latency_histogram", _metric_name, "a metric name",
+                                    preset.latency_histogram if preset else ...),
+        request_counter=table.get("request_counter", _metric_name, "a metric name",
+                                  preset.request_counter if preset else ...),
+        selector=table.get("selector", selector, "label matchers such as 'job=\"api\"'", ""),
         error_label=table.get("error_label", _label, "", preset.error_label if preset else defaults.error_label),
         error_regex=table.text("error_regex", preset.error_regex if preset else defaults.error_regex),
         scrape_interval=table.get(
@@ -118,10 +120,17 @@ def prometheus_section(table: Reader) -> PrometheusSpec:
     return spec
 
 
-def _selector(value: object) -> str:
+def selector(value: object) -> str:
+    """A selector: label matchers, optionally in braces, and nothing else (promql.check_matchers)."""
     if not isinstance(value, str):
         raise ValueError("label matchers such as 'job=\"api\"'")
-    return value.strip().removeprefix("{").removesuffix("}").strip()
+    return check_matchers(value.strip().removeprefix("{").removesuffix("}").strip())
+
+
+def _metric_name(value: object) -> str:
+    if not isinstance(value, str) or not is_metric_name(value):
+        raise ValueError("a Prometheus metric name such as 'http_requests_total'")
+    return value
 
 
 def _label(value: object) -> str:
