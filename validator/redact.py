@@ -7,15 +7,14 @@ MASK = "***"
 
 
 def redact_url(url: str) -> str:
-    """The URL without its `user:password@` part (kept as `***@` so a reader sees credentials were given)."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
+    """The URL without its `user:password@` part (kept as `***@` so a reader sees credentials were given).
+
+    Everything from `://` to the last `@` goes, not only what a URL parser calls the user info: a password with
+    `/`, `?` or `#` in it ends the parser's authority early and would otherwise be shown."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
         return url
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{MASK}@{host}"))
+    return f"{scheme}://{MASK}@{rest.rsplit('@', 1)[1]}"
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

@@ -160,3 +160,30 @@ def test_a_gate_selector_that_closes_its_braces_is_refused(tmp_path: Path) -> No
     gate = "[[gates]]\nname = \"x\"\nmetric = \"success_rate\"\nmin = 0.5\nselector = 'job=\"a\"} or vector(1)'\n"
     with pytest.raises(SpecError, match=r"gates\[1\]\.selector: expected label matchers separated by commas"):
         load_spec(write_spec(tmp_path, MINIMAL.format(bound="1s", extra="") + gate), environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"ENDPOINT": "http://127.0.0.1:99999"}, "ENDPOINT (overrides target.url)"),
+        ({"ENDPOINT": "http://[::1"}, "ENDPOINT (overrides target.url)"),
+        ({"PROMETHEUS_URL": "ftp://prom:9090"}, "PROMETHEUS_URL (overrides prometheus.url)"),
+        ({"PROMETHEUS_URL": "http://bob:pa/ss?w#rd@prom:99999"}, "PROMETHEUS_URL (overrides prometheus.url)"),
+    ],
+)
+def test_a_url_that_cannot_be_reached_is_one_line_naming_its_source(tmp_path: Path, environ: dict, key: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(tmp_path, MINIMAL.format(bound="1s", extra="")), environ=environ)
+    message = str(caught.value)
+    assert f"{key}: expected an http:// or https:// URL with a host and a port in 1-65535" in message
+    assert "pa/ss" not in message and "\n" not in message  # a password is never shown
+
+
+def test_a_spec_that_is_not_utf8_or_nests_too_deep_is_one_line(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "")
+    path.write_bytes(b'[service]\nname = "caf\xe9"\n')
+    with pytest.raises(SpecError, match=r"\(encoding\): expected UTF-8 text \(byte 21 is not\)"):
+        load_spec(path, environ={})
+    path.write_text("a = " + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SpecError, match=r"\(syntax\): expected "):
+        load_spec(path, environ={})

@@ -7,10 +7,12 @@ release pipelines already export them.
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from validator.redact import redact_url
 from validator.spec.baseline import BaselineSpec, baseline_section
 from validator.spec.gates import GateSpec, gates_section
 from validator.spec.load import LoadSpec, load_section
@@ -104,6 +106,10 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
         raise SpecError(path, "(file)", "an existing spec file") from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(path, "(syntax)", f"valid TOML ({error})") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(path, "(encoding)", f"UTF-8 text (byte {error.start} is not)") from None
+    except RecursionError:
+        raise SpecError(path, "(syntax)", "TOML nested less deeply") from None
     root = Reader(path, document, "")
     base_dir = path.parent
     baseline = baseline_section(root.sub("baseline", required=False), base_dir)
@@ -135,8 +141,24 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
     spec = replace(spec, rules=rules_section(root.sub("rules", required=False)))
     root.refuse_unknown()
     _check_routes(spec)
-    return spec.with_endpoints(environ.get("ENDPOINT"), environ.get("PROMETHEUS_URL"))
+    overrides = {name: environ.get(name) for name in ("ENDPOINT", "PROMETHEUS_URL")}
+    for name, value in overrides.items():
+        if value:
+            _check_url(path, f"{name} (overrides {'target' if name == 'ENDPOINT' else 'prometheus'}.url)", value)
+    _check_url(path, "target.url", spec.target_url)
+    _check_url(path, "prometheus.url", spec.prometheus.url)
+    return spec.with_endpoints(overrides["ENDPOINT"], overrides["PROMETHEUS_URL"])
 
+
+def _check_url(path: Path, key: str, url: str) -> None:
+    """An http(s) URL with a host and a valid port, or a SpecError naming `key` (credentials never shown)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port out of range, an unclosed [ipv6 bracket
+        valid = False
+    if not valid:
+        raise SpecError(path, key, "an http:// or https:// URL with a host and a port in 1-65535", redact_url(url))
 
 def _check_routes(spec: Spec) -> None:
     """A gate's `route` needs the route label it is matched on (`prometheus.route_label`, or the preset's)."""
