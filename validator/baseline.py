@@ -8,7 +8,6 @@ older schema versions (`validator.baseline_migrate`) and checks the file's inter
 """
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +21,12 @@ from validator.baseline_codec import decode_measurements, encode_evidence, summa
 from validator.baseline_migrate import upgrade
 from validator.errors import InputFileError
 from validator.evidence import Evidence, Measurement, RunNoise
+from validator.spec.reader import PATH_NAME
 from validator.stats.intervals import interval_level
 from validator.stats.runs import run_noise_sd
 
 SCHEMA_VERSION = artifacts.SCHEMA_VERSIONS["baseline"]
 ROW_KEYS = ("windows",)  # each window's count row on a line of its own
-_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
 class BaselineError(InputFileError):
@@ -150,7 +149,7 @@ def baseline_document(
 
 def check_version(version: str) -> None:
     """Refuse a version that cannot name a file (letters, digits, '.', '_', '+', '-')."""
-    if not _VERSION_RE.match(version):
+    if not PATH_NAME.match(version):
         raise BaselineError("--version", "version", "letters, digits, '.', '_', '+' or '-' (e.g. 1.4.2)", version)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from validator.errors import InputFileError
 from validator.spec.baseline import BaselineSpec, is_reference
+from validator.spec.reader import PATH_NAME, PATH_NAME_EXPECTED
 
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
@@ -76,6 +77,9 @@ def resolve(selector: str, settings: BaselineSpec, service: str) -> Path:
     if not is_reference(selector):
         return Path(selector)
     name, _, version = selector.rpartition("@") if "@" in selector else (service, "", selector)
+    for part in (name, version):
+        if not PATH_NAME.match(part):
+            raise InputFileError(selector, "(baseline)", "SERVICE@VERSION, each " + PATH_NAME_EXPECTED)
     if version == "latest":
         return latest(settings.directory, name).path
     path = settings.directory / name / f"{version}.json"

@@ -150,3 +150,9 @@ def test_a_schema_2_load_json_is_migrated_on_read(tmp_path: Path) -> None:
     again = LoadResult.read(tmp_path)
     assert json.loads((tmp_path / "load.json").read_text())["schema_version"] == 3
     assert again.timeline.combined().total == load.timeline.combined().total
+
+
+def test_a_baseline_reference_that_leaves_the_folder_is_refused(tmp_path: Path) -> None:
+    for selector in ("..@8.8.8", "demo@.."):  # a reference names a service and a version, never a path
+        with pytest.raises(InputFileError, match="SERVICE@VERSION, each letters, digits"):
+            resolve(selector, BaselineSpec(directory=tmp_path), "demo")

@@ -187,3 +187,12 @@ def test_a_spec_that_is_not_utf8_or_nests_too_deep_is_one_line(tmp_path: Path) -
     path.write_text("a = " + "[" * 100_000 + "]" * 100_000)
     with pytest.raises(SpecError, match=r"\(syntax\): expected "):
         load_spec(path, environ={})
+
+
+@pytest.mark.parametrize(("line", "key"), [('name = "../../evil"', "service.name"), ('name = "/abs"', "service.name"),
+                                            ('version = ".."', "service.version")])
+def test_a_service_name_or_version_that_leaves_its_folder_is_refused(tmp_path: Path, line: str, key: str) -> None:
+    text = MINIMAL.format(bound="1s", extra="").replace('name = "svc"', f'name = "svc"\n{line}' if "version" in line
+                                                        else line)
+    with pytest.raises(SpecError, match=rf"{key}: expected letters, digits"):
+        load_spec(write_spec(tmp_path, text), environ={})

@@ -17,7 +17,15 @@ from validator.spec.baseline import BaselineSpec, baseline_section
 from validator.spec.gates import GateSpec, gates_section
 from validator.spec.load import LoadSpec, load_section
 from validator.spec.prometheus import PrometheusSpec, prometheus_section
-from validator.spec.reader import Reader, SpecError, choice, fraction_between, positive_int
+from validator.spec.reader import (
+    PATH_NAME_EXPECTED,
+    Reader,
+    SpecError,
+    choice,
+    fraction_between,
+    path_name,
+    positive_int,
+)
 from validator.spec.rollout import RolloutPlan, RolloutSpec, Stage, Waiver, rollout_section, waivers_section
 from validator.spec.rules import RulesSpec, SloSpec, rules_section
 from validator.units import parse_number
@@ -115,8 +123,8 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
     baseline = baseline_section(root.sub("baseline", required=False), base_dir)
     spec = Spec(
         path=path,
-        service=root.sub("service").text("name"),
-        version=root.sub("service").text("version", "unknown"),
+        service=root.sub("service").get("name", path_name, PATH_NAME_EXPECTED),
+        version=root.sub("service").get("version", path_name, PATH_NAME_EXPECTED, "unknown"),
         target_url=root.sub("target").text("url"),
         load=load_section(root.sub("load"), base_dir),
         prometheus=prometheus_section(root.sub("prometheus")),

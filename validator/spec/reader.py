@@ -2,6 +2,7 @@
 refused with the nearest known one, and the small parsers the sections share."""
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,15 @@ def fraction_between(low: float, high: float, expected: str) -> Callable[[object
         return number
 
     return parse_between
+
+
+PATH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+PATH_NAME_EXPECTED = "letters, digits, '.', '_', '+' or '-', starting with a letter or digit (it names a folder)"
+
+
+def path_name(value: object) -> str:
+    """A service name or version: it becomes a folder or file name (`baselines/<service>/<version>.json`), so no
+    separator, no `..`, nothing that leaves the folder."""
+    if not isinstance(value, str) or not PATH_NAME.match(value):
+        raise ValueError(PATH_NAME_EXPECTED)
+    return value
