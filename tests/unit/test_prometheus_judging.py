@@ -9,6 +9,8 @@ from validator.checks import ServerQuantile, check_run
 from validator.client_figures import client_key, client_measurements, histogram_evidence
 from validator.evidence import Measurement, QuantileEvidence
 from validator.gates import Status, evaluate_gate, judge_gate
+from validator.load.recorder import RequestRecorder
+from validator.load.result import LoadResult
 from validator.metrics import BUILTIN_METRICS
 from validator.promql import matcher, quote
 from validator.redact import redact, redact_url
@@ -72,6 +74,23 @@ def test_client_and_server_apart_inside_one_bucket_is_a_resolution_limit_not_a_w
     assert all(row["resolution_limit"] and not row["flagged"] for row in checks.comparison)
     outside = {q: ServerQuantile(0.9, 0.5, 1.0) for q in (0.5, 0.95, 0.99)}
     assert any("differ by more than" in w for w in check_run(load, outside, 2.0).warnings)
+
+
+def test_a_bimodal_split_at_a_coarse_bucket_edge_is_a_resolution_limit_not_a_warning() -> None:
+    """Half the requests at 30 ms and half at 155 ms (FastAPI's instrumentator, buckets 0.1, 0.5, 1): the client's
+    p50 is 30 ms, while the server, whose count below 100 ms is a hair short of half, interpolates 102 ms in
+    (100 ms, 500 ms]. Neither is wrong; 80 % below the edge would be."""
+    def load(fast_share: float):
+        recorder = RequestRecorder(1000.0, clock=lambda: 1005.0)
+        for i in range(1000):
+            recorder("GET", "/", 30.0 if i < fast_share * 1000 else 155.0)
+        capture = recorder.drain()
+        return LoadResult.from_capture(capture, window_start=1000.0, window_end=1010.0,
+                                       profile={"model": "closed", "users": 1, "mean_wait_s": None}, generator={})
+    server = {0.5: ServerQuantile(0.102, 0.1, 0.5)}
+    split = check_run(load(0.505), server, 2.0)
+    assert not split.warnings and any("resolution limit" in note for note in split.notes), split.warnings
+    assert any("differ by more than" in w for w in check_run(load(0.80), server, 2.0).warnings)
 
 
 def test_scope_findings() -> None:
