@@ -13,6 +13,7 @@ from typing import Any
 from validator.presets import PRESETS
 from validator.prometheus.client import PrometheusClient, QueryFailed
 from validator.promql import matcher, series
+from validator.reading import listed, metadata_of, metric_type
 from validator.spec import PrometheusSpec
 from validator.units import parse_duration
 
@@ -50,13 +51,11 @@ class Discovered:
 
 def discover(client: PrometheusClient, selector: str, at: float) -> Discovered:
     """The best-matching HTTP server histogram and counter under `selector`; NothingFound when there is none."""
-    try:
-        metadata = client.get("metadata", "/api/v1/metadata", {}, "/api/v1/metadata", at)
-    except QueryFailed as error:
-        raise NothingFound(f"/api/v1/metadata could not be read: {error}") from None
+    families = metadata_of(client, at)
+    if families is None:
+        raise NothingFound("/api/v1/metadata could not be read: init finds the metrics by their types")
     start = at - LOOKBACK_S
-    families = metadata if isinstance(metadata, dict) else {}
-    histograms = sorted((name for name, entries in families.items() if _type(entries) == "histogram"),
+    histograms = sorted((name for name, entries in families.items() if metric_type(entries) == "histogram"),
                         key=lambda name: -_score(name))
     found = [(name, kind, labels) for name in histograms
              for kind, labels in [_histogram_series(client, name, selector, start, at)] if kind]
@@ -90,10 +89,6 @@ def discover(client: PrometheusClient, selector: str, at: float) -> Discovered:
     )
 
 
-def _type(entries: Any) -> str:
-    return str(entries[0].get("type", "")) if isinstance(entries, list) and entries else ""
-
-
 def _score(name: str) -> int:
     """How much a histogram's name looks like the latency of HTTP requests the service serves."""
     words = set(re.split(r"[_:]", name.lower()))
@@ -116,10 +111,7 @@ def _label_values(found: list[dict[str, str]]) -> dict[str, set[str]]:
 
 
 def _series(client: PrometheusClient, match: str, start: float, end: float) -> list[dict[str, str]]:
-    try:
-        return client.series(match, start, end)
-    except QueryFailed:
-        return []
+    return listed(client, match, start, end) or []
 
 
 def _histogram_series(client: PrometheusClient, name: str, selector: str, start: float,
@@ -148,7 +140,7 @@ def _counter(client: PrometheusClient, families: dict[str, Any], histogram: str,
     """The request counter with a status label (a counter named like the histogram first), else the histogram's
     `_count`; with its label values."""
     stem = re.sub(r"_(request_)?(duration|latency)_(seconds|milliseconds)$", "", histogram)
-    counters = sorted((name for name, entries in families.items() if _type(entries) == "counter"),
+    counters = sorted((name for name, entries in families.items() if metric_type(entries) == "counter"),
                       key=lambda name: (not name.startswith(stem), -_score(name)))
     for family in counters:
         if not set(re.split(r"[_:]", family.lower())) & {"request", "requests"}:

@@ -152,9 +152,10 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
     """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md.
 
     A run stopped by a signal, now or in an earlier stage, is INCOMPLETE: never GO, exit code 5."""
-    checks = assess_measurement(run_dir, MetricsRecord.read(run_dir), spec)
+    recorded = MetricsRecord.read(run_dir)
+    checks = assess_measurement(run_dir, recorded, spec)
     spec = contested(spec, checks)
-    metrics, records = judged_records(run_dir, spec)
+    metrics, records = judged_records(run_dir, spec, recorded)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     comparable = comparability(load.profile if load else None, baseline, spec.baseline)
     while True:
@@ -203,9 +204,10 @@ def record_history(
 def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) -> Path | None:
     """Judge the recorded run again (no network) and write only RUN_DIR/checklist.md; None when the spec names no
     checklist."""
-    checks = assess_measurement(run_dir, MetricsRecord.read(run_dir), spec)
+    recorded = MetricsRecord.read(run_dir)
+    checks = assess_measurement(run_dir, recorded, spec)
     spec = contested(spec, checks)
-    metrics = judged_records(run_dir, spec)[0]
+    metrics = judged_records(run_dir, spec, recorded)[0]
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     comparable = comparability(load.profile if load else None, baseline, spec.baseline)
     judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
@@ -213,11 +215,10 @@ def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) ->
     return checklist_file(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, code, checks, comparable))
 
 
-def judged_records(run_dir: Path, spec: Spec) -> tuple[MetricsRecord, list[MetricsRecord]]:
-    """The run's metrics.json and, for `repeat = "auto"` (whose looks judge the runs one by one), each repeated
-    run's, with the client figures a gate asks for but the measurement lacks (a gate switched to source "client"
-    or "both" since) taken from the runs' load.json."""
-    metrics = MetricsRecord.read(run_dir)
+def judged_records(run_dir: Path, spec: Spec, metrics: MetricsRecord) -> tuple[MetricsRecord, list[MetricsRecord]]:
+    """The run's `metrics` (as read from its metrics.json) and, for `repeat = "auto"` (whose looks judge the runs
+    one by one), each repeated run's, with the client figures a gate asks for but the measurement lacks (a gate
+    switched to source "client" or "both" since) taken from the runs' load.json."""
     repeats = repeat_dirs(run_dir)
     records = [MetricsRecord.read(target) for target in repeats] if spec.load.auto_repeat else []
     missing = missing_client_gates(metrics, spec)

@@ -49,7 +49,7 @@ def read_service(client: PrometheusClient, spec: PrometheusSpec, gates: Iterable
     """Every claim of `spec` about the service checked over the LOOKBACK_S before `at`."""
     reading = Reading()
     start = at - LOOKBACK_S
-    metadata = _metadata(client, at)
+    metadata = metadata_of(client, at)
     reading.facts["metadata_checked"] = metadata is not None
     _read_histogram(client, spec, reading, metadata, start, at)
     counter_series = _read_counter(client, spec, reading, metadata, start, at)
@@ -60,7 +60,7 @@ def read_service(client: PrometheusClient, spec: PrometheusSpec, gates: Iterable
     return reading
 
 
-def _metadata(client: PrometheusClient, at: float) -> dict[str, list[dict[str, str]]] | None:
+def metadata_of(client: PrometheusClient, at: float) -> dict[str, list[dict[str, str]]] | None:
     """Every metric family Prometheus knows with its type, or None when the endpoint could not be read."""
     try:
         data = client.get("metadata", "/api/v1/metadata", {}, "/api/v1/metadata", at)
@@ -69,19 +69,24 @@ def _metadata(client: PrometheusClient, at: float) -> dict[str, list[dict[str, s
     return data if isinstance(data, dict) else None
 
 
+def metric_type(entries: Any) -> str:
+    """The type one family's metadata entries give ("" when none)."""
+    return str(entries[0].get("type", "")) if isinstance(entries, list) and entries else ""
+
+
 def _family_type(metadata: dict[str, list[dict[str, str]]] | None, name: str) -> tuple[str, str] | None:
     """(family, type) of the metric family `name` belongs to (a counter's `_total`, a histogram's `_count`)."""
     if not metadata:
         return None
     candidates = [name] + [name[: -len(suffix)] for suffix in COUNTER_SUFFIXES if name.endswith(suffix)]
     for family in candidates:
-        entries = metadata.get(family)
-        if entries:
-            return family, entries[0].get("type", "unknown")
+        if metadata.get(family):
+            return family, metric_type(metadata[family]) or "unknown"
     return None
 
 
-def _series(client: PrometheusClient, match: str, start: float, end: float) -> list[dict[str, str]] | None:
+def listed(client: PrometheusClient, match: str, start: float, end: float) -> list[dict[str, str]] | None:
+    """The label sets of the series matching `match` in [start, end]; None when they could not be listed."""
     try:
         return client.series(match, start, end)
     except QueryFailed:
@@ -91,8 +96,7 @@ def _series(client: PrometheusClient, match: str, start: float, end: float) -> l
 def _unknown_name(reading: Reading, key: str, name: str, metadata: dict[str, Any] | None, kind: str) -> None:
     """A name neither the metadata nor any series knows yet, with the families of that kind Prometheus has: a
     typo, or a service that has served no request (a labelled metric has no series before its first one)."""
-    similar = sorted(family for family, entries in (metadata or {}).items()
-                     if entries and entries[0].get("type") == kind)[:6]
+    similar = sorted(family for family, entries in (metadata or {}).items() if metric_type(entries) == kind)[:6]
     hint = f"; {kind}s Prometheus has: {', '.join(similar)}" if similar else ""
     reading.add(key, f"Prometheus knows no metric named {name} yet (a typo, or no request served yet; checked "
                      f"again after the load){hint}")
@@ -105,8 +109,8 @@ def _read_histogram(client: PrometheusClient, spec: PrometheusSpec, reading: Rea
     if family is not None and family[1] not in ("histogram", "gaugehistogram", "unknown"):
         reading.add(key, f"{name} is a {family[1]}, not a histogram: slagate reads histogram buckets", problem=True)
         return
-    buckets = _series(client, series(name + "_bucket", spec.selector), start, end)
-    native = _series(client, series(name, spec.selector), start, end)
+    buckets = listed(client, series(name + "_bucket", spec.selector), start, end)
+    native = listed(client, series(name, spec.selector), start, end)
     if spec.histogram == "native" and native:
         reading.facts["histogram"] = {"kind": "native", "series": len(native)}
         reading.add(key, f"{series(name, spec.selector)}: native histogram, {len(native)} series")
@@ -127,7 +131,7 @@ def _read_histogram(client: PrometheusClient, spec: PrometheusSpec, reading: Rea
         reading.add("prometheus.histogram", f"{name} has series under the selector but no {name}_bucket: Prometheus "
                     'keeps it as a native histogram only; set prometheus.histogram = "native"', problem=True)
         return
-    anywhere = _series(client, name + "_bucket", start, end)
+    anywhere = listed(client, name + "_bucket", start, end)
     if family is None and anywhere == [] and metadata:
         _unknown_name(reading, key, name, metadata, "histogram")
     elif anywhere:
@@ -148,7 +152,7 @@ def _read_counter(client: PrometheusClient, spec: PrometheusSpec, reading: Readi
         reading.add(key, f"{name} belongs to {family[0]}, a {family[1]}: expected a counter of requests (or a "
                          "histogram's _count)", problem=True)
         return []
-    found = _series(client, series(name, spec.selector), start, end)
+    found = listed(client, series(name, spec.selector), start, end)
     if found:
         labels = sorted({label for s in found for label in s} - {"__name__"})
         reading.facts["counter"] = {"series": len(found), "labels": labels,
@@ -156,7 +160,7 @@ def _read_counter(client: PrometheusClient, spec: PrometheusSpec, reading: Readi
         reading.add(key, f"{series(name, spec.selector)}: {family[1] if family else 'type unknown'}, {len(found)} "
                          f"series, labels {', '.join(labels)}")
         return found
-    anywhere = _series(client, name, start, end)
+    anywhere = listed(client, name, start, end)
     if family is None and anywhere == [] and metadata:
         _unknown_name(reading, key, name, metadata, "counter")
     else:
@@ -174,7 +178,7 @@ def _read_error_label(client: PrometheusClient, spec: PrometheusSpec, reading: R
         reading.add("prometheus.error_label", text, problem=server_success)
         return
     values = sorted({s[label] for s in found if label in s})
-    matched_series = _series(client, series(spec.request_counter, spec.selector, matcher(label, "=~", regex)),
+    matched_series = listed(client, series(spec.request_counter, spec.selector, matcher(label, "=~", regex)),
                              start, end)
     matched = None if matched_series is None else sorted({s[label] for s in matched_series if label in s})
     reading.facts["error_label"] = {"label": label, "values": values, "regex": regex, "matched": matched}

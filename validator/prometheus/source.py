@@ -260,8 +260,7 @@ class PrometheusSource:
         matched, error = self._try(f"errors by {label}", errors_query, window)
         self.scope["error_label"], self.scope["error_regex"] = label, self.spec.error_regex
         self.scope["error_label_values"] = _label_counts(by_status, label)
-        self.scope["unlabelled_requests"] = sum(float(s["value"][1]) for s in by_status or []
-                                                if label not in s.get("metric", {}))
+        self.scope["unlabelled_requests"] = _unlabelled(by_status, label)
         self.scope["error_values"] = None if error is not None else _label_counts(matched, label)
 
     def _custom(self, gate: GateSpec, window: Window) -> Measurement:
@@ -304,12 +303,17 @@ def _missing(measurement: Measurement, why: str) -> Measurement:
 
 def _missing_error_label(result: Any, counter: str, label: str) -> str | None:
     """Why the counter cannot show errors (requests counted on series without the error label), else None."""
-    unlabelled = sum(float(s["value"][1]) for s in result or [] if label not in s.get("metric", {}))
+    unlabelled = _unlabelled(result, label)
     if unlabelled <= 0:
         return None
     return (f"the request counter {counter} has no `{label}` label on series that counted {unlabelled:.0f} "
             f"requests in the window, so errors cannot be told from successes (set prometheus.error_label to the "
             f"counter's status label, or judge this gate with source = \"client\")")
+
+
+def _unlabelled(result: Any, label: str) -> float:
+    """Requests a `sum by (label)` answer counted on series without `label`."""
+    return sum(float(s["value"][1]) for s in result or [] if label not in s.get("metric", {}))
 
 
 def _label_counts(result: Any, label: str) -> dict[str, float]:
