@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import jsonschema
 
 from validator.errors import InputFileError
+from validator.redact import redact
 
 T = TypeVar("T")
 
@@ -42,11 +43,13 @@ class WriteFailed(OSError):
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write `text` to `path` atomically (temp file in the same folder, fsync, rename); WriteFailed names the path.
+    """Write `text`, with every known secret masked, to `path` atomically (temp file in the same folder, fsync,
+    rename); WriteFailed names the path.
 
     The file gets the permissions a plain write would give it (the file's own when it exists, else 0o666 less
     the umask), not the temporary's owner-only 0o600: reports and baselines are read by CI, reviewers and others.
     """
+    text = redact(text)
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:

@@ -5,6 +5,7 @@ Appending is one `write` of one line to a file opened with O_APPEND, under an ex
 finishing at once never interleave. Reading skips a line that is not an entry and says which line it was.
 """
 
+import errno
 import fcntl
 import json
 import math
@@ -16,6 +17,7 @@ from typing import Any
 
 from validator.baseline import Baseline
 from validator.judgement import Judgement
+from validator.redact import redact
 from validator.spec import Spec
 
 HISTORY_FILE = "history.jsonl"
@@ -69,10 +71,20 @@ def run_entry(
 
 
 def append(reports_dir: Path, entry: dict[str, Any]) -> Path:
-    """Append one entry as one line: a single write to an O_APPEND file under an exclusive lock."""
+    """Append one entry as one line: a single write to an O_APPEND file under an exclusive lock.
+
+    A symbolic link in the history's place is replaced by a file of its own, as every other artifact's is: a link
+    pointing outside the reports folder never receives the line."""
     path = reports_dir / HISTORY_FILE
-    line = (json.dumps(entry, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    line = (redact(json.dumps(entry, ensure_ascii=False, allow_nan=False)) + "\n").encode("utf-8")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        path.unlink()
+        descriptor = os.open(path, flags, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         written = os.write(descriptor, line)

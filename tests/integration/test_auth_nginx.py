@@ -3,6 +3,7 @@ request without the right bearer token, X-Scope-OrgID tenant and API key: the ri
 real load of the demo target; each wrong one is one line, exit 4 or 2, before any load and never GO; and no
 secret (token, API key, `user:pass@`) appears in anything the run wrote or printed."""
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -41,6 +42,11 @@ http {{
       if ($http_x_api_key != "{api_key}") {{ return 403 "API key missing or wrong\\n"; }}
       proxy_pass http://127.0.0.1:{upstream}/;
     }}
+    location = /echo/api/v1/query_range {{
+      default_type application/json;
+      return 500 '{{"status":"error","errorType":"execution","error":"you sent Authorization: $http_authorization"}}';
+    }}
+    location /echo/ {{ proxy_pass http://127.0.0.1:{upstream}/; }}
   }}
 }}
 """
@@ -88,6 +94,29 @@ def test_right_token_tenant_and_key_give_a_verdict_and_leak_nothing(stack, tmp_p
     assert code in (0, 1, 3), output
     for secret in (TOKEN, API_KEY):
         assert secret.encode() not in everything(output, run_dir), secret
+
+
+def test_an_error_body_echoing_authorization_leaks_no_form_of_any_secret(stack, tmp_path) -> None:
+    """The proxy answers the measurement's range queries with an error quoting the Authorization header it got
+    (Basic base64 of `alice:<password>`); the target URL carries credentials too. Neither password shows, in any
+    form, in anything printed or written: stderr, load.json, metrics.json, verdict.json, report.md, junit.xml, the
+    step outputs and summary."""
+    demo, url = stack
+    password, target_password = "pw/Zx81-recognisable", "tpw-Qr64-recognisable"
+    quoted = password.replace("/", "%2F")
+    prometheus = url.replace("http://", f"http://alice:{quoted}@").replace("/prometheus", "/echo")
+    target = demo.target.url.replace("http://", f"http://bob:{target_password}@")
+    outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    env = {"ENDPOINT": target, "PROMETHEUS_URL": prometheus, "GITHUB_OUTPUT": str(outputs),
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    code, output, run_dir = slagate_run(tmp_path, spec_with(tmp_path, ""), env)
+    assert run_dir is not None and (run_dir / "load.json").exists(), output
+    assert "you sent Authorization: Basic ***" in (run_dir / "metrics.json").read_text(), "the error was not kept"
+    assert code in (1, 4) and json.loads((run_dir / "verdict.json").read_text())["decision"] == "NO-GO", output
+    written = everything(output, run_dir) + outputs.read_bytes() + summary.read_bytes()
+    for user, secret in (("alice", password), ("bob", target_password)):
+        for form in (secret, quoted, base64.b64encode(f"{user}:{secret}".encode()).decode()):
+            assert form.encode() not in written, form
 
 
 @pytest.mark.parametrize(

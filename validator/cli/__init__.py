@@ -11,10 +11,11 @@ import click
 
 from validator import __version__
 from validator.cli import baselines, canary, init, report_commands
+from validator.cli.common import Slagate
 from validator.report.console import EXIT_CODES_HELP
 
 
-@click.group(epilog=EXIT_CODES_HELP)
+@click.group(cls=Slagate, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="slagate")
 def main() -> None:
     """slagate — is this build fast and reliable enough to start a canary, and how carefully?

@@ -157,7 +157,7 @@ def baseline_calibrate(
     repeated = replace(spec, load=replace(spec.load, repeat=runs))
     with demo_endpoints(repeated, demo, ()) as target, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
-        progress(f"calibration {run_dir.name}: {runs} runs of {spec.load.duration:g} s at {target.target_url}")
+        progress(f"calibration {run_dir.name}: {runs} runs of {spec.load.duration:g} s at {target.shown_target}")
         pipeline.run_validation(target, None, run_dir, None, 3, progress)
         parts = pipeline.repeat_dirs(run_dir)
         rows = calibrate([MetricsRecord.read(part).measurements for part in parts], spec)

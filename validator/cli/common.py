@@ -11,6 +11,7 @@ import click
 from validator.artifacts import WriteFailed
 from validator.errors import NotRemeasured, UsageError
 from validator.pipeline import Outcome
+from validator.redact import RedactingStream
 from validator.report import console
 from validator.report.render import VERDICT_FILE
 from validator.spec import Spec
@@ -21,6 +22,37 @@ def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
     """Print one error line and exit with `code` (2, a usage error, unless said otherwise)."""
     click.echo(f"slagate: error: {message}", err=True)
     sys.exit(code)
+
+
+class Slagate(click.Group):
+    """The command group: every line printed passes through the redactor, and click's own usage errors are one line
+    and exit 2, as every other error is."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **extra: Any) -> Any:
+        with redacted_output():
+            try:
+                code = super().main(*args, standalone_mode=False, **extra)
+            except click.UsageError as error:
+                see = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+                fail(f"{error.format_message()}{see}")
+            except click.ClickException as error:
+                fail(error.format_message(), error.exit_code)
+            except click.Abort:
+                fail("stopped before anything was measured", ExitCode.INCOMPLETE)
+            if not standalone_mode:
+                return code
+            sys.exit(code if isinstance(code, int) else 0)
+
+
+@contextlib.contextmanager
+def redacted_output() -> Iterator[None]:
+    """stdout and stderr redacted (every known secret masked) for as long as the command runs."""
+    shown = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = shown
 
 
 def progress(message: str) -> None:
@@ -38,10 +70,12 @@ spec_option = click.option(
 )
 caution_option = click.option(
     "--caution-exit-code",
-    type=click.IntRange(0, 255),
-    default=int(ExitCode.CAUTION),
+    type=click.Choice([str(int(ExitCode.GO)), str(int(ExitCode.CAUTION))]),
+    default=str(int(ExitCode.CAUTION)),
     show_default=True,
-    help="Exit code for a CAUTION verdict (0 lets a CAUTION pass a CI step).",
+    callback=lambda context, parameter, value: int(value),
+    help="Exit code for a CAUTION verdict: 3 (its own code), or 0 to let a CAUTION pass a CI step. No other value: "
+    "CAUTION could not be told from NO-GO (1), a usage error (2) or could-not-evaluate (4).",
 )
 
 

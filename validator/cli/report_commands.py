@@ -42,8 +42,11 @@ def history_command(service: str | None, reports_dir: Path, chart: Path | None) 
     read = history.read(path, service)
     for line in skipped_lines(path, read.skipped):
         progress(f"warning: {line}")
+    if not reports_dir.is_dir():
+        fail(f"--reports-dir: {str(reports_dir)!r}: expected an existing reports folder")
     if not read.entries:
-        fail(f"{path}: no run" + (f" of service {service!r}" if service else "") + " recorded yet", 1)
+        progress(f"{path}: no run" + (f" of service {service!r}" if service else "") + " recorded yet")
+        return
     click.echo(history_table(read.entries))
     services = {entry["service"] for entry in read.entries}
     if len(services) > 1:

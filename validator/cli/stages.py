@@ -94,7 +94,7 @@ def run(
     stoppable = interrupt.stop_on_signals(ExitCode.INCOMPLETE)  # Ctrl-C: keep what was measured, INCOMPLETE
     with stoppable, demo_endpoints(spec, demo, demo_set) as spec, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
-        progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.target_url}")
+        progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.shown_target}")
         outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
     exit_with(outcome, output_format)
 

@@ -26,6 +26,7 @@ from validator.load.open_model import ArrivalPlan
 from validator.load.progress import Progress
 from validator.load.result import LoadResult
 from validator.load.worker import REPORT_EVERY_SECONDS
+from validator.redact import redact_url
 from validator.spec import LoadSpec
 
 __all__ = ["LoadError", "LocustfileError", "MasterOptions", "run_load"]
@@ -147,7 +148,7 @@ def _profile(load: LoadSpec, target_url: str, processes: int, user_classes: list
         "duration_s": load.duration,
         "warmup_s": load.warmup,
         "workers": processes,
-        "target": target_url,
+        "target": redact_url(target_url),
         "request_timeout_s": load.request_timeout,
     }
     if load.open_model:

@@ -25,7 +25,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from requests.adapters import HTTPAdapter
 
 from validator.errors import UsageError
-from validator.redact import redact
+from validator.redact import keep_credentials, keep_secret, keep_url_credentials, redact
 from validator.spec.prometheus import PrometheusSpec, Secret
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -61,7 +61,14 @@ class QueryLog:
 
 
 def read_secret(secret: Secret, spec_file: str, environ: Mapping[str, str]) -> str:
-    """The secret's value; UsageError (exit 2) naming the spec key when the variable or file is missing."""
+    """The secret's value, registered so that nothing written shows it; UsageError (exit 2) naming the spec key
+    when the variable or file is missing."""
+    value = _secret_value(secret, spec_file, environ)
+    keep_secret(value)
+    return value
+
+
+def _secret_value(secret: Secret, spec_file: str, environ: Mapping[str, str]) -> str:
     if secret.env is not None:
         value = environ.get(secret.env, "")
         if not value.strip():
@@ -73,10 +80,11 @@ def read_secret(secret: Secret, spec_file: str, environ: Mapping[str, str]) -> s
         return value.strip()
     assert secret.file is not None
     try:
-        value = Path(secret.file).read_text().strip()
-    except OSError as error:
+        value = Path(secret.file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise UsageError(f"{spec_file}: {secret.key}: expected a readable file, got {str(secret.file)!r} "
-                         f"({error.strerror or error.__class__.__name__})") from None
+                         f"({why or error.__class__.__name__})") from None
     if not value or "\n" in value or "\r" in value:
         raise UsageError(f"{spec_file}: {secret.key}: expected a file holding one non-empty line, "
                          f"got {str(secret.file)!r}")
@@ -91,7 +99,6 @@ class PrometheusClient:
         environ = os.environ if environ is None else environ
         self.spec, self.sleep = spec, sleep
         self.log = QueryLog()
-        self.secrets: list[str] = []
         session = requests.Session()  # trust_env: HTTP(S)_PROXY / NO_PROXY and REQUESTS_CA_BUNDLE are honoured
         try:
             parts = urllib.parse.urlsplit(spec.url)
@@ -107,27 +114,25 @@ class PrometheusClient:
         if parts.username is not None:  # user:pass@ in the URL is basic auth, never shown
             user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
             session.auth = (user, password)
-            self.secrets += [password, parts.password or ""]
+            keep_credentials(user, password)
+            keep_url_credentials(spec.url)
             parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
         self.base = urllib.parse.urlunsplit(parts).rstrip("/")
         if spec.bearer_token is not None:
-            token = self._secret(spec.bearer_token, environ)
+            token = read_secret(spec.bearer_token, spec.spec_file, environ)
             session.headers["Authorization"] = f"Bearer {token}"
         if spec.basic_auth_user is not None and spec.basic_auth_password is not None:
-            session.auth = (spec.basic_auth_user, self._secret(spec.basic_auth_password, environ))
+            password = read_secret(spec.basic_auth_password, spec.spec_file, environ)
+            keep_credentials(spec.basic_auth_user, password)
+            session.auth = (spec.basic_auth_user, password)
         for header in spec.headers:
-            value = header.value if header.secret is None else self._secret(header.secret, environ)
+            value = header.value if header.secret is None else read_secret(header.secret, spec.spec_file, environ)
             session.headers[header.name] = value or ""
         self._tls(session, spec)
         self.session = session
         self.connect = PrometheusConnect(url=self.base, session=session, timeout=spec.timeout)
         session.mount(self.base, HTTPAdapter())  # no urllib3 retries under ours (the library mounts its own)
         self.retry_budget = spec.retry_deadline  # seconds of retrying left for the whole run
-
-    def _secret(self, secret: Secret, environ: Mapping[str, str]) -> str:
-        value = read_secret(secret, self.spec.spec_file, environ)
-        self.secrets.append(value)
-        return value
 
     def _tls(self, session: requests.Session, spec: PrometheusSpec) -> None:
         for key, path in (("ca_file", spec.ca_file), ("client_cert_file", spec.client_cert_file),
@@ -146,7 +151,7 @@ class PrometheusClient:
 
     def clean(self, text: str) -> str:
         """`text` with every credential this client knows masked."""
-        return redact(text, self.secrets)
+        return redact(text)
 
     def get(self, name: str, path: str, params: dict[str, str], shown: str, at: float) -> Any:
         """GET `path` (e.g. /api/v1/query) and return its `data`, logged under `name` with the query `shown`."""

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from validator.redact import redact
 from validator.report.markdown import cell
 from validator.units import format_value
 
@@ -83,4 +84,4 @@ def _where(environ: Mapping[str, str]) -> str:
 
 def _append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(redact(text))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from validator.redact import redact_url
+from validator.redact import keep_url_credentials, redact_url
 from validator.spec.baseline import BaselineSpec, baseline_section
 from validator.spec.gates import GateSpec, gates_section
 from validator.spec.load import LoadSpec, load_section
@@ -83,6 +83,11 @@ class Spec:
     waivers: tuple[Waiver, ...] = ()  # [[waivers]]: warning gates allowed to stand short until a date
     rules: RulesSpec = RulesSpec()  # [rules]: the alert rules and dashboard that watch the canary
     baseline: BaselineSpec = BaselineSpec()  # [baseline]: file or version, folder, load-mismatch policy
+
+    @property
+    def shown_target(self) -> str:
+        """The target URL as every artifact, log and message shows it: without `user:password@`."""
+        return redact_url(self.target_url)
 
     def with_endpoints(self, target_url: str | None = None, prometheus_url: str | None = None) -> "Spec":
         """A copy pointing at other URLs (the demo stack, or the ENDPOINT/PROMETHEUS_URL overrides)."""
@@ -155,7 +160,10 @@ def load_spec(path: Path | str, environ: Mapping[str, str] | None = None) -> Spe
             _check_url(path, f"{name} (overrides {'target' if name == 'ENDPOINT' else 'prometheus'}.url)", value)
     _check_url(path, "target.url", spec.target_url)
     _check_url(path, "prometheus.url", spec.prometheus.url)
-    return spec.with_endpoints(overrides["ENDPOINT"], overrides["PROMETHEUS_URL"])
+    spec = spec.with_endpoints(overrides["ENDPOINT"], overrides["PROMETHEUS_URL"])
+    keep_url_credentials(spec.target_url)
+    keep_url_credentials(spec.prometheus.url)
+    return spec
 
 
 def _check_url(path: Path, key: str, url: str) -> None:
@@ -166,7 +174,10 @@ def _check_url(path: Path, key: str, url: str) -> None:
     except ValueError:  # a port out of range, an unclosed [ipv6 bracket
         valid = False
     if not valid:
-        raise SpecError(path, key, "an http:// or https:// URL with a host and a port in 1-65535", redact_url(url))
+        expected = "an http:// or https:// URL with a host and a port in 1-65535"
+        if "@" in url.partition("://")[2]:
+            expected += " (a password holding / ? # or @ must be percent-encoded, e.g. %2F for /)"
+        raise SpecError(path, key, expected, redact_url(url))
 
 def _check_routes(spec: Spec) -> None:
     """A gate's `route` needs the route label it is matched on (`prometheus.route_label`, or the preset's)."""

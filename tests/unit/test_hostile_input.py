@@ -1,0 +1,109 @@
+"""Hostile and broken input (docs/reliability.md): secrets in every encoding, links in the reports folder, click's
+own usage errors, and the exit codes a CAUTION may take. Each test failed before its fix."""
+
+import base64
+import json
+import os
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from validator import artifacts, history, redact
+from validator.cli import main
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets(monkeypatch):
+    monkeypatch.setattr(redact, "_known", set())
+
+
+def test_a_known_password_is_masked_in_every_form_it_can_take() -> None:
+    redact.keep_url_credentials("http://bob:s3%2Fcr3t%22x@host:1")
+    password = 's3/cr3t"x'
+    shown = [password, "s3%2Fcr3t%22x", base64.b64encode(f"bob:{password}".encode()).decode(),
+             json.dumps(password)[1:-1], "bob:" + password]
+    for form in shown:
+        assert form not in redact.redact(f"before {form} after"), form
+    assert redact.redact("GET http://alice:other@h:9/x") == "GET http://***@h:9/x"  # unknown ones too
+
+
+def test_a_prometheus_token_and_basic_password_are_masked_once_read(monkeypatch, tmp_path) -> None:
+    from validator.prometheus.client import PrometheusClient
+    from validator.spec.prometheus import PrometheusSpec, Secret
+
+    spec = PrometheusSpec(url="http://127.0.0.1:9", latency_histogram="h", request_counter="c", spec_file="s.toml",
+                          basic_auth_user="carol",
+                          basic_auth_password=Secret("prometheus.basic_auth_password_env", env="PW"))
+    PrometheusClient(spec, environ={"PW": "basic-pw-123"})
+    token = base64.b64encode(b"carol:basic-pw-123").decode()
+    shown = redact.redact(f"echo: Authorization: Basic {token}; pw basic-pw-123")
+    assert shown == "echo: Authorization: Basic ***; pw ***"
+
+
+def test_every_file_written_and_every_line_printed_is_redacted(tmp_path, capsys) -> None:
+    redact.keep_secret("tok-abc-123")
+    path = artifacts.write_json(tmp_path / "x.json", {"error": 'said "Bearer tok-abc-123"'})
+    assert "tok-abc-123" not in path.read_text() and "Bearer ***" in path.read_text()
+    stream = redact.RedactingStream(sys.stderr)
+    stream.write("token tok-abc-123\n")
+    assert "tok-abc-123" not in capsys.readouterr().err
+
+
+def test_the_target_url_s_credentials_never_reach_the_profile_or_the_first_line(tmp_path) -> None:
+    from tests.conftest import write_spec
+    from validator.spec import load_spec
+
+    spec = load_spec(write_spec(tmp_path), {"ENDPOINT": "http://u:tpw%2Fsecret@127.0.0.1:8080"})
+    assert spec.shown_target == "http://***@127.0.0.1:8080"
+    assert "tpw/secret" not in redact.redact("sent Basic " + base64.b64encode(b"u:tpw/secret").decode() + " tpw/secret")
+
+
+def test_a_password_with_a_slash_is_one_line_saying_to_percent_encode_it(tmp_path) -> None:
+    from tests.conftest import write_spec
+
+    result = CliRunner().invoke(main, ["run", "--spec", str(write_spec(tmp_path))],
+                                env={"ENDPOINT": "http://u:se/cret@127.0.0.1:8080"})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "percent-encoded" in result.output and "se/cret" not in result.output and "cret" not in result.output
+
+
+def test_a_history_link_pointing_outside_is_replaced_not_followed(tmp_path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / history.HISTORY_FILE).symlink_to(outside)
+    history.append(reports, {"service": "s", "run_id": "r1"})
+    assert outside.read_text() == "precious\n"
+    assert not (reports / history.HISTORY_FILE).is_symlink()
+    assert json.loads((reports / history.HISTORY_FILE).read_text())["run_id"] == "r1"
+
+
+@pytest.mark.parametrize("args", [["run", "--bogus"], ["nope"], ["run", "--caution-exit-code", "4"],
+                                  ["report"], ["baseline", "show"]])
+def test_click_usage_errors_are_one_line_exit_2(args) -> None:
+    result = CliRunner().invoke(main, args)
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("slagate: error: "), result.output
+    assert "--help" in lines[0]
+
+
+@pytest.mark.parametrize("value", ["1", "2", "4", "5", "255"])
+def test_caution_cannot_take_another_outcome_s_code(value) -> None:
+    result = CliRunner().invoke(main, ["run", "--caution-exit-code", value])
+    assert result.exit_code == 2 and "'0', '3'" in result.output
+
+
+def test_help_and_version_still_exit_0() -> None:
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+    assert CliRunner().invoke(main, ["--version"]).exit_code == 0
+    assert CliRunner().invoke(main, ["run", "--help"]).exit_code == 0
+
+
+def test_history_with_no_runs_is_a_note_and_a_missing_folder_a_usage_error(tmp_path) -> None:
+    empty = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path)])
+    assert empty.exit_code == 0 and "no run recorded yet" in empty.output
+    missing = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "expected an existing reports folder" in missing.output
+    assert os.listdir(tmp_path) == []
