@@ -3,6 +3,7 @@ own usage errors, and the exit codes a CAUTION may take. Each test failed before
 
 import base64
 import json
+import math
 import os
 import sys
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from validator import artifacts, history, redact
 from validator.cli import main
+from validator.prometheus.source import _bucket_vector, parse_le, unparsable_le, window_increases
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +109,24 @@ def test_history_with_no_runs_is_a_note_and_a_missing_folder_a_usage_error(tmp_p
     missing = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "expected an existing reports folder" in missing.output
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("le", "read"),
+    [("0.25", 0.25), ("+Inf", math.inf), ("Inf", math.inf), ("1e-400", 0.0), ("0x1p-1", 0.5), ("0X.8P0", 0.5),
+     ("0x_1p-1", 0.5), (".5", 0.5), ("5.", 5.0),
+     # what Go's strconv.ParseFloat rejects, so Prometheus skips the series
+     ("Hello World", None), ("1__0", None), ("1_0", None), ("1e400", None), (" 1", None), ("1 ", None),
+     ("0x1", None), ("+nan", None), ("", None)],
+)
+def test_le_is_read_as_prometheus_reads_it(le, read) -> None:
+    assert parse_le(le) == read
+
+
+def test_a_bucket_series_prometheus_would_skip_is_skipped_and_named() -> None:
+    answer = [{"metric": {"le": le}, "value": [0, str(count)]}
+              for le, count in [("0.1", 5), ("Hello World", 3), ("0x1p-1", 7), ("+Inf", 10), ("1e400", 8)]]
+    assert _bucket_vector(answer) == ((0.1, 0.5, math.inf), (5.0, 7.0, 10.0))
+    assert unparsable_le(answer) == ["1e400", "Hello World"]
+    windows = [{"metric": {"le": le}, "values": [[100, "0"], [101, "4"]]} for le in ("0.1", "1__0", "+Inf")]
+    assert window_increases(windows, (0.1, math.inf), 100, 1, 1).tolist() == [[4.0, 4.0]]

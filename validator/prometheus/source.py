@@ -6,6 +6,8 @@ Each query and its raw answer is logged so the report can name the source of eve
 """
 
 import math
+import re
+import string
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -190,6 +192,9 @@ class PrometheusSource:
         bounds, counts = vector
         windows, per_window = self._window_buckets(window, bounds, bucket_series)
         suffix = f"; per-window buckets `{per_window}`" if windows else ""
+        skipped = [] if self._native else unparsable_le(result)
+        if skipped:
+            suffix += f"; skipped as Prometheus does, series whose le is not a number: {', '.join(map(repr, skipped))}"
         return {
             m.name: Measurement(m.name, sources[m.name] + suffix, QuantileEvidence(m.quantile, bounds, counts, windows))
             for m in QUANTILE_METRICS
@@ -327,20 +332,53 @@ def _status_values(result: Any, label: str) -> str:
     return ", ".join(f"{value} ({count:.0f})" for value, count in pairs)
 
 
+_GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_GO_HEX = re.compile(r"[+-]?0[xX](?:_?[0-9a-fA-F])*(?:\.(?:[0-9a-fA-F]_?)*)?[pP][+-]?[0-9]+")
+_GO_SPECIAL = re.compile(r"[+-]?(?:inf|infinity)|nan", re.IGNORECASE)
+
+
+def parse_le(text: object) -> float | None:
+    """An `le` label read as Prometheus reads it (Go's strconv.ParseFloat), None for what Go rejects: text with
+    spaces or stray underscores, and numbers beyond float64 such as 1e400. histogram_quantile skips such series."""
+    if not isinstance(text, str):
+        return None
+    if _GO_SPECIAL.fullmatch(text):
+        return float(text)
+    mantissa = re.split("[pP]", text[text.find("x") + 1 if "x" in text else text.find("X") + 1:])[0]
+    if _GO_HEX.fullmatch(text) and any(c in string.hexdigits for c in mantissa):
+        try:
+            value = float.fromhex(text.replace("_", ""))
+        except (ValueError, OverflowError):
+            return None
+    elif _GO_DECIMAL.fullmatch(text):
+        value = float(text)
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def unparsable_le(result: Any) -> list[str]:
+    """The `le` values of an answer's series that Prometheus skips (parse_le rejects them), as written."""
+    if not isinstance(result, list):
+        return []
+    values = (series.get("metric", {}).get("le") for series in result if isinstance(series, dict))
+    return sorted({str(le) for le in values if le is not None and parse_le(le) is None})
+
+
 def _scaled_le(item: Mapping[str, Any], scale: float) -> str:
-    le = float(item.get("metric", {}).get("le", "nan"))
+    le = parse_le(item.get("metric", {}).get("le"))
+    if le is None:
+        return str(item.get("metric", {}).get("le"))  # left unparsable, so window_increases skips it as well
     return repr(le * scale) if math.isfinite(le) else repr(le)
 
 
 def _bucket_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    """(upper bounds in seconds, cumulative counts) sorted by `le`, or None when the answer holds no buckets."""
+    """(upper bounds in seconds, cumulative counts) sorted by `le`, or None when the answer holds no buckets; a
+    series whose `le` Prometheus cannot parse is skipped, as histogram_quantile skips it."""
     if not isinstance(result, list):
         return None
-    pairs = sorted(
-        (float(series["metric"]["le"]) * scale, float(series["value"][1]))
-        for series in result
-        if "le" in series.get("metric", {})
-    )
+    read = ((parse_le(series.get("metric", {}).get("le")), series) for series in result)
+    pairs = sorted((le * scale, float(series["value"][1])) for le, series in read if le is not None)
     if len(pairs) < 2 or not math.isinf(pairs[-1][0]):
         return None
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
@@ -424,7 +462,10 @@ def window_increases(
     columns = {bound: i for i, bound in enumerate(bounds)}
     matrix = np.zeros((n_windows, len(bounds)))
     for item in result:
-        column = columns.get(float(item.get("metric", {}).get("le", "nan")))
+        le = parse_le(item.get("metric", {}).get("le"))
+        if le is None:
+            continue  # Prometheus skips a series whose `le` it cannot parse
+        column = columns.get(le)
         if column is None:
             return None
         samples = np.asarray(item.get("values", []), dtype=float).reshape(-1, 2)
