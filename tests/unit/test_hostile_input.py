@@ -6,13 +6,17 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import write_spec
 from validator import artifacts, history, redact
 from validator.cli import main
 from validator.prometheus.source import _bucket_vector, parse_le, unparsable_le, window_increases
+from validator.spec import load_spec
+from validator.spec.reader import SpecError
 
 
 @pytest.fixture(autouse=True)
@@ -130,3 +134,50 @@ def test_a_bucket_series_prometheus_would_skip_is_skipped_and_named() -> None:
     assert unparsable_le(answer) == ["1e400", "Hello World"]
     windows = [{"metric": {"le": le}, "values": [[100, "0"], [101, "4"]]} for le in ("0.1", "1__0", "+Inf")]
     assert window_increases(windows, (0.1, math.inf), 100, 1, 1).tolist() == [[4.0, 4.0]]
+
+
+def spec_error(tmp_path: Path, load: str = "", extra: str = "", gates: str = "") -> str:
+    """The one-line error `load_spec` gives for the minimal spec with these lines ('' when it loads)."""
+    path = write_spec(tmp_path, load, extra)
+    path.write_text(path.read_text() + gates)
+    try:
+        load_spec(path, {})
+    except SpecError as error:
+        assert "\n" not in str(error)
+        return str(error)
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("load", "extra", "key"),
+    [('users = 100000000', "", "load.users"), ('spawn_rate = "1e12/s"', "", "load.spawn_rate"),
+     ('arrival_rate = "99999999/s"', "", "load.arrival_rate"),
+     ('duration = "99999999999999999999h"', "", "load.duration"), ("workers = 100000", "", "load.workers"),
+     ("repeat = 100000", "", "load.repeat"), ('request_timeout = "1000h"', "", "load.request_timeout"),
+     ("", 'retry_deadline = "1000000h"', "prometheus.retry_deadline"),
+     ("", 'scrape_interval = "100000h"', "prometheus.scrape_interval"),
+     ("", "[confidence]\nresamples = 100000000", "confidence.resamples")],
+)
+def test_size_like_keys_are_bounded(tmp_path, load, extra, key) -> None:
+    error = spec_error(tmp_path, load, extra)
+    assert f": {key}: expected " in error and ("at most" in error or " to " in error), error
+
+
+@pytest.mark.parametrize(
+    ("gate", "key", "says"),
+    [('metric = "latency_p95"\nmax = "-250ms"', "max", "zero or more"),
+     ('metric = "success_rate"\nmin = "150%"', "min", "between 0% and 100%"),
+     ('metric = "throughput"\nmin = "-5/s"', "min", "zero or more"),
+     ('metric = "latency_p50"\nmin = "300ms"\nmax = "200ms"', "min", "at most max"),
+     ('name = "custom"\nquery = "up"\nmin = 5\nmax = 1', "min", "at most max")],
+)
+def test_impossible_bounds_are_refused(tmp_path, gate, key, says) -> None:
+    error = spec_error(tmp_path, gates=f"[[gates]]\n{gate}\n")
+    assert f"gates[1].{key}: expected " in error and says in error, error
+
+
+def test_possible_bounds_still_load(tmp_path) -> None:
+    gates = ('[[gates]]\nmetric = "success_rate"\nmin = "100%"\n'
+             '[[gates]]\nname = "c"\nquery = "up"\nmin = -5\nmax = 0\n'
+             '[[gates]]\nmetric = "throughput"\nmin = 0\n')
+    assert spec_error(tmp_path, 'users = 100000\nduration = "24h"', "[confidence]\nresamples = 100000", gates) == ""

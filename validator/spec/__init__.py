@@ -32,6 +32,7 @@ from validator.units import parse_number
 
 RESAMPLING_METHODS = ("auto", "exact", "block")
 MIN_RESAMPLES = 100
+MAX_RESAMPLES = 100_000  # beyond this the intervals do not change, only the memory (10^8 would take ~10 GiB)
 MULTIPLICITY = ("margin", "bonferroni")
 LEVEL_EXPECTED = "a confidence level above 50% and below 100%, such as 0.95 or '95%'"
 
@@ -102,8 +103,8 @@ class Spec:
 def _resampling(table: Reader) -> Resampling:
     method = table.get("method", choice(RESAMPLING_METHODS), "'auto', 'exact' or 'block'", Resampling.method)
     resamples = table.get("resamples", positive_int, "a whole number of resamples", Resampling.resamples)
-    if resamples < MIN_RESAMPLES:
-        expected = f"at least {MIN_RESAMPLES} resamples (2000 or more for stable 95 % intervals)"
+    if not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
+        expected = f"{MIN_RESAMPLES} to {MAX_RESAMPLES} resamples (2000 or more for stable 95 % intervals)"
         raise table.fail("resamples", expected, resamples)
     return Resampling(method, resamples)
 

@@ -1,5 +1,6 @@
 """`[[gates]]`: each gate's metric, severity, absolute bounds and tolerance against the baseline."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,4 +107,22 @@ def _gate(table: Reader, entry: object) -> GateSpec:
         raise table.fail("source", f"'server', 'client' or 'both' for {metric.name} (the corrected figure is latency)")
     if gate.max is None and gate.min is None and gate.max_regression is None:
         raise table.fail("max", "at least one of max, min or max_regression")
+    _check_bounds(table, gate)
     return gate
+
+
+def _check_bounds(table: Reader, gate: GateSpec) -> None:
+    """Bounds a measurement could meet: finite; a latency, a rate or a ratio never negative; a ratio at most 100 %;
+    `min` at most `max`. An impossible bound would make a gate that always fails or always passes."""
+    unit = gate.metric.unit
+    for key, bound in (("max", gate.max), ("min", gate.min)):
+        if bound is None:
+            continue
+        if not math.isfinite(bound):
+            raise table.fail(key, "a finite bound", table.table[key])
+        if unit and bound < 0:
+            raise table.fail(key, f"a bound of zero or more (a {gate.metric.name} is never negative)", table.table[key])
+        if unit == "ratio" and bound > 1:
+            raise table.fail(key, "a ratio between 0% and 100%", table.table[key])
+    if gate.min is not None and gate.max is not None and gate.min > gate.max:
+        raise table.fail("min", f"at most max ({table.table['max']})", table.table["min"])

@@ -4,13 +4,24 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from validator.spec.reader import Reader, choice, non_negative_duration, positive, positive_int
+from validator.spec.reader import Reader, at_most, choice, non_negative_duration, positive, positive_int
 from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_CHOICES
 from validator.units import parse_duration, parse_rate
 
 ARRIVALS = ("poisson", "fixed")
 _SPENDING_EXPECTED = " or ".join(f"'{name}'" for name in SPENDING_CHOICES)
 OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
+
+# Bounds on the size-like keys: far above any real pre-release load, low enough that a typo fails at once.
+MAX_USERS = 100_000
+MAX_RATE = 1_000_000.0  # requests or users per second
+MAX_SECONDS = 86_400.0  # a load of at most a day
+MAX_WORKERS = 256
+MAX_REPEAT = 100
+RATE_RANGE = f"a rate greater than zero and at most {MAX_RATE:,.0f}/s"
+DURATION_RANGE = "a duration greater than zero and at most 24h"
+WORKERS_RANGE = f"a whole number of worker processes from 1 to {MAX_WORKERS}, or 'auto' (one per core)"
+RUNS_RANGE = f"a whole number of runs from 1 to {MAX_REPEAT}"
 
 
 @dataclass(frozen=True)
@@ -42,24 +53,29 @@ def load_section(table: Reader, base_dir: Path) -> LoadSpec:
     locustfile = base_dir / table.text("locustfile")
     if not locustfile.is_file():
         raise table.fail("locustfile", "a path to an existing locustfile (relative to the spec)", str(locustfile))
-    arrival_rate = table.get("arrival_rate", positive(parse_rate, "a rate"), "", None)
+    arrival_rate = table.get("arrival_rate", at_most(positive(parse_rate, "a rate"), MAX_RATE, RATE_RANGE), "", None)
     default_users = LoadSpec.users if arrival_rate is None else OPEN_MODEL_DEFAULT_USERS
-    users = table.get("users", positive_int, "a whole number of users", default_users)
+    users = table.get("users", at_most(positive_int, MAX_USERS, f"a whole number of users from 1 to {MAX_USERS}"), "",
+                      default_users)
     default_spawn_rate = LoadSpec.spawn_rate if arrival_rate is None else float(users)  # open: whole pool at once
     load = LoadSpec(
         locustfile=locustfile,
         users=users,
-        spawn_rate=table.get("spawn_rate", positive(parse_rate, "users per second"), "", default_spawn_rate),
-        duration=table.get("duration", positive(parse_duration, "a duration"), "", LoadSpec.duration),
+        spawn_rate=table.get("spawn_rate", at_most(positive(parse_rate, "users per second"), MAX_RATE, RATE_RANGE), "",
+                             default_spawn_rate),
+        duration=table.get("duration", at_most(positive(parse_duration, "a duration"), MAX_SECONDS, DURATION_RANGE),
+                           "", LoadSpec.duration),
         warmup=table.get("warmup", non_negative_duration, "", LoadSpec.warmup),
-        workers=table.get("workers", _workers, "a whole number of worker processes or 'auto'", LoadSpec.workers),
+        workers=table.get("workers", at_most(_workers, MAX_WORKERS, WORKERS_RANGE), "", LoadSpec.workers),
         arrival_rate=arrival_rate,
         arrival=table.get("arrival", choice(ARRIVALS), "'poisson' or 'fixed'", LoadSpec.arrival),
         ramp=table.get("ramp", non_negative_duration, "", LoadSpec.ramp),
-        request_timeout=table.get("request_timeout", positive(parse_duration, "a duration"), "", None),
-        repeat=table.get("repeat", _repeat, "a whole number of runs or 'auto'", LoadSpec.repeat),
-        min_repeat=table.get("min_repeat", positive_int, "a whole number of runs", LoadSpec.min_repeat),
-        max_repeat=table.get("max_repeat", positive_int, "a whole number of runs", LoadSpec.max_repeat),
+        request_timeout=table.get(
+            "request_timeout", at_most(positive(parse_duration, "a duration"), MAX_SECONDS, DURATION_RANGE), "", None
+        ),
+        repeat=table.get("repeat", at_most(_repeat, MAX_REPEAT, f"{RUNS_RANGE} or 'auto'"), "", LoadSpec.repeat),
+        min_repeat=table.get("min_repeat", at_most(positive_int, MAX_REPEAT, RUNS_RANGE), "", LoadSpec.min_repeat),
+        max_repeat=table.get("max_repeat", at_most(positive_int, MAX_REPEAT, RUNS_RANGE), "", LoadSpec.max_repeat),
         spending=table.get("spending", choice(SPENDING_CHOICES), _SPENDING_EXPECTED, LoadSpec.spending),
     )
     load = _with_repeat(table, load)

@@ -9,11 +9,13 @@ from pathlib import Path
 from validator.presets import PRESETS, UNIT_SECONDS
 from validator.promql import check_matchers, is_label_name, is_metric_name
 from validator.redact import redact_url
-from validator.spec.reader import Reader, boolean, choice, positive
+from validator.spec.reader import Reader, at_most, boolean, choice, positive
 from validator.units import parse_duration
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+UP_TO_AN_HOUR = at_most(positive(parse_duration, "a duration"), 3600.0, "a duration greater than zero and at most 1h")
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,9 @@ def prometheus_section(table: Reader) -> PrometheusSpec:
         error_label=table.get("error_label", _label, "", preset.error_label if preset else defaults.error_label),
         error_regex=table.text("error_regex", preset.error_regex if preset else defaults.error_regex),
         scrape_interval=table.get(
-            "scrape_interval", positive(parse_duration, "a duration"), "", defaults.scrape_interval
+            "scrape_interval", UP_TO_AN_HOUR, "", defaults.scrape_interval
         ),
-        timeout=table.get("timeout", positive(parse_duration, "a duration"), "", defaults.timeout),
+        timeout=table.get("timeout", UP_TO_AN_HOUR, "", defaults.timeout),
         preset=preset_name,
         route_label=table.get("route_label", _label, "", preset.route_label if preset else None),
         latency_unit=table.get(
@@ -108,7 +110,7 @@ def prometheus_section(table: Reader) -> PrometheusSpec:
         client_cert_file=_file(table, "client_cert_file", base_dir),
         client_key_file=_file(table, "client_key_file", base_dir),
         tls_insecure=table.get("tls_insecure", boolean, "true or false", False),
-        retry_deadline=table.get("retry_deadline", positive(parse_duration, "a duration"), "", 60.0),
+        retry_deadline=table.get("retry_deadline", UP_TO_AN_HOUR, "", 60.0),
         spec_file=str(table.path),
     )
     if (spec.basic_auth_user is None) != (spec.basic_auth_password is None):

@@ -93,6 +93,19 @@ def positive(parse: Callable[[object], float], what: str) -> Callable[[object], 
     return parse_positive
 
 
+def at_most(parse: Callable[[object], Any], limit: float, expected: str) -> Callable[[object], Any]:
+    """`parse`, then refuse a number above `limit`: a size-like key is bounded, so a typo cannot allocate gigabytes
+    or run for years. `expected` says the whole allowed range."""
+
+    def parse_bounded(value: object) -> Any:
+        parsed = parse(value)
+        if isinstance(parsed, int | float) and not isinstance(parsed, bool) and parsed > limit:
+            raise ValueError(expected)
+        return parsed
+
+    return parse_bounded
+
+
 def non_negative_duration(value: object) -> float:
     seconds = parse_duration(value)
     if not 0 <= seconds < float("inf"):
