@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import jsonschema
 
-from validator.errors import InputFileError
+from validator.errors import FieldError, InputFileError
 from validator.redact import redact
 
 T = TypeVar("T")
@@ -109,6 +109,8 @@ def read_as(path: Path, kind: str, build: Callable[[dict[str, Any]], T]) -> T:
     document = read_json(path, kind)
     try:
         return build(document)
+    except FieldError as error:
+        raise ArtifactError(path, error.key, error.expected) from None
     except (LookupError, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError) as error:
         detail = " ".join(f"{error.__class__.__name__}: {error}".split())[:200]
         raise ArtifactError(path, "(content)", f"a consistent {kind} artifact ({detail})") from None

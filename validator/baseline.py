@@ -19,7 +19,7 @@ from validator import __version__, artifacts, compact
 from validator.baseline_check import consistency_problem, structure_problem
 from validator.baseline_codec import decode_measurements, encode_evidence, summary_entry
 from validator.baseline_migrate import upgrade
-from validator.errors import InputFileError
+from validator.errors import FieldError, InputFileError
 from validator.evidence import Evidence, Measurement, RunNoise
 from validator.spec.reader import PATH_NAME
 from validator.stats.intervals import interval_level
@@ -77,6 +77,8 @@ def load_baseline(path: Path) -> Baseline:
         raise BaselineError(path, *problem)
     try:
         measurements = decode_measurements(document)
+    except FieldError as error:
+        raise BaselineError(path, error.key, error.expected) from None
     except (KeyError, TypeError, ValueError) as error:
         raise BaselineError(path, "histograms", f"count rows within the bucket bounds ({error})") from None
     problem = consistency_problem(document, measurements)

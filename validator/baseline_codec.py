@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from validator import compact
-from validator.evidence import Evidence, Measurement, QuantileEvidence, RunNoise, evidence_from_dict
+from validator.evidence import Evidence, Measurement, QuantileEvidence, RunNoise, checked, evidence_from_dict
 
 MAX_WINDOWS_PER_RUN = 300  # longer runs keep their counts in windows of ⌈n/300⌉ consecutive seconds
 SUMMARY_DIGITS = 4  # significant digits of an estimate or interval end in the summary
@@ -100,7 +100,7 @@ def decode_measurements(document: dict[str, Any]) -> dict[str, Measurement]:
         noise = summary.get("run_noise")
         run_noise = None if noise is None or noise["sd"] is None else RunNoise(float(noise["sd"]), int(noise["runs"]))
         measurements[name] = Measurement(name, summary.get("source", ""), evidence, summary.get("error"), run_noise)
-    return measurements
+    return checked(measurements, "evidence")
 
 
 def _plain(value: Any) -> Any:

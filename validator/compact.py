@@ -78,7 +78,8 @@ def decode_row(row: list[Any], size: int) -> np.ndarray:
     """The counts vector (length `size`) of a count row; ValueError when the row is malformed or too long."""
     keys, values = decode_sparse(row)
     if keys.size and keys[-1] >= size:
-        raise ValueError(f"a count row runs past the {size} buckets")
+        raise ValueError(f"a count row within the {size} buckets (a negative number in a row is a run of empty "
+                         "buckets, never a count)")
     counts = np.zeros(size)
     counts[keys] = values
     return counts

@@ -15,6 +15,19 @@ class InputFileError(UsageError):
         super().__init__(f"{path}: {key}: expected {expected}{shown}")
 
 
+class FieldError(ValueError):
+    """A value inside an artifact that breaks one of its invariants (a negative count, more successes than
+    requests): `key` is its path in the file, `expected` what it must be. Readers turn it into an InputFileError."""
+
+    def __init__(self, key: str, expected: str) -> None:
+        super().__init__(f"{key}: expected {expected}")
+        self.key, self.expected = key, expected
+
+    def under(self, prefix: str) -> "FieldError":
+        """The same error with its key inside `prefix` (e.g. `measurements.latency_p99`)."""
+        return FieldError(f"{prefix}.{self.key}", self.expected)
+
+
 class NotRemeasured(Exception):
     """Prometheus could not be queried again for a run that already holds a measurement: the run folder is left
     as it was (the earlier measurement is never replaced by a could-not-evaluate record); the CLI exits with 4."""

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 
+from validator.errors import FieldError
 from validator.evidence_parts import Change as Change
 from validator.evidence_parts import IncomparableEvidence as IncomparableEvidence
 from validator.evidence_parts import RunNoise as RunNoise
@@ -51,6 +52,18 @@ class Evidence(Protocol):
     def pooled(self, others: "list[Evidence]") -> "Evidence": ...
 
     def to_dict(self) -> dict[str, Any]: ...
+
+    def check(self) -> None:
+        """FieldError (naming the field) unless the numbers are ones a measurement could give."""
+        ...
+
+
+def _check_counts(name: str, counts: np.ndarray, along: int = 0) -> None:
+    """FieldError unless `counts` are finite, non-negative and non-decreasing along the bucket axis."""
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise FieldError(name, "finite counts of zero or more")
+    if counts.size and np.any(np.diff(counts, axis=along) < 0):
+        raise FieldError(name, "cumulative counts that never decrease from one bucket to the next")
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,20 @@ class QuantileEvidence:
         )
         return cls(float(data["q"]), bounds, tuple(float(c) for c in data["cumulative_counts"]), windows)
 
+    def check(self) -> None:
+        """FieldError unless the histogram is one Prometheus could have given: a quantile in (0, 1), bounds that
+        rise to +Inf, one finite, non-negative, non-decreasing cumulative count per bound, sound windows."""
+        bounds, counts = np.asarray(self.upper_bounds, dtype=float), np.asarray(self.cumulative_counts, dtype=float)
+        if not 0 < self.q < 1:
+            raise FieldError("q", "a quantile between 0 and 1")
+        if bounds.size < 2 or np.any(np.diff(bounds) < 0) or not math.isinf(bounds[-1]):
+            raise FieldError("upper_bounds", "bucket bounds in rising order ending with +Inf")
+        if counts.shape != bounds.shape:
+            raise FieldError("cumulative_counts", f"one count per bucket bound ({bounds.size})")
+        _check_counts("cumulative_counts", counts)
+        for run in self.windows:
+            _check_counts("windows", np.asarray(run, dtype=float), along=1)
+
 
 @dataclass(frozen=True)
 class _CountEvidence:
@@ -227,6 +254,24 @@ class _CountEvidence:
 
     def _pair(self) -> tuple[float, float]:
         return getattr(self, self.fields[0]), getattr(self, self.fields[1])
+
+    def check(self) -> None:
+        """FieldError unless both numbers (and each run's) are finite and non-negative, with the subclass's own
+        relation between them, and `runs` is at least 1."""
+        if self.runs < 1:
+            raise FieldError("runs", "a whole number of runs of at least 1")
+        for where, (count, exposure) in [("", self._pair()), *(("per_run", pair) for pair in self.per_run)]:
+            for name, value in zip(self.fields, (count, exposure), strict=True):
+                if not (math.isfinite(value) and value >= 0):
+                    raise FieldError(where or name, "finite numbers of zero or more")
+            relation = self.related(count, exposure)
+            if relation is not None:
+                raise FieldError(where or self.fields[0], relation)
+
+    @staticmethod
+    def related(count: float, exposure: float) -> str | None:
+        """What the pair must satisfy beyond being finite and non-negative, when it does not."""
+        return None
 
     def estimate(self) -> float:
         count, exposure = self._pair()
@@ -306,6 +351,10 @@ class ProportionEvidence(_CountEvidence):
     successes: float
     total: float
 
+    @staticmethod
+    def related(count: float, exposure: float) -> str | None:
+        return "successes at most total" if count > exposure * (1 + 1e-9) + 1e-9 else None
+
 
 @dataclass(frozen=True)
 class RateEvidence(_CountEvidence):
@@ -319,6 +368,10 @@ class RateEvidence(_CountEvidence):
     count: float
     seconds: float
 
+    @staticmethod
+    def related(count: float, exposure: float) -> str | None:
+        return "a window of more than zero seconds" if exposure <= 0 else None
+
 
 @dataclass(frozen=True)
 class ScalarEvidence:
@@ -331,6 +384,11 @@ class ScalarEvidence:
 
     def estimate(self) -> float:
         return self.value
+
+    def check(self) -> None:
+        """FieldError unless the value is a finite number."""
+        if not math.isfinite(self.value):
+            raise FieldError("value", "a finite number")
 
     def interval(self, coverage: float, resampling: Resampling = DEFAULT_RESAMPLING, widen: bool = True) -> Interval:
         return Interval(self.value, self.value, self.value, coverage, self.method)
@@ -383,6 +441,16 @@ class Measurement:
     error: str | None = None
     run_noise: RunNoise | None = None  # baselines of several runs: their run-to-run noise
 
+    def check(self) -> None:
+        """FieldError unless the measurement is either measured (sound evidence) or missing (an error), not both."""
+        if self.evidence is not None and self.error is not None:
+            raise FieldError("error", "null when the measurement holds evidence (it is measured or missing, not both)")
+        if self.evidence is not None:
+            try:
+                self.evidence.check()
+            except FieldError as error:
+                raise error.under("evidence") from None
+
     def to_dict(self) -> dict[str, Any]:
         evidence = None if self.evidence is None else self.evidence.to_dict()
         data = {"metric": self.metric, "source": self.source, "evidence": evidence, "error": self.error}
@@ -395,3 +463,13 @@ class Measurement:
         evidence = None if data.get("evidence") is None else evidence_from_dict(data["evidence"])
         noise = None if data.get("run_noise") is None else RunNoise.from_dict(data["run_noise"])
         return cls(data["metric"], data.get("source", ""), evidence, data.get("error"), noise)
+
+
+def checked(measurements: dict[str, Measurement], prefix: str) -> dict[str, Measurement]:
+    """`measurements` once each is sound; FieldError naming `prefix.<metric>.<field>` for the first that is not."""
+    for name, measurement in measurements.items():
+        try:
+            measurement.check()
+        except FieldError as error:
+            raise error.under(f"{prefix}.{name}") from None
+    return measurements

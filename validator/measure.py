@@ -8,7 +8,7 @@ from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
 from validator.baseline import pool_runs
 from validator.checks import ServerQuantile
 from validator.client_figures import client_key, client_measurements
-from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
+from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence, checked
 from validator.load.result import LoadResult
 from validator.metrics import BUILTIN_METRICS
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
@@ -54,7 +54,8 @@ class MetricsRecord:
         return cls(
             prometheus_url=data["prometheus_url"],
             window=Window(data["window"]["start"], data["window"]["end"]),
-            measurements={name: Measurement.from_dict(m) for name, m in data["measurements"].items()},
+            measurements=checked({name: Measurement.from_dict(m) for name, m in data["measurements"].items()},
+                                 "measurements"),
             queries=data.get("queries", []),
             could_not_evaluate=data.get("could_not_evaluate"),
             incomplete=data.get("incomplete"),

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import write_spec
+from tests.unit.test_cli import recorded_run
 from validator import artifacts, history, redact
 from validator.cli import main
 from validator.prometheus.source import _bucket_vector, parse_le, unparsable_le, window_increases
@@ -181,3 +182,41 @@ def test_possible_bounds_still_load(tmp_path) -> None:
              '[[gates]]\nname = "c"\nquery = "up"\nmin = -5\nmax = 0\n'
              '[[gates]]\nmetric = "throughput"\nmin = 0\n')
     assert spec_error(tmp_path, 'users = 100000\nduration = "24h"', "[confidence]\nresamples = 100000", gates) == ""
+
+
+def tampered(run_dir: Path, change) -> None:
+    path = run_dir / "metrics.json"
+    document = json.loads(path.read_text())
+    change(document["measurements"])
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "says"),
+    [(lambda m: m["success_rate"]["evidence"].update(successes=float("nan")), "measurements.success_rate.evidence"
+      ".successes", "finite numbers"),
+     (lambda m: m["success_rate"]["evidence"].update(successes=9000), "measurements.success_rate.evidence.successes",
+      "successes at most total"),
+     (lambda m: m["latency_p99"]["evidence"].update(cumulative_counts=[float("nan")] * 6),
+      "measurements.latency_p99.evidence.cumulative_counts", "finite counts"),
+     (lambda m: m["latency_p99"]["evidence"].update(cumulative_counts=[0, 100, 6900, 50, 7000, 7000]),
+      "measurements.latency_p99.evidence.cumulative_counts", "never decrease"),
+     (lambda m: m["latency_p99"].update(error="the query failed"), "measurements.latency_p99.error",
+      "measured or missing, not both")],
+)
+def test_a_broken_metrics_artifact_is_exit_2_naming_the_file_and_the_field(tmp_path, change, key, says) -> None:
+    run_dir = recorded_run(tmp_path)
+    path = run_dir / "metrics.json"
+    document = json.loads(path.read_text())
+    evidence = {"kind": "proportion", "successes": 6990, "total": 7000, "runs": 1}
+    document["measurements"]["success_rate"] = {"metric": "success_rate", "source": "s", "evidence": evidence,
+                                                "error": None}
+    path.write_text(json.dumps(document))
+    spec = write_spec(tmp_path)
+    assert CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec)]).exit_code == 0
+    tampered(run_dir, change)
+    for command in (["report", str(run_dir), "--spec", str(spec)], ["checklist", str(run_dir), "--spec", str(spec)]):
+        result = CliRunner().invoke(main, command)
+        lines = result.output.splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and "Traceback" not in result.output, result.output
+        assert f"{path}: {key}: expected " in lines[0] and says in lines[0], lines[0]

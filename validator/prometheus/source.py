@@ -187,7 +187,7 @@ class PrometheusSource:
         read = native_vector if self._native else _bucket_vector
         vector = None if error else read(result, self.spec.latency_scale)
         if vector is None:
-            error = error or "the latency bucket query returned no usable series"
+            error = error or "the latency bucket query returned no usable series (finite counts up to an +Inf bucket)"
             return {m.name: Measurement(m.name, sources[m.name], None, error) for m in QUANTILE_METRICS}
         bounds, counts = vector
         windows, per_window = self._window_buckets(window, bounds, bucket_series)
@@ -297,8 +297,8 @@ class PrometheusSource:
         if len(samples) > 1:
             return None, f"query '{name}' returned {len(samples)} series; a gate needs exactly one number"
         value = float(samples[0][1])
-        if math.isnan(value):
-            return None, f"query '{name}' returned NaN"
+        if not math.isfinite(value):
+            return None, f"query '{name}' returned {value}, not a finite number"
         return value, None
 
 
@@ -373,15 +373,17 @@ def _scaled_le(item: Mapping[str, Any], scale: float) -> str:
 
 
 def _bucket_vector(result: Any, scale: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    """(upper bounds in seconds, cumulative counts) sorted by `le`, or None when the answer holds no buckets; a
-    series whose `le` Prometheus cannot parse is skipped, as histogram_quantile skips it."""
+    """(upper bounds in seconds, cumulative counts) sorted by `le`, each count raised to the running maximum as
+    histogram_quantile does, or None when the answer holds no buckets or a count that is not a finite number (the
+    figure is then missing: never judged on NaN); a series whose `le` Prometheus cannot parse is skipped."""
     if not isinstance(result, list):
         return None
     read = ((parse_le(series.get("metric", {}).get("le")), series) for series in result)
     pairs = sorted((le * scale, float(series["value"][1])) for le, series in read if le is not None)
-    if len(pairs) < 2 or not math.isinf(pairs[-1][0]):
+    if len(pairs) < 2 or not math.isinf(pairs[-1][0]) or not all(math.isfinite(count) for _, count in pairs):
         return None
-    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+    counts = np.maximum.accumulate([count for _, count in pairs])  # what histogram_quantile's ensureMonotonic does
+    return tuple(p[0] for p in pairs), tuple(float(count) for count in counts)
 
 
 def _native_buckets(histogram: Mapping[str, Any], scale: float) -> dict[tuple[float, float], float]:
