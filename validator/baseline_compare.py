@@ -75,12 +75,16 @@ def _rank(status: Status) -> int:
     return (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL).index(status)
 
 
-def comparability(profile: dict[str, Any] | None, baseline: Baseline | None, settings: BaselineSpec) -> Comparability:
-    """The candidate's load profile (load.json) against the baseline's; nothing differs when either is unknown."""
+def comparability(
+    profile: dict[str, Any] | None, baseline: Baseline | None, settings: BaselineSpec, service: str
+) -> Comparability:
+    """The candidate (its service, its load profile from load.json) against the baseline's; a profile differs in
+    nothing when either side's is unknown. Another service's baseline (allow_foreign_baseline) always differs."""
+    foreign = [Difference("service", service, baseline.service)] if baseline and baseline.service != service else []
     theirs = baseline.load_profile if baseline else None
     if profile is None or theirs is None or baseline is None:
-        return Comparability((), settings.mismatch)
-    differences = [
+        return Comparability(tuple(foreign), settings.mismatch)
+    differences = foreign + [
         Difference(key, profile.get(key), theirs.get(key), settings.tolerance)
         for key in RELATIVE_FIELDS
         if _apart(profile.get(key), theirs.get(key), settings.tolerance)

@@ -93,9 +93,14 @@ def load_inputs(spec_path: Path, baseline: str | None = None) -> tuple[Spec, Bas
     origin = "--baseline" if baseline else f"{spec.path}: baseline.file"
     try:
         named = spec.baseline_file if not baseline else None
-        return spec, load_baseline(named or resolve(selector, spec.baseline, spec.service))
+        loaded = load_baseline(named or resolve(selector, spec.baseline, spec.service))
     except UsageError as error:
         raise UsageError(f"{error} (from {origin})") from None
+    if loaded.service != spec.service and not spec.baseline.allow_foreign:
+        raise UsageError(f"{loaded.path}: service: expected {spec.service!r} (the spec's service), got "
+                         f"{loaded.service!r}; a baseline of another service is used only with "
+                         f"[baseline] allow_foreign_baseline = true (from {origin})")
+    return spec, loaded
 
 
 def run_validation(
@@ -157,7 +162,7 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
     spec = contested(spec, checks)
     metrics, records = judged_records(run_dir, spec, recorded)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
-    comparable = comparability(load.profile if load else None, baseline, spec.baseline)
+    comparable = comparability(load.profile if load else None, baseline, spec.baseline, spec.service)
     while True:
         stop = interrupt.requested()
         if stop is not None and metrics.incomplete is None:
@@ -209,7 +214,7 @@ def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) ->
     spec = contested(spec, checks)
     metrics = judged_records(run_dir, spec, recorded)[0]
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
-    comparable = comparability(load.profile if load else None, baseline, spec.baseline)
+    comparable = comparability(load.profile if load else None, baseline, spec.baseline, spec.service)
     judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
     code = judgement.verdict.exit_code()
     return checklist_file(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, code, checks, comparable))

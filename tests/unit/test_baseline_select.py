@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from scipy.special import ndtri
 
 from tests.conftest import ROOT, write_spec
@@ -17,6 +18,7 @@ from validator.baseline import load_baseline
 from validator.baseline_compare import Comparability, calibrate, comparability, diff
 from validator.baseline_promote import promotion_problem
 from validator.baseline_store import latest, resolve, version_key, versions
+from validator.cli import main
 from validator.errors import InputFileError, UsageError
 from validator.gates import Status
 from validator.load.result import LoadResult
@@ -86,9 +88,10 @@ def profile(baseline, **changes) -> dict:
 
 def test_a_different_load_caps_relative_gates_at_warn_or_refuses_them(tmp_path: Path) -> None:
     baseline = load_baseline(ROOT / "baselines/demo/1.0.0.json")
-    same = comparability(profile(baseline), baseline, BaselineSpec())
+    same = comparability(profile(baseline), baseline, BaselineSpec(), baseline.service)
     assert same.differences == ()
-    differs = comparability(profile(baseline, users=40, target="https://api.example.com"), baseline, BaselineSpec())
+    differs = comparability(profile(baseline, users=40, target="https://api.example.com"), baseline, BaselineSpec(),
+                            baseline.service)
     assert [d.field for d in differs.differences] == ["users", "target host class"]
     candidate = load_baseline(ROOT / "baselines/demo/1.1.0.json")
     results = diff(baseline, candidate, load_spec(write_spec(tmp_path, GATES, name="demo")))
@@ -156,3 +159,16 @@ def test_a_baseline_reference_that_leaves_the_folder_is_refused(tmp_path: Path) 
     for selector in ("..@8.8.8", "demo@.."):  # a reference names a service and a version, never a path
         with pytest.raises(InputFileError, match="SERVICE@VERSION, each letters, digits"):
             resolve(selector, BaselineSpec(directory=tmp_path), "demo")
+
+
+def test_another_service_s_baseline_is_exit_2_unless_allowed_then_a_mismatch(tmp_path: Path) -> None:
+    demo = str(ROOT / "baselines/demo/1.0.0.json")
+    spec_path = write_spec(tmp_path, extra=f"[baseline]\nfile = {json.dumps(demo)}", name="orders")
+    with pytest.raises(UsageError, match=r"service: expected 'orders' .* got 'demo'.*allow_foreign_baseline = true"):
+        load_inputs(spec_path)
+    result = CliRunner().invoke(main, ["rules", "--spec", str(spec_path), "--baseline", demo])
+    assert result.exit_code == 2 and "allow_foreign_baseline" in result.output
+    spec_path.write_text(spec_path.read_text().replace("[baseline]", "[baseline]\nallow_foreign_baseline = true"))
+    spec, baseline = load_inputs(spec_path)
+    foreign = comparability(profile(baseline), baseline, spec.baseline, spec.service)
+    assert [(d.field, d.candidate, d.baseline) for d in foreign.differences] == [("service", "orders", "demo")]

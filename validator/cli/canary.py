@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from validator import artifacts, pipeline, rollback
-from validator.baseline import Baseline, load_baseline
+from validator.baseline import Baseline
 from validator.cli.common import progress, spec_option, user_errors
 from validator.errors import UsageError
 from validator.report import dashboard as dashboard_render
 from validator.report import rules as rules_render
 from validator.report import rules_tests
 from validator.report.render import VERDICT_FILE
-from validator.spec import Spec, load_spec
+from validator.spec import Spec
 
 baseline_option = click.option(
     "--baseline",
@@ -96,9 +96,7 @@ def dashboard(spec_path: Path, baseline_path: Path | None, output: Path | None) 
 
 def _inputs(spec_path: Path, baseline_path: Path | None) -> tuple[Spec, Baseline | None]:
     """The spec, and the baseline given (or the spec's); a relative bound without one gets no alert."""
-    if baseline_path is None:
-        return pipeline.load_inputs(spec_path)
-    return load_spec(spec_path), load_baseline(baseline_path)
+    return pipeline.load_inputs(spec_path, None if baseline_path is None else str(baseline_path))
 
 
 def _run_text(run_dir: Path | None) -> str | None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from validator.spec.reader import Reader, choice, positive
+from validator.spec.reader import Reader, boolean, choice, positive
 from validator.units import parse_fraction
 
 MISMATCH = ("warn", "refuse")
@@ -12,14 +12,16 @@ SELECTOR_HELP = "a path, SERVICE@VERSION or 'latest'"
 
 @dataclass(frozen=True)
 class BaselineSpec:
-    """`file` as written (a path, SERVICE@VERSION or `latest`), the folder of versions, the mismatch policy and
-    the relative tolerance on users, arrival rate and duration beyond which the load profiles differ."""
+    """`file` as written (a path, SERVICE@VERSION or `latest`), the folder of versions, the mismatch policy, the
+    relative tolerance on users, arrival rate and duration beyond which the load profiles differ, and whether a
+    baseline recorded for another service may be used."""
 
     file: str | None = None
     directory: Path = Path("baselines")
     mismatch: str = "warn"
     tolerance: float = 0.10
     base_dir: Path = Path(".")
+    allow_foreign: bool = False  # allow_foreign_baseline: a baseline of another service, judged as a mismatch
 
     @property
     def path(self) -> Path | None:
@@ -42,4 +44,5 @@ def baseline_section(table: Reader, base_dir: Path) -> BaselineSpec:
         mismatch=table.get("mismatch", choice(MISMATCH), "'warn' or 'refuse'", "warn"),
         tolerance=table.get("tolerance", positive(parse_fraction, "a share such as 10%"), "a share such as 10%", 0.10),
         base_dir=base_dir,
+        allow_foreign=table.get("allow_foreign_baseline", boolean, "true or false", False),
     )
