@@ -47,6 +47,7 @@ from validator.measure import (
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
 from validator.reading import Reading, read_service
 from validator.reconciliation import route_names_note
+from validator.report.checklist import check_template
 from validator.report.render import RunArtifacts, checklist_file, write_reports
 from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
@@ -87,6 +88,8 @@ def load_inputs(spec_path: Path, baseline: str | None = None) -> tuple[Spec, Bas
     """The spec and the baseline it names, or `baseline` (--baseline: a path, SERVICE@VERSION or latest) instead;
     UsageError (one line) when either cannot be used."""
     spec = load_spec(spec_path)
+    if spec.checklist is not None:
+        check_template(spec.checklist)  # a broken template is refused before the load, not after it
     selector = baseline or spec.baseline.file
     if selector is None:
         return spec, None
@@ -173,11 +176,13 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
             judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
         exit_code = judgement.verdict.exit_code(caution_exit_code)
         artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable)
-        report = write_reports(artifacts)
+        written = write_reports(artifacts)
         if judgement.verdict.incomplete is None:
             record_history(run_dir, spec, judgement, baseline, metrics.window.start)
+        if written.checklist_failed is not None:
+            raise written.checklist_failed  # exit 2 naming the template; the verdict, report and history stand
         if metrics.incomplete is not None or interrupt.requested() is None:
-            return Outcome(run_dir, judgement.verdict, exit_code, report, checks.warnings)
+            return Outcome(run_dir, judgement.verdict, exit_code, written.report, checks.warnings)
 
 
 def contested(spec: Spec, checks: MeasurementChecks) -> Spec:

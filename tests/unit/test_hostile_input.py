@@ -220,3 +220,39 @@ def test_a_broken_metrics_artifact_is_exit_2_naming_the_file_and_the_field(tmp_p
         lines = result.output.splitlines()
         assert result.exit_code == 2 and len(lines) == 1 and "Traceback" not in result.output, result.output
         assert f"{path}: {key}: expected " in lines[0] and says in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [(b"\xff\xfe not utf-8", "not UTF-8"), (b"{% include 'other.j2' %}", "without {% include %}"),
+     (b"{% extends 'base.j2' %}", "without {% include %}"), (b"{% if %}", "a valid Jinja template")],
+)
+def test_a_broken_checklist_template_is_refused_before_the_load(tmp_path, template, says) -> None:
+    path = tmp_path / "c.md.j2"
+    path.write_bytes(template)
+    spec = write_spec(tmp_path, extra=f"[report]\nchecklist = {json.dumps(str(path))}")
+    result = CliRunner().invoke(main, ["run", "--spec", str(spec), "--reports-dir", str(tmp_path / "r")])
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and f"{path}: (template): expected" in lines[0], result.output
+    assert says in lines[0] and not (tmp_path / "r").exists()
+
+
+def test_a_template_failing_as_it_renders_keeps_the_verdict_report_and_history(tmp_path) -> None:
+    run_dir = recorded_run(tmp_path)
+    template = tmp_path / "c.md.j2"
+    template.write_text("{% for i in range(10**9) %}{{ i }}{% endfor %}")  # past the sandbox's range limit
+    spec = write_spec(tmp_path, extra=f"[report]\nchecklist = {json.dumps(str(template))}")
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec)])
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert f"{template}: (template): expected a checklist template that renders (Range too big" in lines[0]
+    assert json.loads((run_dir / "verdict.json").read_text())["decision"] == "GO"
+    assert (run_dir / "report.md").exists() and (run_dir.parent / history.HISTORY_FILE).exists()
+
+
+def test_rules_tests_with_an_error_regex_that_is_no_regex_is_a_skipped_test_not_a_crash(tmp_path) -> None:
+    spec = write_spec(tmp_path, extra='error_regex = "5..\\\\"')
+    rules, tests = tmp_path / "rules.yml", tmp_path / "rules.test.yml"
+    result = CliRunner().invoke(main, ["rules", "--spec", str(spec), "-o", str(rules), "--tests", str(tests)])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "not a valid regular expression" in result.output

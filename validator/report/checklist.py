@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from validator.errors import InputFileError
@@ -176,9 +177,28 @@ def checklist_context(artifacts: "RunArtifacts", rollback_lines: Sequence[str] =
     }
 
 
-def render_checklist(template: Path, context: dict[str, Any]) -> str:
-    """The template rendered in Jinja's sandbox; a broken or unsafe template is one line naming the file (exit 2)."""
+def check_template(template: Path) -> jinja2.Template:
+    """The template compiled, checked before any load: UTF-8 text, valid Jinja, and standing alone (no include,
+    import or extends: the sandbox has no loader); else one line naming the file (exit 2)."""
     try:
-        return _environment.from_string(template.read_text(encoding="utf-8")).render(**context).strip() + "\n"
-    except jinja2.TemplateError as error:
+        text = template.read_text(encoding="utf-8")
+        tree = _environment.parse(text)
+    except (OSError, UnicodeDecodeError) as error:
+        why = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or str(error)
+        raise InputFileError(template, "(template)", f"a readable UTF-8 checklist template ({why})") from None
+    except (jinja2.TemplateError, RecursionError) as error:
+        raise InputFileError(template, "(template)", f"a valid Jinja template ({one_line(error)})") from None
+    if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+        raise InputFileError(template, "(template)", "a template that stands alone, without {% include %}, "
+                             "{% import %} or {% extends %}")
+    return _environment.from_string(tree)
+
+
+def render_checklist(template: Path, context: dict[str, Any]) -> str:
+    """The template rendered in Jinja's sandbox; a broken or unsafe template, or one that fails while rendering
+    (a range past the sandbox's limit, a division by zero), is one line naming the file (exit 2)."""
+    compiled = check_template(template)
+    try:
+        return compiled.render(**context).strip() + "\n"
+    except Exception as error:  # the template is the user's code: any failure of it is theirs, never a traceback
         raise InputFileError(template, "(template)", f"a checklist template that renders ({one_line(error)})") from None

@@ -17,6 +17,7 @@ from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
 from validator.baseline import Baseline
 from validator.baseline_compare import Comparability
 from validator.checks import MeasurementChecks
+from validator.errors import InputFileError
 from validator.gates import GateResult
 from validator.judgement import Judgement, ShapeObservation
 from validator.load.result import LoadResult
@@ -69,16 +70,26 @@ class RunArtifacts:
     comparability: Comparability | None = None  # the run's load against the baseline's
 
 
-def write_reports(artifacts: RunArtifacts) -> Path:
+@dataclass(frozen=True)
+class Written:
+    """The report's path, and the checklist template's failure when it failed while rendering (the caller raises it
+    once the run is recorded: the verdict and the report are written either way)."""
+
+    report: Path
+    checklist_failed: InputFileError | None = None
+
+
+def write_reports(artifacts: RunArtifacts) -> Written:
     """Write verdict.json, junit.xml and report.md into the run directory (each atomically), then hand the verdict
-    to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY); returns the report's path."""
+    to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY)."""
     document = verdict_document(artifacts)
     write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
     write_text(artifacts.run_dir / JUNIT_FILE, junit_xml(document, artifacts.run_dir.name))
     extras = release_sections(artifacts, rollback_texts(artifacts))
+    checklist_failed = extras.pop("checklist_failed")
     report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts, extras))
     ci_outputs.publish(document, report, os.environ)
-    return report
+    return Written(report, checklist_failed)
 
 
 def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:

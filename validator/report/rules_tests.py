@@ -56,18 +56,26 @@ def selector_labels(selector: str) -> dict[str, str]:
         if operator == "=":
             labels[name] = value
         elif operator == "=~":
-            candidate = next((c for c in (value, *value.split("|")) if re.fullmatch(value, c)), None)
+            candidate = next((c for c in (value, *value.split("|")) if _matches(value, c)), None)
             if candidate is None:
                 raise Untestable(f"no literal value matches {name}=~{value!r}")
             labels[name] = candidate
-        elif re.fullmatch(value, "") if operator == "!~" else value == "":
+        elif _matches(value, "") if operator == "!~" else value == "":
             raise Untestable(f"{name}{operator}{value!r} refuses a series without the label")
         rest = rest[match.end() :]
     return labels
 
 
+def _matches(pattern: str, text: str) -> bool:
+    """Whether the regex matches all of `text`; Untestable when it is not a regex at all (e.g. ends in `\\`)."""
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error as error:
+        raise Untestable(f"{pattern!r} is not a valid regular expression ({error})") from None
+
+
 def _pick(samples: Sequence[str], pattern: str, matching: bool) -> str:
-    value = next((s for s in samples if bool(re.fullmatch(pattern, s)) == matching), None)
+    value = next((s for s in samples if _matches(pattern, s) == matching), None)
     if value is None:
         raise Untestable(f"no status value {'matches' if matching else 'escapes'} error_regex {pattern!r}")
     return value

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from validator.artifacts import write_text
+from validator.errors import InputFileError
 from validator.observations import observe
 from validator.report.analysis import gate_sentences, observation_sentence, recommendations
 from validator.report.charts import Chart, run_loads, write_charts
@@ -80,8 +81,17 @@ def release_sections(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -
             "observations": [observation_sentence(item) for item in observations],
             "recommendations": recommendations(observations, judgement.results),
         },
-        "checklist": write_checklist(artifacts, rollback_lines),
+        **_checklist(artifacts, rollback_lines),
     }
+
+
+def _checklist(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> dict[str, Any]:
+    """The checklist's text for the report, or (when the template fails while rendering) none and the error, which
+    is raised only once every other file of the run is written."""
+    try:
+        return {"checklist": write_checklist(artifacts, rollback_lines), "checklist_failed": None}
+    except InputFileError as error:
+        return {"checklist": None, "checklist_failed": error}
 
 
 def _waived(judgement: "Judgement") -> dict[str, str]:
