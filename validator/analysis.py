@@ -47,8 +47,11 @@ def change(
     noise: RunNoise | None = None,
 ) -> Change:
     """Candidate against baseline by the method the evidence at hand supports (see module docstring)."""
-    if _between_runs(candidate, baseline):
-        return candidate.between_runs_change(baseline, coverage)  # type: ignore[union-attr]
+    if (
+        isinstance(candidate, QuantileEvidence | ProportionEvidence | RateEvidence)
+        and _between_runs(candidate, baseline)
+    ):
+        return candidate.between_runs_change(baseline, coverage)
     drawn = candidate.change_vs(baseline, coverage, resampling)
     if isinstance(candidate, ScalarEvidence):
         return drawn  # a bare value has no sampling interval to widen
@@ -62,7 +65,7 @@ def _between_runs(candidate: Evidence, baseline: Evidence) -> bool:
         return bool(candidate.windows and baseline.windows)
     counted = (ProportionEvidence, RateEvidence)
     if isinstance(candidate, counted) and type(baseline) is type(candidate):
-        return bool(candidate.run_pairs() and baseline.run_pairs())  # type: ignore[union-attr]
+        return bool(candidate.run_pairs() and baseline.run_pairs())
     return False
 
 

@@ -21,7 +21,7 @@ from validator import analysis
 from validator.baseline import Baseline
 from validator.baseline_provenance import file_sha256, host_class
 from validator.evidence import IncomparableEvidence, Measurement
-from validator.gates import GateResult, Status, evaluate_gate, worst
+from validator.gates import CheckKind, GateResult, Status, evaluate_gate, severity, worst
 from validator.judgement import fail_level
 from validator.report.baseline_words import mismatch_reason
 from validator.spec import GateSpec, Spec
@@ -62,17 +62,13 @@ class Comparability:
         reason = mismatch_reason(self)
         checks = []
         for check in result.checks:
-            if check.bound.endswith("vs baseline"):
-                status = Status.NO_DATA if self.policy == "refuse" else max(check.status, Status.WARN, key=_rank)
+            if check.kind == CheckKind.MAX_REGRESSION:
+                status = Status.NO_DATA if self.policy == "refuse" else max(check.status, Status.WARN, key=severity)
                 check = dataclasses.replace(check, status=status, reason=f"{reason}; {check.reason}")
             checks.append(check)
         status = worst([check.status for check in checks])
         deciding = next(check for check in checks if check.status == status)
         return dataclasses.replace(result, status=status, reason=deciding.reason, checks=tuple(checks))
-
-
-def _rank(status: Status) -> int:
-    return (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL).index(status)
 
 
 def comparability(

@@ -383,8 +383,8 @@ def _compare_with_server(load: LoadResult, server: ServerQuantiles, gap_factor: 
         inside = isinstance(figure, ServerQuantile) and ours is not None and (
             figure.bucket_low <= ours <= figure.bucket_high or _on_the_edge(client, q, figure)
         )
-        row = {"quantile": q, "client_s": ours, "server_s": theirs, "ratio": ratio, "flagged": apart and not inside,
-               "resolution_limit": apart and inside}
+        row: dict[str, Any] = {"quantile": q, "client_s": ours, "server_s": theirs, "ratio": ratio,
+                               "flagged": apart and not inside, "resolution_limit": apart and inside}
         if isinstance(figure, ServerQuantile):
             row["server_bucket_s"] = [figure.bucket_low, figure.bucket_high]
         checks.comparison.append(row)

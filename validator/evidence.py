@@ -7,7 +7,6 @@ evidence from the baseline by its within-run sampling; which comparison a gate u
 """
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, Self
 
@@ -19,6 +18,7 @@ from validator.evidence_parts import IncomparableEvidence as IncomparableEvidenc
 from validator.evidence_parts import RunNoise as RunNoise
 from validator.evidence_parts import decode_window, encode_window
 from validator.spec import Resampling
+from validator.spec.gates import ChangeScale
 from validator.stats import counts, quantiles, resampling, runs
 from validator.stats.intervals import Interval, Method, MethodKind, implied_sd
 
@@ -246,14 +246,28 @@ class _CountEvidence:
 
     kind: ClassVar[str]
     fields: ClassVar[tuple[str, str]]
-    change_kind: ClassVar[str]  # "ratio" (compared on the log scale) or "difference" (linear)
-    interval_of: ClassVar[Callable[[float, float, float], Interval]]
-    change_of: ClassVar[Callable[[float, float, float, float, float], Interval]]
+    change_kind: ClassVar[ChangeScale]  # "ratio" (compared on the log scale) or "difference" (linear)
     runs: int = field(default=1, kw_only=True)
     per_run: tuple[tuple[float, float], ...] = field(default=(), kw_only=True, compare=False)  # each run's pair
 
     def _pair(self) -> tuple[float, float]:
         return getattr(self, self.fields[0]), getattr(self, self.fields[1])
+
+    @classmethod
+    def of(cls, count: float, exposure: float, runs: int = 1, per_run: tuple[tuple[float, float], ...] = ()) -> Self:
+        """The evidence from its two numbers in `fields` order (each subclass declares them as its own fields)."""
+        return cls(count, exposure, runs=runs, per_run=per_run)  # type: ignore[misc, arg-type]
+
+    @staticmethod
+    def interval_of(count: float, exposure: float, coverage: float, /) -> Interval:
+        """The figure's interval from its two numbers (the subclass's method)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def change_of(count: float, exposure: float, base_count: float, base_exposure: float, coverage: float, /
+                  ) -> Interval:
+        """The change against a baseline's two numbers (the subclass's method)."""
+        raise NotImplementedError
 
     def check(self) -> None:
         """FieldError unless both numbers (and each run's) are finite and non-negative, with the subclass's own
@@ -281,8 +295,8 @@ class _CountEvidence:
         return self.interval_of(*self._pair(), coverage)
 
     def change_vs(self, baseline: "Evidence", coverage: float, resampling: Resampling = DEFAULT_RESAMPLING) -> Change:
-        base = _same_kind(self, baseline)
-        return Change(self.change_kind, self.change_of(*self._pair(), *base._pair(), coverage))
+        (count, exposure), (base_count, base_exposure) = self._pair(), _same_kind(self, baseline)._pair()
+        return Change(self.change_kind, self.change_of(count, exposure, base_count, base_exposure, coverage))
 
     def spread(self, resampling: Resampling = DEFAULT_RESAMPLING) -> tuple[float, float]:
         """(estimate, its sampling standard deviation from its interval), log scale for a ratio."""
@@ -296,8 +310,8 @@ class _CountEvidence:
         parts = [self, *(_same_kind(self, other) for other in others)]
         pairs = [p.run_pairs() for p in parts]
         per_run = tuple(pair for run in pairs for pair in run) if all(pairs) else ()
-        summed = (sum(values) for values in zip(*(p._pair() for p in parts), strict=True))
-        return type(self)(*summed, runs=sum(p.runs for p in parts), per_run=per_run)
+        count, exposure = (sum(p._pair()[0] for p in parts), sum(p._pair()[1] for p in parts))
+        return self.of(count, exposure, runs=sum(p.runs for p in parts), per_run=per_run)
 
     def run_pairs(self) -> tuple[tuple[float, float], ...]:
         """Each run's (count, exposure): the stored ones, or this evidence itself when it is one run."""
@@ -307,7 +321,7 @@ class _CountEvidence:
         """Each run's figure on the comparison scale (log for a ratio) and its sampling SD (from its interval)."""
         values, sds = [], []
         for pair in self.run_pairs():
-            one = type(self)(*pair)
+            one = self.of(*pair)
             centre, sd = one.spread()
             values.append(centre)
             sds.append(sd)
@@ -336,7 +350,7 @@ class _CountEvidence:
     def from_dict(cls, data: dict[str, Any]) -> Self:
         per_run = tuple((float(a), float(b)) for a, b in data.get("per_run", []))
         count, exposure = float(data[cls.fields[0]]), float(data[cls.fields[1]])
-        return cls(count, exposure, runs=int(data.get("runs", 1)), per_run=per_run)
+        return cls.of(count, exposure, runs=int(data.get("runs", 1)), per_run=per_run)
 
 
 @dataclass(frozen=True)
@@ -345,7 +359,7 @@ class ProportionEvidence(_CountEvidence):
 
     kind: ClassVar[str] = "proportion"
     fields: ClassVar[tuple[str, str]] = ("successes", "total")
-    change_kind: ClassVar[str] = "difference"
+    change_kind: ClassVar[ChangeScale] = "difference"
     interval_of = staticmethod(counts.wilson_interval)
     change_of = staticmethod(counts.proportion_difference_interval)
     successes: float
@@ -362,7 +376,7 @@ class RateEvidence(_CountEvidence):
 
     kind: ClassVar[str] = "rate"
     fields: ClassVar[tuple[str, str]] = ("count", "seconds")
-    change_kind: ClassVar[str] = "ratio"
+    change_kind: ClassVar[ChangeScale] = "ratio"
     interval_of = staticmethod(counts.poisson_rate_interval)
     change_of = staticmethod(counts.rate_ratio_interval)
     count: float

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from validator.spec.gates import ChangeScale
 from validator.stats.intervals import Interval
 
 
@@ -13,7 +14,7 @@ from validator.stats.intervals import Interval
 class Change:
     """Candidate against baseline: a ratio (latency, throughput) or a difference (success rate)."""
 
-    kind: str  # "ratio" or "difference"
+    kind: ChangeScale
     interval: Interval
 
 

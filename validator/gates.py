@@ -30,14 +30,25 @@ class Status(StrEnum):
     NO_DATA = "NO_DATA"
 
 
+class CheckKind(StrEnum):
+    """What a check judges: an absolute bound, the change against the baseline, or whether there is enough data."""
+
+    MAX = "max"
+    MIN = "min"
+    MAX_REGRESSION = "max_regression"
+    ENOUGH_DATA = "enough_data"
+
+
 _SEVERITY_ORDER = (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL)
 DEFAULT_PRECISION = 0.05  # without max_regression, "enough data" means the quantile is known to ± 5 %
 
 
 @dataclass(frozen=True)
 class Check:
-    """One bound of a gate judged against one interval."""
+    """One bound of a gate judged against one interval: what it judges (`kind`, the value logic reads), the bound
+    as shown, its status and why."""
 
+    kind: CheckKind
     bound: str
     status: Status
     reason: str
@@ -65,9 +76,14 @@ class GateResult:
         return self.gate.severity == "critical"
 
 
+def severity(status: Status) -> int:
+    """The status's rank: PASS 0 < WARN < NO_DATA < FAIL."""
+    return _SEVERITY_ORDER.index(status)
+
+
 def worst(statuses: list[Status]) -> Status:
     """The most severe status: FAIL over NO_DATA over WARN over PASS."""
-    return max(statuses, key=_SEVERITY_ORDER.index, default=Status.NO_DATA)
+    return max(statuses, key=severity, default=Status.NO_DATA)
 
 
 def judge_bound(interval: Interval, limit: float, upper: bool) -> Status:
@@ -118,12 +134,14 @@ def evaluate_gate(
     if gate.max is not None:
         status = _judged(value, wider, gate.max, True, fail_coverage != coverage)
         checks.append(
-            Check(f"≤ {format_value(gate.max, unit)}", status, f"{shown} vs max {format_value(gate.max, unit)}")
+            Check(CheckKind.MAX, f"≤ {format_value(gate.max, unit)}", status,
+                  f"{shown} vs max {format_value(gate.max, unit)}")
         )
     if gate.min is not None:
         status = _judged(value, wider, gate.min, False, fail_coverage != coverage)
         checks.append(
-            Check(f"≥ {format_value(gate.min, unit)}", status, f"{shown} vs min {format_value(gate.min, unit)}")
+            Check(CheckKind.MIN, f"≥ {format_value(gate.min, unit)}", status,
+                  f"{shown} vs min {format_value(gate.min, unit)}")
         )
 
     baseline_value, change = None, None
@@ -168,8 +186,7 @@ def judge_gate(
     client = side(client_key(gate), "client")
     if gate.source in ("client", "corrected"):
         return dataclasses.replace(client, reason=f"{gate.source}: {client.reason}", beside=server)
-    deciding, other = (client, server) if _SEVERITY_ORDER.index(client.status) > _SEVERITY_ORDER.index(
-        server.status) else (server, client)
+    deciding, other = (client, server) if severity(client.status) > severity(server.status) else (server, client)
     return dataclasses.replace(deciding, reason=f"{deciding.side}: {deciding.reason}", beside=other)
 
 
@@ -182,15 +199,15 @@ def _resolution_checks(
     judged = []
     name = f"p{evidence.q * 100:g}"
     for check in checks:
-        limit = gate.max if check.bound.startswith("≤") else gate.min if check.bound.startswith("≥") else None
+        limit = {CheckKind.MAX: gate.max, CheckKind.MIN: gate.min}.get(check.kind)
         coarse = None
         if limit is not None and check.status != Status.FAIL:
             coarse = bound_resolution(evidence, limit)
-        elif check.bound.endswith("vs baseline") and gate.max_regression is not None and check.status == Status.PASS:
+        elif check.kind == CheckKind.MAX_REGRESSION and gate.max_regression is not None and check.status == Status.PASS:
             coarse = change_resolution(evidence, gate.max_regression)
         if coarse is not None:
             found = found or coarse
-            check = Check(check.bound, Status.WARN, _resolution_words(name, coarse))
+            check = dataclasses.replace(check, status=Status.WARN, reason=_resolution_words(name, coarse))
         judged.append(check)
     return judged, found
 
@@ -239,7 +256,7 @@ def _tail_checks(
             f"beyond p{evidence.q * 100:g} (< {MIN_TAIL_OBSERVATIONS}); about {needed:,} requests are needed "
             f"to know it to ± {precision * 100:g} %"
         )
-        checks.append(Check("enough data", Status.WARN, reason))
+        checks.append(Check(CheckKind.ENOUGH_DATA, "enough data", Status.WARN, reason))
     return checks
 
 
@@ -255,25 +272,26 @@ def _regression_check(
     tolerance = gate.max_regression
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
-    bound_text = f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs baseline"
+    regression = functools.partial(
+        Check, CheckKind.MAX_REGRESSION, f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs baseline"
+    )
     if baseline is None or baseline.evidence is None:
         if label is None:
             why = "no baseline is configured (the spec has no [baseline] file)"
         else:
             why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
-        return Check(bound_text, Status.NO_DATA, f"no baseline data: {why}"), None, None
+        return regression(Status.NO_DATA, f"no baseline data: {why}"), None, None
     try:
         change = analysis.change(evidence, baseline.evidence, coverage, resampling, baseline.run_noise)
     except IncomparableEvidence as error:
-        return Check(bound_text, Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
+        return regression(Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
     baseline_side = dataclasses.replace(resampling, seed=resampling.seed + 1)  # the draws its ratio used
     baseline_value = baseline.evidence.interval(coverage, baseline_side)
+    limit = gate.regression_limit(change.kind)
     if change.kind == "ratio":
-        limit = 1 + tolerance if worse_is_higher else 1 - tolerance
         shown = f"ratio {change.interval.estimate:.3f} [{change.interval.low:.3f}, {change.interval.high:.3f}]"
         limit_text = f"{limit:.3f}"
     else:
-        limit = tolerance if worse_is_higher else -tolerance
         pp = change.interval
         shown = f"change {pp.estimate * 100:+.3f} pp [{pp.low * 100:+.3f}, {pp.high * 100:+.3f}]"
         limit_text = f"{limit * 100:+.3f} pp"
@@ -284,7 +302,7 @@ def _regression_check(
         change.interval, lambda: wider_change().interval, limit, worse_is_higher, fail_coverage != coverage
     )
     relation = "≤" if worse_is_higher else "≥"
-    return Check(bound_text, status, f"{shown} vs {label}, limit {relation} {limit_text}"), baseline_value, change
+    return regression(status, f"{shown} vs {label}, limit {relation} {limit_text}"), baseline_value, change
 
 
 def _shown(interval: Interval, unit: str) -> str:

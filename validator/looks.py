@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from validator import analysis
 from validator.baseline import Baseline
 from validator.baseline_compare import Comparability
-from validator.gates import GateResult, Status
+from validator.gates import CheckKind, GateResult, Status
 from validator.judgement import Judgement, judge_run
 from validator.measure import MetricsRecord, pool_records
 from validator.spec import Spec
@@ -56,7 +56,7 @@ def step_after(looks: Plan, runs: int, results: Sequence[GateResult]) -> analysi
     statuses = [check.status.value for result in results for check in result.checks]
     undecided = [(result, check) for result in results for check in result.checks if check.status == Status.WARN]
     futile = bool(undecided) and all(
-        _against_baseline(check.bound) and analysis.futile(result.change, _limit(result), looks, runs)
+        check.kind == CheckKind.MAX_REGRESSION and analysis.futile(result.change, _limit(result), looks, runs)
         for result, check in undecided
     )
     return analysis.next_step(looks, runs, statuses, futile)
@@ -103,35 +103,28 @@ def with_runs_needed(result: GateResult, level: float) -> GateResult:
     gate = result.gate
     if result.status != Status.WARN or gate.max_regression is None or result.change is None:
         return result
-    if not any(check.status == Status.WARN and _against_baseline(check.bound) for check in result.checks):
+    if not any(check.status == Status.WARN and check.kind == CheckKind.MAX_REGRESSION for check in result.checks):
         return result
     needed = analysis.runs_needed(result.change, _limit(result), gate.max_regression, level)
     return dataclasses.replace(result, runs_needed=needed) if needed is not None else result
 
 
-def _against_baseline(bound: str) -> bool:
-    return bound.endswith("vs baseline")
-
-
 def _limit(result: GateResult) -> float:
     """The limit of the gate's bound against the baseline, as a ratio or a difference like its change."""
-    gate, change = result.gate, result.change
-    regression = gate.max_regression if gate.max_regression is not None else math.nan
-    sign = 1.0 if gate.metric.higher_is_worse else -1.0
-    if change is not None and change.kind == "ratio":
-        return 1.0 + sign * regression
-    return sign * regression
+    return result.gate.regression_limit(result.change.kind if result.change is not None else "difference")
 
 
 def _bounds(results: Sequence[GateResult]) -> tuple[analysis.BoundLook, ...]:
     found = []
     for result in results:
         for check in result.checks:
-            against = _against_baseline(check.bound) and result.change is not None
+            against = check.kind == CheckKind.MAX_REGRESSION and result.change is not None
             interval = result.change.interval if against and result.change else result.value
             kind = result.change.kind if against and result.change else "value"
             ends = (None, None, None) if interval is None else (interval.estimate, interval.low, interval.high)
-            clean = tuple(x if x is not None and math.isfinite(x) else None for x in ends)
+            estimate, low, high = (x if x is not None and math.isfinite(x) else None for x in ends)
             unit = result.gate.metric.unit
-            found.append(analysis.BoundLook(result.gate.name, check.bound, check.status.value, *clean, kind, unit))
+            found.append(
+                analysis.BoundLook(result.gate.name, check.bound, check.status.value, estimate, low, high, kind, unit)
+            )
     return tuple(found)

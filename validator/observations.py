@@ -12,7 +12,7 @@ from validator import __version__
 from validator.baseline import Baseline
 from validator.checks import MeasurementChecks
 from validator.evidence import QuantileEvidence
-from validator.gates import GateResult, Status
+from validator.gates import CheckKind, GateResult, Status
 from validator.histogram import upper_edges_us
 from validator.judgement import Judgement
 from validator.load.result import LoadResult
@@ -198,7 +198,7 @@ def _coarse_buckets(results: Sequence[GateResult], metrics: MetricsRecord) -> li
             continue
         measurement = metrics.measurements.get(result.gate.metric.name)
         evidence = measurement.evidence if measurement else None
-        if not isinstance(evidence, QuantileEvidence) or result.value is None:
+        if measurement is None or not isinstance(evidence, QuantileEvidence) or result.value is None:
             continue
         bounds = np.asarray(evidence.upper_bounds, dtype=float)
         index = int(np.searchsorted(bounds, result.value.estimate))
@@ -210,7 +210,8 @@ def _coarse_buckets(results: Sequence[GateResult], metrics: MetricsRecord) -> li
 
 def _too_wide(result: GateResult) -> Observation | None:
     """A gate left WARN because its interval straddles the bound: more data would decide it."""
-    if result.status != Status.WARN or any(c.bound == "enough data" for c in result.checks if c.status == Status.WARN):
+    thin = any(c.kind == CheckKind.ENOUGH_DATA for c in result.checks if c.status == Status.WARN)
+    if result.status != Status.WARN or thin:
         return None
     interval = result.change.interval if result.change is not None else result.value
     if interval is None:

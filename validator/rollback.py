@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from validator.baseline import Baseline
+from validator.gates import CheckKind
 from validator.spec import GateSpec
 
 DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not a ratio
@@ -27,24 +28,24 @@ class BaselineFigure:
 class Criterion:
     """One gate bound applied to the live figure: roll back (alert) when the figure is beyond `limit`.
 
-    `bound` is "max", "min" or "max_regression"; `limit` is None when a relative bound has no baseline figure.
+    `limit` is None when a relative bound has no baseline figure.
     """
 
     gate: GateSpec
-    bound: str
+    bound: CheckKind
     limit: float | None
     baseline: BaselineFigure | None = None
 
     @property
     def upper(self) -> bool:
         """True when the figure must stay at or below the limit (breach = above)."""
-        if self.bound == "max_regression":
+        if self.bound == CheckKind.MAX_REGRESSION:
             return self.gate.metric.higher_is_worse
-        return self.bound == "max"
+        return self.bound == CheckKind.MAX
 
     @property
     def relative(self) -> bool:
-        return self.bound == "max_regression"
+        return self.bound == CheckKind.MAX_REGRESSION
 
     @property
     def critical(self) -> bool:
@@ -64,11 +65,9 @@ def baseline_figures(baseline: Baseline | None) -> dict[str, BaselineFigure]:
 
 def regression_limit(gate: GateSpec, baseline: float) -> float:
     """The live figure at which `gate`'s max_regression is reached, from the baseline's figure."""
-    assert gate.max_regression is not None
-    step = gate.max_regression if gate.metric.higher_is_worse else -gate.max_regression
     if gate.metric.unit in DIFFERENCE_UNITS:
-        return baseline + step
-    return baseline * (1 + step)
+        return baseline + gate.regression_limit("difference")
+    return baseline * gate.regression_limit("ratio")
 
 
 def criteria(gates: Iterable[GateSpec], baselines: Mapping[str, BaselineFigure]) -> tuple[Criterion, ...]:
@@ -77,11 +76,11 @@ def criteria(gates: Iterable[GateSpec], baselines: Mapping[str, BaselineFigure])
     found = []
     for gate in gates:
         if gate.max is not None:
-            found.append(Criterion(gate, "max", gate.max))
+            found.append(Criterion(gate, CheckKind.MAX, gate.max))
         if gate.min is not None:
-            found.append(Criterion(gate, "min", gate.min))
+            found.append(Criterion(gate, CheckKind.MIN, gate.min))
         if gate.max_regression is not None:
             figure = baselines.get(gate.measurement_key)
             limit = None if figure is None else regression_limit(gate, figure.estimate)
-            found.append(Criterion(gate, "max_regression", limit, figure))
+            found.append(Criterion(gate, CheckKind.MAX_REGRESSION, limit, figure))
     return tuple(found)

@@ -1,7 +1,7 @@
 """The analysis in words: a sentence per gate from its values, observations and the recommendations they call for."""
 
 from validator.evidence import Change
-from validator.gates import Check, GateResult, Status
+from validator.gates import Check, CheckKind, GateResult, Status
 from validator.judgement import ShapeObservation
 from validator.metrics import BUILTIN_METRICS
 from validator.observations import Observation
@@ -18,7 +18,8 @@ def interval(estimate: float, low: float, high: float) -> Interval:
 
 def p99_result(status: Status, ratio: Interval) -> GateResult:
     gate = GateSpec("p99 latency", BUILTIN_METRICS["latency_p99"], "critical", max=0.25, max_regression=0.15)
-    checks = (Check("≤ 250 ms", Status.PASS, "ok"), Check("+15 % vs baseline", status, "ratio vs baseline"))
+    checks = (Check(CheckKind.MAX, "≤ 250 ms", Status.PASS, "ok"),
+              Check(CheckKind.MAX_REGRESSION, "+15 % vs baseline", status, "ratio vs baseline"))
     return GateResult(
         gate,
         status,

@@ -2,7 +2,7 @@
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,10 +28,11 @@ class Slagate(click.Group):
     """The command group: every line printed passes through the redactor, and click's own usage errors are one line
     and exit 2, as every other error is."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
         with redacted_output():
             try:
-                code = super().main(*args, standalone_mode=False, **extra)
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             except click.UsageError as error:
                 see = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
                 fail(f"{error.format_message()}{see}")
@@ -128,7 +129,7 @@ def user_errors() -> Iterator[None]:
     except NotRemeasured as error:  # Prometheus unusable for `validate`: the earlier measurement stands
         fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
     except WriteFailed as error:  # a full disk or a read-only folder: what was written before stays whole
-        fail(error.strerror, ExitCode.COULD_NOT_EVALUATE)
+        fail(error.strerror or str(error), ExitCode.COULD_NOT_EVALUATE)
 
 
 def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:

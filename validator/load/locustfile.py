@@ -4,6 +4,10 @@ A LoadTestShape is refused rather than ignored: slagate's steady window and the 
 the spec's [load] keys, so a shape driving the users would make the measured window mean something else.
 """
 
+from collections.abc import Callable
+from typing import cast
+
+from locust import User
 from locust.util.load_locustfile import load_locustfile
 
 from validator.errors import UsageError
@@ -31,7 +35,7 @@ def user_classes_from(locustfile: str) -> list[type]:
     return list(classes.values())
 
 
-def mean_wait_seconds(user_classes: list[type], draws: int = 2000) -> float | None:
+def mean_wait_seconds(user_classes: list[type[User]], draws: int = 2000) -> float | None:
     """The mean `wait_time` between tasks over the user classes (weighted), or None if it cannot be known.
 
     Sampled by calling each class's wait_time without a user, which works for Locust's `constant` and
@@ -42,7 +46,8 @@ def mean_wait_seconds(user_classes: list[type], draws: int = 2000) -> float | No
     for user_class in user_classes:
         weight = max(int(getattr(user_class, "weight", 1) or 1), 1)
         try:
-            mean = sum(float(user_class.wait_time(None)) for _ in range(draws)) / draws
+            wait_time = cast(Callable[[None], float], user_class.wait_time)  # sampled without a user (see above)
+            mean = sum(float(wait_time(None)) for _ in range(draws)) / draws
         except Exception:  # a wait_time that needs a live user: unknown
             return None
         total += weight * mean

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+from locust import User
 
 from validator.load.recorder import INTENDED_KEY
 
@@ -75,7 +76,7 @@ class Timetable:
         return self.plan.start + next(self._offsets)
 
 
-def paced(user_class: type, timetable: Timetable) -> type:
+def paced(user_class: type[User], timetable: Timetable) -> type[User]:
     """A subclass of `user_class` (same name, so master and workers agree) that runs one task per slot."""
 
     def on_start(self: Any) -> None:

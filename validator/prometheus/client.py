@@ -155,7 +155,7 @@ class PrometheusClient:
 
     def get(self, name: str, path: str, params: dict[str, str], shown: str, at: float) -> Any:
         """GET `path` (e.g. /api/v1/query) and return its `data`, logged under `name` with the query `shown`."""
-        started, retries = time.monotonic(), []
+        started, retries = time.monotonic(), list[dict[str, Any]]()
         attempt = 0
         while True:
             attempt += 1

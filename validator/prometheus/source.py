@@ -24,7 +24,7 @@ from validator.promql import matcher, series
 from validator.spec import GateSpec, PrometheusSpec
 
 WINDOW_PLACEHOLDER = "$window"
-QUANTILE_METRICS = [m for m in BUILTIN_METRICS.values() if m.quantile is not None]
+QUANTILES = {m.name: m.quantile for m in BUILTIN_METRICS.values() if m.quantile is not None}  # name → q
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,10 @@ class PrometheusSource:
     def _latency(self, window: Window, matchers: tuple[str, ...], cross_check: bool) -> dict[str, Measurement]:
         bucket_series = self._latency_series(*matchers)
         buckets = self._buckets_by((), matchers, window.promql_range)
-        own = {m.name: f"histogram_quantile({m.quantile}, {buckets})" for m in QUANTILE_METRICS}
+        own = {name: f"histogram_quantile({q}, {buckets})" for name, q in QUANTILES.items()}
         if cross_check:
-            for metric in QUANTILE_METRICS:  # Prometheus's own figure, logged beside ours as a cross-check
-                self._try(f"{metric.name} (histogram_quantile)", own[metric.name], window)
+            for name in QUANTILES:  # Prometheus's own figure, logged beside ours as a cross-check
+                self._try(f"{name} (histogram_quantile)", own[name], window)
         result, error = self._try("latency buckets", buckets, window)
         unit = "" if self.spec.latency_scale == 1 else f" (bounds in {self.spec.latency_unit}, converted to seconds)"
         kind = " (native histogram)" if self._native else ""
@@ -188,7 +188,7 @@ class PrometheusSource:
         vector = None if error else read(result, self.spec.latency_scale)
         if vector is None:
             error = error or "the latency bucket query returned no usable series (finite counts up to an +Inf bucket)"
-            return {m.name: Measurement(m.name, sources[m.name], None, error) for m in QUANTILE_METRICS}
+            return {name: Measurement(name, sources[name], None, error) for name in QUANTILES}
         bounds, counts = vector
         windows, per_window = self._window_buckets(window, bounds, bucket_series)
         suffix = f"; per-window buckets `{per_window}`" if windows else ""
@@ -196,8 +196,8 @@ class PrometheusSource:
         if skipped:
             suffix += f"; skipped as Prometheus does, series whose le is not a number: {', '.join(map(repr, skipped))}"
         return {
-            m.name: Measurement(m.name, sources[m.name] + suffix, QuantileEvidence(m.quantile, bounds, counts, windows))
-            for m in QUANTILE_METRICS
+            name: Measurement(name, sources[name] + suffix, QuantileEvidence(q, bounds, counts, windows))
+            for name, q in QUANTILES.items()
         }
 
     def _window_buckets(

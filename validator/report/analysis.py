@@ -4,7 +4,7 @@ the recommendations that follow from them. Every sentence is made from this run'
 from collections.abc import Sequence
 from typing import Any
 
-from validator.gates import GateResult, Status
+from validator.gates import CheckKind, GateResult, Status
 from validator.judgement import ShapeObservation
 from validator.observations import Observation
 from validator.report.markdown import cell, code
@@ -70,7 +70,7 @@ def gate_sentence(result: GateResult, shape: ShapeObservation | None, baseline_v
         against = f"baseline {cell(baseline_version)}" if baseline_version else "the baseline"
         tolerance = f"tolerance {gate.max_regression * 100:g} %" if gate.max_regression is not None else ""
         parts.append(f"{change} against {against} ({tolerance})" + _tail_note(result, shape))
-    limits = [c.bound for c in result.checks if c.bound not in ("enough data",) and "baseline" not in c.bound]
+    limits = [c.bound for c in result.checks if c.kind in (CheckKind.MAX, CheckKind.MIN)]
     if limits:
         parts.append("bound " + ", ".join(limits))
     sentence = "; ".join(parts) + f" — {VERDICT_WORD[result.status]}."
@@ -219,7 +219,7 @@ def recommendations(observations: Sequence[Observation], results: Sequence[GateR
         if line not in lines:
             lines.append(line)
     for result in results:
-        thin = [c for c in result.checks if c.bound == "enough data" and c.status == Status.WARN]
+        thin = [c for c in result.checks if c.kind == CheckKind.ENOUGH_DATA and c.status == Status.WARN]
         if thin:
             lines.append(f"Run longer for {cell(result.gate.name)}: {cell(thin[0].reason)}.")
     blocking = [r for r in results if r.critical and r.status in (Status.FAIL, Status.NO_DATA)]

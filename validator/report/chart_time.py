@@ -16,7 +16,7 @@ from validator.load.result import LoadResult
 from validator.report.chart_style import CANDIDATE, ERRORS, LIMIT, WARMUP, label_text, note
 
 MAX_CATEGORIES = 6
-GAMMA = float(upper_edges_us(1))  # a client bucket's upper edge ÷ its lower edge
+GAMMA = float(upper_edges_us(np.array(1)))  # a client bucket's upper edge ÷ its lower edge
 MIXED = "several categories at once (split per second not recorded)"
 
 
@@ -157,7 +157,7 @@ def errors_figure(loads: Sequence[LoadResult], success_min: float | None) -> Fig
     figure.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.09, hspace=0.2)
     rate_ax, stack_ax = figure.subplots(2, 1, sharex=True)
     offset, lowest = 0.0, 100.0
-    stacks_seen: dict[str, str] = {}
+    stacks_seen: dict[str, str | tuple[float, float, float, float]] = {}
     palette = matplotlib.colormaps["tab10"]
     for index, load in enumerate(loads):
         data = _series(load, quantiles=False)

@@ -86,7 +86,8 @@ def _success_min(results: Sequence[GateResult]) -> float | None:
 
 def _server_evidence(measurements: dict[str, Measurement] | None) -> QuantileEvidence | None:
     for name in LATENCY_METRICS:
-        evidence = measurements.get(name).evidence if measurements and measurements.get(name) else None
+        measurement = measurements.get(name) if measurements else None
+        evidence = measurement.evidence if measurement else None
         if isinstance(evidence, QuantileEvidence) and evidence.total > 0:
             return evidence
     return None
@@ -210,13 +211,13 @@ def _quantile_marks(ax: Axes, results: Sequence[GateResult]) -> None:
     for q in QUANTILES:
         ax.axhline(q, color="0.6", lw=0.6, ls=":")
     for result in results:
-        q = LATENCY_METRICS.get(result.gate.metric.name)
-        if q is None:
+        level = LATENCY_METRICS.get(result.gate.metric.name)
+        if level is None:
             continue
         for interval, color, offset in ((result.value, CANDIDATE, 1.0), (result.baseline, BASELINE, 0.85)):
             if interval is None or not all(map(math.isfinite, (interval.low, interval.high, interval.estimate))):
                 continue
-            y = 1 - (1 - q) * offset
+            y = 1 - (1 - level) * offset
             low, high, mid = interval.low * 1e3, interval.high * 1e3, interval.estimate * 1e3
             ax.errorbar(mid, y, xerr=[[mid - low], [high - mid]], fmt="o", color=color, ms=4, capsize=4, lw=2)
 

@@ -14,7 +14,7 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from validator.errors import InputFileError
-from validator.gates import GateResult, Status
+from validator.gates import CheckKind, GateResult, Status
 from validator.report.decision import hold_text, percent_text
 from validator.report.markdown import cell, code, one_line
 from validator.verdict import WaiverState
@@ -50,7 +50,7 @@ def checklist_context(artifacts: "RunArtifacts", rollback_lines: Sequence[str] =
     answered = sum(q.get("error") is None for q in queries)
     by_metric = {r.gate.metric.name: r for r in results}
     latency = [r for r in results if r.gate.metric.quantile]
-    thin = [r for r in results if any(c.bound == "enough data" and c.status == Status.WARN for c in r.checks)]
+    thin = [r for r in results if any(c.kind == CheckKind.ENOUGH_DATA and c.status == Status.WARN for c in r.checks)]
     gaps = [row for run in (checks.runs if checks else []) for row in run.comparison if row.get("flagged")]
     waived = {
         use.waiver.gate: f"waiver: {cell(use.waiver.reason)}, approved by {cell(use.waiver.approved_by)}, "

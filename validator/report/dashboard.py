@@ -95,9 +95,10 @@ def panel_plans(spec: Spec, baseline: Baseline | None) -> list[PanelPlan]:
             )
         )
     rules = spec.rules
+    track = (_track_matcher(rules.track_label, spec),) if rules.track_label else ()
     for label, matchers, section in (
         (spec.prometheus.route_label, (), "Per route"),
-        (rules.track_label, (_track_matcher(spec),) if rules.track_label else (), f"{rules.canary} vs {rules.stable}"),
+        (rules.track_label, track, f"{rules.canary} vs {rules.stable}"),
     ):
         if label is None:
             continue
@@ -122,10 +123,9 @@ def _sign(criterion: rollback.Criterion) -> str:
     return f"{'+' if criterion.upper else '−'}{tolerance_text(criterion)}"
 
 
-def _track_matcher(spec: Spec) -> str:
-    rules = spec.rules
-    values = "|".join(re.escape(v) for v in (rules.canary, rules.stable))
-    return promql.matcher(rules.track_label, "=~", values)  # quoted: a value cannot add a matcher
+def _track_matcher(label: str, spec: Spec) -> str:
+    values = "|".join(re.escape(v) for v in (spec.rules.canary, spec.rules.stable))
+    return promql.matcher(label, "=~", values)  # quoted: a value cannot add a matcher
 
 
 def _panel(plan: PanelPlan) -> timeseries.Panel:

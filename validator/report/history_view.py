@@ -95,8 +95,8 @@ def trend_chart(entries: Sequence[dict[str, Any]], path: Path) -> Path:
 
 
 def _series(ax: Any, entries: Sequence[dict[str, Any]], metric: str, colour: str, name: str, scale: float) -> None:
-    points = [(i, _figure(e, metric), e["decision"]) for i, e in enumerate(entries)]
-    points = [(i, g, d) for i, g, d in points if g is not None]
+    figures = [(i, _figure(e, metric), e["decision"]) for i, e in enumerate(entries)]
+    points = [(i, g, d) for i, g, d in figures if g is not None]
     if not points:
         return
     xs = [i for i, _, _ in points]

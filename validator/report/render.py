@@ -144,7 +144,8 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
         "bounds": {"max": gate.max, "min": gate.min, "max_regression": gate.max_regression},
         "measured": interval(result.value),
         "baseline": interval(result.baseline),
-        "change": None if result.change is None else {"kind": result.change.kind, **interval(result.change.interval)},
+        "change": None if result.change is None else {"kind": result.change.kind,
+                                                      **(interval(result.change.interval) or {})},
         "source": result.source,
         "checks": [{"bound": c.bound, "status": c.status.value, "reason": c.reason} for c in result.checks],
         "judged_on": result.side,
@@ -233,7 +234,7 @@ def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return refs
 
 
-def _gate_row(result: GateResult, queries: dict[str, dict[str, Any]]) -> dict[str, str]:
+def _gate_row(result: GateResult, queries: dict[str, dict[str, Any]]) -> dict[str, str | None]:
     unit = result.gate.metric.unit
     cited = [q["ref"] for text, q in queries.items() if f"`{text}`" in result.source]
     change = "—"

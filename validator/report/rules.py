@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from validator import promql
+from validator.gates import CheckKind
 from validator.report import criteria_words, live_promql
 from validator.rollback import Criterion
 from validator.spec import GateSpec, Spec
@@ -97,7 +98,7 @@ def alerts(spec: Spec, criteria: Sequence[Criterion], run: str | None) -> list[A
         if c.limit is None:
             continue
         relation = ">" if c.upper else "<"
-        suffix = {"max": "Max", "min": "Min", "max_regression": "Regression"}[c.bound]
+        suffix = {CheckKind.MAX: "Max", CheckKind.MIN: "Min", CheckKind.MAX_REGRESSION: "Regression"}[c.bound]
         annotations = {
             "summary": f"{spec.service}: {criteria_words.bound_phrase(c)}",
             "description": f"{spec.service} gate '{c.gate.name}' ({c.gate.severity}, bound {c.bound}) over {window}; "
@@ -109,7 +110,7 @@ def alerts(spec: Spec, criteria: Sequence[Criterion], run: str | None) -> list[A
             Alert(
                 name=f"Slagate{camel(spec.service)}{camel(c.gate.name)}{suffix}",
                 expr=f"{recorded(spec, c.gate, window)} {relation} {live_promql.number(c.limit)}",
-                labels=_labels(spec, c.gate, c.bound),
+                labels=_labels(spec, c.gate, c.bound.value),
                 annotations=annotations,
                 hold=hold,
                 criterion=c,

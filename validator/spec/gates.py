@@ -4,6 +4,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
 from validator.spec.prometheus import selector
@@ -14,6 +15,9 @@ SEVERITIES = ("critical", "warning")
 # whose figure a gate judges: Prometheus's, the load generator's, both, or (open model) the generator's latency from
 # each request's intended send time, which is what a client on a timetable sees
 SOURCES = ("server", "client", "both", "corrected")
+
+
+ChangeScale = Literal["ratio", "difference"]  # a change against the baseline: a ratio or a difference
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,13 @@ class GateSpec:
         """The gate's own scope as text (`route=/checkout`, a selector), "" when it judges all traffic."""
         parts = ([f"route={self.route}"] if self.route is not None else []) + ([self.selector] if self.selector else [])
         return ", ".join(parts)
+
+    def regression_limit(self, scale: ChangeScale) -> float:
+        """`max_regression` as a limit on the change against the baseline, toward worse: a ratio 1 ± tolerance, or a
+        difference ± tolerance (NaN without one). The judging, the sequential looks and the rollback rules use it."""
+        tolerance = self.max_regression if self.max_regression is not None else math.nan
+        step = tolerance if self.metric.higher_is_worse else -tolerance
+        return 1.0 + step if scale == "ratio" else step
 
     @property
     def measurement_key(self) -> str:

@@ -8,6 +8,7 @@ one-sided bounds at `level`.
 import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from scipy.special import ndtri, stdtrit
 
@@ -100,7 +101,7 @@ class Interval:
     coverage: float
     method: Method
 
-    def with_method(self, **changes: object) -> "Interval":
+    def with_method(self, **changes: Any) -> "Interval":
         """The same interval with some of its method's parameters set."""
         return replace(self, method=replace(self.method, **changes))
 
