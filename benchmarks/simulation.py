@@ -14,9 +14,8 @@ import numpy as np
 from validator.analysis import LookStep
 from validator.baseline import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
-from validator.gates import GateResult, Status, evaluate_gate
+from validator.gates import GateResult, Status, bounds_fail_level, evaluate_gate
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
-from validator.judgement import bounds_fail_level
 from validator.looks import step_after
 from validator.metrics import BUILTIN_METRICS
 from validator.spec import GateSpec, Resampling

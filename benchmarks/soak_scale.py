@@ -29,11 +29,11 @@ from validator import pipeline
 from validator.baseline import baseline_document, pool_runs, write_baseline
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
 from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, LatencyHistogram
-from validator.judgement import judge_run
+from validator.judgement import RunArtifacts, judge_run
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.measure import METRICS_FILE, MetricsRecord
 from validator.prometheus import Window
-from validator.report.render import RunArtifacts, write_reports
+from validator.report.render import write_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = ("/api/items", "/api/items/{id}", "/api/search", "/api/checkout")

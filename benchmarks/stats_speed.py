@@ -19,8 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation as sim  # noqa: E402
 
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
-from validator.gates import evaluate_gate  # noqa: E402
-from validator.judgement import bounds_fail_level  # noqa: E402
+from validator.gates import (
+    bounds_fail_level,  # noqa: E402
+    evaluate_gate,  # noqa: E402
+)
 from validator.metrics import BUILTIN_METRICS  # noqa: E402
 from validator.spec import GateSpec, Resampling  # noqa: E402
 from validator.stats.resampling import resampling_weights  # noqa: E402

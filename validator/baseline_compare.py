@@ -21,9 +21,7 @@ from validator import analysis
 from validator.baseline import Baseline
 from validator.baseline_provenance import file_sha256, host_class
 from validator.evidence import IncomparableEvidence, Measurement
-from validator.gates import CheckKind, GateResult, Status, evaluate_gate, severity, worst
-from validator.judgement import fail_level
-from validator.report.baseline_words import mismatch_reason
+from validator.gates import CheckKind, GateResult, Status, evaluate_gate, fail_level, severity, worst
 from validator.spec import GateSpec, Spec
 from validator.spec.baseline import BaselineSpec
 from validator.stats.intervals import interval_level
@@ -42,6 +40,16 @@ class Difference:
     baseline: Any
     tolerance: float | None = None  # relative, for users, arrival rate and duration
 
+    @property
+    def text(self) -> str:
+        """The difference as a check's reason and the report name it: `users 40 vs 20 (beyond ± 10 %)`."""
+        name = _FIELD_NAMES.get(self.field, self.field)
+        tolerance = f" (beyond ± {self.tolerance * 100:g} %)" if self.tolerance is not None else ""
+        return f"{name} {self.candidate} vs {self.baseline}{tolerance}"
+
+
+_FIELD_NAMES = {"duration_s": "duration (s)", "arrival_rate": "arrival rate (req/s)", "locustfile_sha256": "locustfile"}
+
 
 @dataclass(frozen=True)
 class Comparability:
@@ -49,6 +57,12 @@ class Comparability:
 
     differences: tuple[Difference, ...]
     policy: str = "warn"  # "warn" or "refuse"
+
+    @property
+    def reason(self) -> str:
+        """Why a relative check is capped: what differs from the baseline's load."""
+        verb = "refused" if self.policy == "refuse" else "at best WARN"
+        return f"load differs from the baseline's ({'; '.join(d.text for d in self.differences)}): {verb}"
 
     def applied(self, results: list[GateResult]) -> list[GateResult]:
         """The results with every relative check capped at WARN (warn) or made NO_DATA (refuse)."""
@@ -59,7 +73,7 @@ class Comparability:
     def _capped(self, result: GateResult) -> GateResult:
         if not result.checks or (result.change is None and result.gate.max_regression is None):
             return result  # nothing was compared (e.g. NO_DATA before any check)
-        reason = mismatch_reason(self)
+        reason = self.reason
         checks = []
         for check in result.checks:
             if check.kind == CheckKind.MAX_REGRESSION:

@@ -9,7 +9,7 @@ NaN or a baseline that cannot be compared is NO_DATA, which the verdict treats a
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -17,8 +17,8 @@ from validator import analysis
 from validator.client_figures import client_key
 from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, IncomparableEvidence, Measurement, QuantileEvidence
 from validator.resolution import Resolution, bound_resolution, change_resolution
-from validator.spec import GateSpec, Resampling
-from validator.stats.intervals import Interval, interval_level
+from validator.spec import GateSpec, Resampling, Spec
+from validator.stats.intervals import Interval, interval_level, per_check_level
 from validator.stats.quantiles import MIN_TAIL_OBSERVATIONS
 from validator.units import format_value
 
@@ -310,3 +310,32 @@ def _shown(interval: Interval, unit: str) -> str:
         f"{format_value(interval.estimate, unit)} "
         f"[{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
     )
+
+
+@dataclass(frozen=True)
+class FailLevel:
+    """The one-sided level a bound's FAIL is judged at, and how it was chosen from the spec's level."""
+
+    level: float
+    bound_level: float  # the spec's level, at which PASS is judged
+    multiplicity: str  # "margin" (FAIL at the spec's level) or "bonferroni" (split over the critical bounds)
+    critical_bounds: int
+
+
+def fail_level(spec: Spec) -> FailLevel:
+    """The level a bound's FAIL is judged at under the spec's multiplicity setting."""
+    return bounds_fail_level(spec.gates, spec.level, spec.multiplicity)
+
+
+def bounds_fail_level(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> FailLevel:
+    """`margin`: the spec's own level, since a same-build comparison sits a whole margin away from FAIL;
+    `bonferroni`: the level split over the bounds of critical gates (only their FAIL makes a NO-GO), for a
+    guarantee even when every bound is met exactly."""
+    checks = sum(
+        (g.max is not None) + (g.min is not None) + (g.max_regression is not None)
+        for g in gates
+        if g.severity == "critical"
+    )
+    if multiplicity == "margin" or checks <= 1:
+        return FailLevel(bound_level, bound_level, "margin", checks)
+    return FailLevel(per_check_level(bound_level, checks), bound_level, "bonferroni", checks)

@@ -6,33 +6,23 @@ the verdict from GO.
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from validator.analysis import Look
 from validator.baseline import Baseline
+from validator.baseline_compare import Comparability
+from validator.checks import MeasurementChecks
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
-from validator.gates import GateResult, judge_gate
+from validator.gates import FailLevel, GateResult, fail_level, judge_gate
+from validator.load.result import LoadResult
 from validator.measure import MetricsRecord
-from validator.spec import GateSpec, Resampling, Spec
-from validator.stats.intervals import Interval, per_check_level
+from validator.spec import Resampling, Spec
+from validator.stats.intervals import Interval
 from validator.verdict import Verdict, decide
 
-if TYPE_CHECKING:
-    from validator.baseline_compare import Comparability
-
 SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
-
-
-@dataclass(frozen=True)
-class FailLevel:
-    """The one-sided level a bound's FAIL is judged at, and how it was chosen from the spec's level."""
-
-    level: float
-    bound_level: float  # the spec's level, at which PASS is judged
-    multiplicity: str  # "margin" (FAIL at the spec's level) or "bonferroni" (split over the critical bounds)
-    critical_bounds: int
 
 
 @dataclass(frozen=True)
@@ -65,7 +55,7 @@ def judge_run(
     metrics: MetricsRecord,
     baseline: Baseline | None,
     measurement_warnings: Sequence[str] = (),
-    comparability: "Comparability | None" = None,
+    comparability: Comparability | None = None,
 ) -> Judgement:
     """Evaluate every gate of the spec on the measurements (and the baseline) and decide once; a load that differs
     from the baseline's (`comparability`) caps the relative checks."""
@@ -137,20 +127,16 @@ def _read_at(side: dict[str, Measurement], p50: QuantileEvidence, q: float) -> Q
     return p50.at(q)
 
 
-def fail_level(spec: Spec) -> FailLevel:
-    """The level a bound's FAIL is judged at under the spec's multiplicity setting."""
-    return bounds_fail_level(spec.gates, spec.level, spec.multiplicity)
+@dataclass(frozen=True)
+class RunArtifacts:
+    """A judged run: everything the report stage renders, so that it computes nothing and reads no file."""
 
-
-def bounds_fail_level(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> FailLevel:
-    """`margin`: the spec's own level, since a same-build comparison sits a whole margin away from FAIL;
-    `bonferroni`: the level split over the bounds of critical gates (only their FAIL makes a NO-GO), for a
-    guarantee even when every bound is met exactly."""
-    checks = sum(
-        (g.max is not None) + (g.min is not None) + (g.max_regression is not None)
-        for g in gates
-        if g.severity == "critical"
-    )
-    if multiplicity == "margin" or checks <= 1:
-        return FailLevel(bound_level, bound_level, "margin", checks)
-    return FailLevel(per_check_level(bound_level, checks), bound_level, "bonferroni", checks)
+    run_dir: Path
+    spec: Spec
+    judgement: Judgement
+    metrics: MetricsRecord
+    load: LoadResult | None
+    baseline: Baseline | None
+    exit_code: int
+    checks: MeasurementChecks | None = None  # doubts about the load's own measurement, if assessed
+    comparability: Comparability | None = None  # the run's load against the baseline's

@@ -30,7 +30,7 @@ from validator.baseline_compare import comparability
 from validator.baseline_store import resolve
 from validator.checks import MeasurementChecks, check_runs
 from validator.errors import NotRemeasured, UsageError
-from validator.judgement import Judgement, judge_run
+from validator.judgement import Judgement, RunArtifacts, judge_run
 from validator.load import runner as load_runner
 from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
@@ -48,7 +48,7 @@ from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryF
 from validator.reading import Reading, read_service
 from validator.reconciliation import route_names_note
 from validator.report.checklist import check_template
-from validator.report.render import RunArtifacts, checklist_file, write_reports
+from validator.report.render import checklist_file, write_reports
 from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
 from validator.verdict import Verdict

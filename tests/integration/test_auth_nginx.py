@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import demo_spec, needs_prometheus
 from tests.integration.third_party import port_open, process, slagate_run
-from validator.demo.processes import demo_stack
+from validator.demo.stack import demo_stack
 from validator.net import free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

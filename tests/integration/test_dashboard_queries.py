@@ -15,7 +15,7 @@ from tests.conftest import demo_spec, needs_prometheus
 from tests.integration.test_rules_firing import traffic
 from tests.unit.test_dashboard import routed
 from validator.cli import main
-from validator.demo.processes import demo_stack
+from validator.demo.stack import demo_stack
 from validator.demo.target import DemoSettings
 
 pytestmark = [pytest.mark.integration, needs_prometheus]

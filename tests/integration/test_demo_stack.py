@@ -13,8 +13,9 @@ import psutil
 import pytest
 
 from tests.conftest import needs_prometheus
-from validator.demo.processes import DemoStack, DemoTarget, demo_stack, http_request
+from validator.demo.processes import DemoTarget, http_request
 from validator.demo.prometheus_server import ManagedPrometheus, PrometheusFailed, PrometheusNotFound
+from validator.demo.stack import DemoStack, demo_stack
 from validator.demo.target import ERROR_LABEL, ERROR_REGEX, LATENCY_METRIC, REQUEST_COUNTER, DemoSettings
 
 pytestmark = pytest.mark.integration

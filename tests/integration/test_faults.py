@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import ROOT, demo_spec, needs_prometheus
 from tests.integration.test_load_distributed import load_only
 from validator import artifacts
-from validator.demo.processes import demo_stack
+from validator.demo.stack import demo_stack
 from validator.net import free_port
 
 pytestmark = [pytest.mark.integration, needs_prometheus]

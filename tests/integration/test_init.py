@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import needs_prometheus
 from tests.integration.third_party import prometheus, python_app, wait_scraped
 from validator.demo import native
-from validator.demo.processes import demo_stack
 from validator.demo.prometheus_server import ManagedPrometheus
+from validator.demo.stack import demo_stack
 from validator.demo.target import DemoSettings
 from validator.net import free_port
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, demo_spec
 from validator import artifacts
-from validator.demo.processes import demo_stack
+from validator.demo.stack import demo_stack
 from validator.demo.target import DemoSettings
 from validator.net import free_port
 from validator.stats.quantiles import histogram_quantile

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import demo_spec, needs_prometheus
-from validator.demo.processes import demo_stack
+from validator.demo.stack import demo_stack
 from validator.demo.target import DemoSettings
 
 pytestmark = [pytest.mark.integration, needs_prometheus]

@@ -160,8 +160,8 @@ def demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterato
             fail("--demo-set: expected --demo as well")
         yield spec
         return
-    from validator.demo.processes import demo_stack
     from validator.demo.prometheus_server import PrometheusNotFound
+    from validator.demo.stack import demo_stack
     from validator.demo.target import DemoSettings
 
     try:

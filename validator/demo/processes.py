@@ -1,11 +1,10 @@
-"""Child processes for the demo: the demo target on a free loopback port, and the whole demo stack.
+"""Child processes for the demo: starting, waiting for and stopping them, and the demo target on a free port.
 
 Every child is stopped on exit, on exceptions, at interpreter exit, and (Linux) when this process dies.
 """
 
 import contextlib
 import ctypes
-import dataclasses
 import json
 import shutil
 import signal
@@ -16,15 +15,12 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from validator.demo.target import DemoSettings
 from validator.net import free_port
-
-if TYPE_CHECKING:
-    from validator.demo.prometheus_server import ManagedPrometheus
 
 # Loopback only: never route these requests through an HTTP proxy taken from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -163,21 +159,3 @@ class DemoTarget:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-@dataclasses.dataclass(frozen=True)
-class DemoStack:
-    """A running demo target and a real Prometheus scraping it."""
-
-    target: DemoTarget
-    prometheus: "ManagedPrometheus"
-
-
-@contextlib.contextmanager
-def demo_stack(settings: DemoSettings | None = None, scrape_interval: str = "1s") -> Iterator[DemoStack]:
-    """Start the demo target and a Prometheus that has scraped it at least once; stop both on exit."""
-    from validator.demo.prometheus_server import ManagedPrometheus  # here: that module imports this one
-
-    with DemoTarget(settings) as target, ManagedPrometheus([target.address], scrape_interval) as prometheus:
-        prometheus.wait_for_scrape()
-        yield DemoStack(target, prometheus)

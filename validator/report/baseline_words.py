@@ -1,21 +1,16 @@
 """Words for baselines: `slagate baseline list / show / diff / calibrate` tables, the load-mismatch reason, and the
 report's facts about the baseline in use (its load comparability and run-to-run noise floor)."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from validator.baseline import Baseline
+from validator.baseline_compare import Calibration, Comparability
 from validator.gates import GateResult
 from validator.metrics import BUILTIN_METRICS
 from validator.report.markdown import cell
 from validator.units import format_value
 
-if TYPE_CHECKING:
-    from validator.baseline import Baseline
-    from validator.baseline_compare import Calibration, Comparability, Difference
-
 KEY_METRICS = ("latency_p50", "latency_p95", "latency_p99", "success_rate", "throughput")
-_FIELD_NAMES = {"duration_s": "duration (s)", "arrival_rate": "arrival rate (req/s)", "locustfile_sha256": "locustfile"}
-
-
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
@@ -33,7 +28,7 @@ def _figure(summary: dict[str, Any], metric: str) -> str:
     return "—" if estimate is None else format_value(estimate, _unit(metric))
 
 
-def list_table(baselines: list["Baseline"]) -> str:
+def list_table(baselines: list[Baseline]) -> str:
     """One row per version: version, date, runs, key figures."""
     keys = [k for k in KEY_METRICS if any(k in (b.summary or {}) for b in baselines)]
     rows = []
@@ -45,7 +40,7 @@ def list_table(baselines: list["Baseline"]) -> str:
     return table(["version", "recorded (UTC)", "runs", *keys, "file"], rows)
 
 
-def show_text(baseline: "Baseline") -> str:
+def show_text(baseline: Baseline) -> str:
     """The summary as a table, with provenance and load profile above it."""
     provenance, profile = baseline.provenance, baseline.load_profile or {}
     target = provenance.get("target") or {}
@@ -87,7 +82,7 @@ def _noise(noise: dict[str, Any] | None, metric: str) -> str:
     return f"{shown} over {noise['runs']} runs"
 
 
-def diff_table(results: list[GateResult], older: "Baseline", newer: "Baseline", coverage: float) -> str:
+def diff_table(results: list[GateResult], older: Baseline, newer: Baseline, coverage: float) -> str:
     """Baseline `newer` against `older`, gate by gate, in the report's gates-table format."""
     shown = f"{coverage * 100:g} %"
     header = ["Gate", "Severity", f"{newer.version} [{shown} CI]", f"{older.version} [{shown} CI]",
@@ -121,7 +116,7 @@ def _change(result: GateResult) -> str:
     return f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
 
 
-def calibration_table(rows: list["Calibration"], level: float) -> str:
+def calibration_table(rows: list[Calibration], level: float) -> str:
     """Per gate: the noise floor and the max_regression it supports at the spec's level."""
     header = ["Gate", "Runs", "One run's SD", "SE of the comparison", "Smallest max_regression (PASS 95 %)",
               "Regression caught 95 %", "Spec's max_regression"]  # fmt: skip
@@ -141,25 +136,13 @@ def calibration_table(rows: list["Calibration"], level: float) -> str:
     return table(header, body) + note
 
 
-def _difference(d: "Difference") -> str:
-    name = _FIELD_NAMES.get(d.field, d.field)
-    tolerance = f" (beyond ± {d.tolerance * 100:g} %)" if d.tolerance is not None else ""
-    return f"{name} {d.candidate} vs {d.baseline}{tolerance}"
-
-
-def mismatch_reason(comparability: "Comparability") -> str:
-    """Why a relative check is capped: what differs from the baseline's load."""
-    verb = "refused" if comparability.policy == "refuse" else "at best WARN"
-    return f"load differs from the baseline's ({'; '.join(map(_difference, comparability.differences))}): {verb}"
-
-
-def baseline_facts(baseline: "Baseline", comparability: "Comparability | None") -> list[dict[str, str]]:
+def baseline_facts(baseline: Baseline, comparability: Comparability | None) -> list[dict[str, str]]:
     """The report's rows about the baseline in use: load comparability and the run-to-run noise floor."""
     source = f"`{baseline.path}`"
     if comparability is None or baseline.load_profile is None:
         compared = "not checked (the baseline or the run has no load profile)"
     elif comparability.differences:
-        compared = "**differs**: " + "; ".join(map(_difference, comparability.differences))
+        compared = "**differs**: " + "; ".join(d.text for d in comparability.differences)
     else:
         compared = "same (users, arrival rate, duration, workers, locustfile, target host class)"
     noise = [

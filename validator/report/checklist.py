@@ -7,7 +7,7 @@ template cannot reach Python objects, and outside text cannot inject Markdown or
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 from jinja2 import nodes
@@ -15,12 +15,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from validator.errors import InputFileError
 from validator.gates import CheckKind, GateResult, Status
+from validator.judgement import RunArtifacts
 from validator.report.decision import hold_text, percent_text
 from validator.report.markdown import cell, code, one_line
 from validator.verdict import WaiverState
-
-if TYPE_CHECKING:
-    from validator.report.render import RunArtifacts
 
 CHECKLIST_FILE = "checklist.md"
 
@@ -41,7 +39,7 @@ def _gate_item(result: GateResult, waived: dict[str, str]) -> dict[str, Any]:
     return fact(False, f"{name} {result.status.value}", cell(result.reason))
 
 
-def checklist_context(artifacts: "RunArtifacts", rollback_lines: Sequence[str] = ()) -> dict[str, Any]:
+def checklist_context(artifacts: RunArtifacts, rollback_lines: Sequence[str] = ()) -> dict[str, Any]:
     """Everything the template may use: `facts` by section, the gates, the plan, the waivers, the decision."""
     judgement, load, baseline, checks = artifacts.judgement, artifacts.load, artifacts.baseline, artifacts.checks
     results, verdict, queries = judgement.results, judgement.verdict, artifacts.metrics.queries

@@ -14,14 +14,11 @@ import jinja2
 
 from validator import __version__
 from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
-from validator.baseline import Baseline
-from validator.baseline_compare import Comparability
 from validator.checks import MeasurementChecks
 from validator.errors import InputFileError
 from validator.gates import GateResult
-from validator.judgement import Judgement, ShapeObservation
+from validator.judgement import Judgement, RunArtifacts, ShapeObservation
 from validator.load.result import LoadResult
-from validator.measure import MetricsRecord
 from validator.report import ci_outputs
 from validator.report.baseline_words import baseline_facts
 from validator.report.checklist import CHECKLIST_FILE
@@ -53,21 +50,6 @@ _templates = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,  # Markdown, not HTML; cell text is escaped by markdown.cell
 )
-
-
-@dataclass(frozen=True)
-class RunArtifacts:
-    """Everything a report is made from."""
-
-    run_dir: Path
-    spec: Spec
-    judgement: Judgement
-    metrics: MetricsRecord
-    load: LoadResult | None
-    baseline: Baseline | None
-    exit_code: int
-    checks: MeasurementChecks | None = None  # doubts about the load's own measurement, if assessed
-    comparability: Comparability | None = None  # the run's load against the baseline's
 
 
 @dataclass(frozen=True)

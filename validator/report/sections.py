@@ -2,10 +2,11 @@
 the charts beside the report and the readiness checklist (also written as `checklist.md`)."""
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from validator.artifacts import write_text
 from validator.errors import InputFileError
+from validator.judgement import Judgement, RunArtifacts
 from validator.observations import observe
 from validator.report.analysis import gate_sentences, observation_sentence, recommendations
 from validator.report.charts import Chart, run_loads, write_charts
@@ -13,10 +14,6 @@ from validator.report.checklist import CHECKLIST_FILE, checklist_context, render
 from validator.report.decision import decision_context
 from validator.report.markdown import cell
 from validator.verdict import WaiverState
-
-if TYPE_CHECKING:
-    from validator.judgement import Judgement
-    from validator.report.render import RunArtifacts
 
 CHART_WORDS = {
     "latency": (
@@ -58,7 +55,7 @@ def chart_rows(charts: Sequence[Chart]) -> list[dict[str, str | None]]:
     return rows
 
 
-def release_sections(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> dict[str, Any]:
+def release_sections(artifacts: RunArtifacts, rollback_lines: Sequence[str]) -> dict[str, Any]:
     """Draw the charts and write checklist.md into the run directory; return what the template shows of them, with
     the decision and the analysis."""
     judgement, metrics, baseline = artifacts.judgement, artifacts.metrics, artifacts.baseline
@@ -85,7 +82,7 @@ def release_sections(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -
     }
 
 
-def _checklist(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> dict[str, Any]:
+def _checklist(artifacts: RunArtifacts, rollback_lines: Sequence[str]) -> dict[str, Any]:
     """The checklist's text for the report, or (when the template fails while rendering) none and the error, which
     is raised only once every other file of the run is written."""
     try:
@@ -94,7 +91,7 @@ def _checklist(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> dict
         return {"checklist": None, "checklist_failed": error}
 
 
-def _waived(judgement: "Judgement") -> dict[str, str]:
+def _waived(judgement: Judgement) -> dict[str, str]:
     return {
         use.waiver.gate: f"{cell(use.waiver.reason)} (approved by {cell(use.waiver.approved_by)}, until "
         f"{use.waiver.expires.isoformat()})"
@@ -103,7 +100,7 @@ def _waived(judgement: "Judgement") -> dict[str, str]:
     }
 
 
-def write_checklist(artifacts: "RunArtifacts", rollback_lines: Sequence[str]) -> str | None:
+def write_checklist(artifacts: RunArtifacts, rollback_lines: Sequence[str]) -> str | None:
     """The spec's checklist filled in from this run, written as checklist.md; None when the spec names none."""
     template = artifacts.spec.checklist
     if template is None:
