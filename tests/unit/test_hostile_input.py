@@ -256,3 +256,17 @@ def test_rules_tests_with_an_error_regex_that_is_no_regex_is_a_skipped_test_not_
     result = CliRunner().invoke(main, ["rules", "--spec", str(spec), "-o", str(rules), "--tests", str(tests)])
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert "not a valid regular expression" in result.output
+
+
+def test_an_unforeseen_failure_is_one_line_exit_4_never_a_traceback(monkeypatch, tmp_path) -> None:
+    from validator.cli import stages
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("something slagate did not foresee\nover two lines")
+
+    monkeypatch.setattr(stages.pipeline, "load_inputs", broken)
+    result = CliRunner().invoke(main, ["run", "--spec", str(write_spec(tmp_path))])
+    lines = result.output.splitlines()
+    assert result.exit_code == 4 and len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0] == ("slagate: error: internal error: RuntimeError: something slagate did not foresee over two "
+                        "lines (set SLAGATE_TRACEBACK=1 to see where; please report it)")

@@ -1,7 +1,11 @@
 """What every slagate command shares: the spec and CAUTION options, one-line errors, the verdict's exit."""
 
 import contextlib
+import os
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,11 +29,15 @@ def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
 
 
 class Slagate(click.Group):
-    """The command group: every line printed passes through the redactor, and click's own usage errors are one line
-    and exit 2, as every other error is."""
+    """The command group: every line printed passes through the redactor; click's own usage errors are one line and
+    exit 2, as every other error is; a signal outside the run's own handling is exit 5, and a failure slagate did not
+    foresee is one line and exit 4 (could not evaluate: never a GO), with the traceback only under SLAGATE_TRACEBACK=1.
+    """
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():  # SIGTERM stops as Ctrl-C does, never a bare kill
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         with redacted_output():
             try:
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -39,7 +47,12 @@ class Slagate(click.Group):
             except click.ClickException as error:
                 fail(error.format_message(), error.exit_code)
             except click.Abort:
-                fail("stopped before anything was measured", ExitCode.INCOMPLETE)
+                fail("stopped by a signal; what was written before stands", ExitCode.INCOMPLETE)
+            except Exception as error:  # a defect: said in one line, never judged as anything but could-not-evaluate
+                if os.environ.get("SLAGATE_TRACEBACK") == "1":
+                    traceback.print_exc()
+                fail(f"internal error: {error.__class__.__name__}: {' '.join(str(error).split())[:300]} (set "
+                     "SLAGATE_TRACEBACK=1 to see where; please report it)", ExitCode.COULD_NOT_EVALUATE)
             if not standalone_mode:
                 return code
             sys.exit(code if isinstance(code, int) else 0)
