@@ -17,7 +17,7 @@ from pathlib import Path
 
 from loadbench import Nginx, harness_load, nginx
 
-from validator.histogram import Timeline
+from validator.load.histogram import Timeline
 
 STALL_S = 0.2
 

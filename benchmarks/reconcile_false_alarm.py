@@ -5,7 +5,7 @@ bursts), each fails with some probability; the service's counter is scraped at a
 phase and a little jitter, and Prometheus's `increase()` is computed over the steady window exactly as Prometheus
 2.x computes it (first to last sample in the range, extrapolated to the range's edges by at most one average
 sample gap, never below zero). The client counts the same completions by 1-s windows. Both go through the real
-`validator.reconciliation.reconcile`; a flagged gap on a run where nothing is wrong is a false alarm.
+`validator.measure.reconciliation.reconcile`; a flagged gap on a run where nothing is wrong is a false alarm.
 
     .venv/bin/python benchmarks/reconcile_false_alarm.py [--trials 400] [--seed 7]
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from validator.reconciliation import ClientCounts, ServerCounts, reconcile
+from validator.measure.reconciliation import ClientCounts, ServerCounts, reconcile
 
 LEAD_S = 15.0  # traffic before and after the window, as warm-up and the tail of a real load
 

@@ -20,14 +20,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from validator.baseline import Baseline  # noqa: E402
+from validator.baseline.file import Baseline  # noqa: E402
 from validator.demo.target import BUCKETS  # noqa: E402
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
-from validator.histogram import LatencyHistogram, Timeline, bucket_key, upper_edges_us  # noqa: E402
-from validator.judgement import judge_run  # noqa: E402
+from validator.judge.judgement import judge_run  # noqa: E402
 from validator.load.capture import EndpointStats, ErrorGroup  # noqa: E402
+from validator.load.histogram import LatencyHistogram, Timeline, bucket_key, upper_edges_us  # noqa: E402
 from validator.load.result import LoadResult  # noqa: E402
-from validator.measure import MetricsRecord  # noqa: E402
+from validator.measure.record import MetricsRecord  # noqa: E402
 from validator.prometheus import Window  # noqa: E402
 from validator.report.charts import write_charts  # noqa: E402
 from validator.spec import load_spec  # noqa: E402

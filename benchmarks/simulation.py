@@ -11,17 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from validator.analysis import LookStep
-from validator.baseline import pool_runs
+from validator.baseline.file import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
-from validator.gates import GateResult, Status, bounds_fail_level, evaluate_gate
-from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
-from validator.looks import step_after
-from validator.metrics import BUILTIN_METRICS
+from validator.judge.analysis import LookStep
+from validator.judge.gates import GateResult, Status, bounds_fail_level, evaluate_gate
+from validator.judge.looks import step_after
+from validator.judge.verdict import Decision, decide
+from validator.load.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, upper_edges_us
 from validator.spec import GateSpec, Resampling
+from validator.spec.metrics import BUILTIN_METRICS
 from validator.stats.quantiles import histogram_quantile
 from validator.stats.sequential import DEFAULT_SPENDING, plan
-from validator.verdict import Decision, decide
 
 STREAMS = ("iid", "ar1", "bimodal", "bursts")
 WINDOWS, RATE = 60, 500

@@ -26,12 +26,12 @@ import numpy as np
 
 import validator.cli  # noqa: F401, I001  (locust's gevent patching must come first)
 from validator import pipeline
-from validator.baseline import baseline_document, pool_runs, write_baseline
+from validator.baseline.file import baseline_document, pool_runs, write_baseline
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
-from validator.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, LatencyHistogram
-from validator.judgement import RunArtifacts, judge_run
+from validator.judge.judgement import RunArtifacts, judge_run
+from validator.load.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, LatencyHistogram
 from validator.load.result import LOAD_FILE, LoadResult
-from validator.measure import METRICS_FILE, MetricsRecord
+from validator.measure.record import METRICS_FILE, MetricsRecord
 from validator.prometheus import Window
 from validator.report.render import write_reports
 

@@ -55,7 +55,7 @@ def auto_trial(args: tuple[float, int, float, str, int]) -> tuple[str, int, str]
 
 
 def _runs_needed_words(result: object) -> str:
-    from validator.looks import with_runs_needed
+    from validator.judge.looks import with_runs_needed
     from validator.report.looks import runs_needed_sentence
 
     filled = with_runs_needed(result, 0.95)  # type: ignore[arg-type]

@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation as sim  # noqa: E402
 
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence  # noqa: E402
-from validator.gates import (
+from validator.judge.gates import (
     bounds_fail_level,  # noqa: E402
     evaluate_gate,  # noqa: E402
 )
-from validator.metrics import BUILTIN_METRICS  # noqa: E402
 from validator.spec import GateSpec, Resampling  # noqa: E402
+from validator.spec.metrics import BUILTIN_METRICS  # noqa: E402
 from validator.stats.resampling import resampling_weights  # noqa: E402
 
 REQUESTS, WINDOWS, SUBSAMPLE = 10_000_000, 600, 100_000

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from validator import baseline_provenance, history, interrupt, looks
-from validator.analysis import LookStep
+from validator import interrupt
 from validator.artifacts import WriteFailed
-from validator.baseline import (
+from validator.baseline import provenance as baseline_provenance
+from validator.baseline.file import (
     Baseline,
     BaselineError,
     baseline_document,
@@ -26,16 +26,20 @@ from validator.baseline import (
     pool_runs,
     write_baseline,
 )
-from validator.baseline_compare import comparability
-from validator.baseline_store import resolve
-from validator.checks import MeasurementChecks, check_runs
+from validator.baseline.store import resolve
 from validator.errors import NotRemeasured, UsageError
-from validator.judgement import Judgement, RunArtifacts, judge_run
+from validator.judge import looks
+from validator.judge.analysis import LookStep
+from validator.judge.baseline_compare import comparability
+from validator.judge.judgement import Judgement, RunArtifacts, judge_run
+from validator.judge.verdict import Verdict
 from validator.load import runner as load_runner
 from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
 from validator.load.result import LOAD_FILE, LoadResult
-from validator.measure import (
+from validator.measure.checks import MeasurementChecks, check_runs
+from validator.measure.reconciliation import route_names_note
+from validator.measure.record import (
     METRICS_FILE,
     MetricsRecord,
     interruption,
@@ -44,14 +48,13 @@ from validator.measure import (
     pool_records,
     with_client_figures,
 )
+from validator.measure.scope_checks import scope_findings
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryFailed, Window
-from validator.reading import Reading, read_service
-from validator.reconciliation import route_names_note
+from validator.prometheus.reading import Reading, read_service
+from validator.report import history
 from validator.report.checklist import check_template
 from validator.report.render import checklist_file, write_reports
-from validator.scope_checks import scope_findings
 from validator.spec import Spec, load_spec
-from validator.verdict import Verdict
 
 Notify = Callable[[str], None]  # one progress line for the user
 

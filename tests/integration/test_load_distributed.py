@@ -16,9 +16,9 @@ import psutil
 import pytest
 
 from tests.conftest import LOCUSTFILE, demo_spec, needs_prometheus, write_spec
-from validator.checks import CPU_SATURATED_PERCENT, check_run
 from validator.demo.processes import DemoTarget
 from validator.load.result import LoadResult
+from validator.measure.checks import CPU_SATURATED_PERCENT, check_run
 from validator.net import free_port
 
 pytestmark = pytest.mark.integration

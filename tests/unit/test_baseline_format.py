@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import ROOT
 from validator import artifacts, compact
-from validator.baseline import baseline_document, load_baseline, pool_runs, write_baseline
-from validator.baseline_provenance import host_class, portable_path, portable_url
+from validator.baseline.file import baseline_document, load_baseline, pool_runs, write_baseline
+from validator.baseline.provenance import host_class, portable_path, portable_url
 from validator.errors import UsageError
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
 
@@ -113,7 +113,7 @@ def test_older_schemas_are_migrated_on_read(schema: int) -> None:
 
 
 def test_a_migrated_file_validates_against_the_current_schema() -> None:
-    from validator.baseline import read_document
+    from validator.baseline.file import read_document
 
     document = read_document(FIXTURES / "schema-1.json")
     artifacts.validate(document, "baseline")

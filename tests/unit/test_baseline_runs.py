@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from validator.baseline import SCHEMA_VERSION, baseline_document, load_baseline, pool_runs, write_baseline
+from validator.baseline.file import SCHEMA_VERSION, baseline_document, load_baseline, pool_runs, write_baseline
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence
 
 BOUNDS = np.append(0.001 * 1.01 ** np.arange(400), math.inf)

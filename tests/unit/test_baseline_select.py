@@ -14,13 +14,13 @@ from scipy.special import ndtri
 from tests.conftest import ROOT, write_spec
 from tests.unit.test_baseline_format import run
 from tests.unit.test_pipeline_stages import judged_run
-from validator.baseline import load_baseline
-from validator.baseline_compare import Comparability, calibrate, comparability, diff
-from validator.baseline_promote import promotion_problem
-from validator.baseline_store import latest, resolve, version_key, versions
+from validator.baseline.file import load_baseline
+from validator.baseline.promote import promotion_problem
+from validator.baseline.store import latest, resolve, version_key, versions
 from validator.cli import main
 from validator.errors import InputFileError, UsageError
-from validator.gates import Status
+from validator.judge.baseline_compare import Comparability, calibrate, comparability, diff
+from validator.judge.gates import Status
 from validator.load.result import LoadResult
 from validator.pipeline import load_inputs
 from validator.spec import load_spec

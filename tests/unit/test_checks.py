@@ -4,16 +4,16 @@ import io
 
 import pytest
 
-from validator import checks
-from validator.client_figures import client_measurements
-from validator.gates import GateResult, Status
+from validator.judge.gates import GateResult, Status
+from validator.judge.verdict import Decision, decide
 from validator.load.capture import Capture
 from validator.load.progress import Progress
 from validator.load.recorder import INTENDED_KEY, RequestRecorder
 from validator.load.result import LoadResult
-from validator.metrics import BUILTIN_METRICS
+from validator.measure import checks
+from validator.measure.client_figures import client_measurements
 from validator.spec import GateSpec
-from validator.verdict import Decision, decide
+from validator.spec.metrics import BUILTIN_METRICS
 
 ORIGIN = 1000.0
 

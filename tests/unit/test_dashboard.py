@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from tests.conftest import demo_spec
+from validator.canary.dashboard import dashboard_json
 from validator.cli import main
-from validator.report.dashboard import dashboard_json
 from validator.spec import load_spec
 
 LABELS = '\n[rules]\ntrack_label = "track"\n'

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from tests.unit.test_stats_resampling import BOUNDS, windows_of
-from validator import analysis
 from validator.evidence import (
     Measurement,
     ProportionEvidence,
@@ -17,11 +16,12 @@ from validator.evidence import (
     ScalarEvidence,
     evidence_from_dict,
 )
-from validator.gates import Status, evaluate_gate
-from validator.judgement import shape_observation
-from validator.metrics import BUILTIN_METRICS
+from validator.judge import analysis
+from validator.judge.gates import Status, evaluate_gate
+from validator.judge.judgement import shape_observation
 from validator.report.judgement_words import shape_sentence
 from validator.spec import GateSpec, Resampling
+from validator.spec.metrics import BUILTIN_METRICS
 from validator.stats.intervals import MethodKind, RunNoiseFloor
 
 

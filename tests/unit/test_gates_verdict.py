@@ -5,11 +5,11 @@ import math
 import pytest
 
 from validator.evidence import Measurement, ProportionEvidence, ScalarEvidence
-from validator.gates import Status, evaluate_gate, judge_bound
-from validator.metrics import BUILTIN_METRICS, custom_metric
+from validator.judge.gates import Status, evaluate_gate, judge_bound
+from validator.judge.verdict import Decision, ExitCode, decide
 from validator.spec import GateSpec
+from validator.spec.metrics import BUILTIN_METRICS, custom_metric
 from validator.stats.intervals import Interval, Method, MethodKind
-from validator.verdict import Decision, ExitCode, decide
 
 
 def interval(low: float, high: float) -> Interval:

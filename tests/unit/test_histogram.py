@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ddsketch.mapping import LogarithmicMapping
 
-from validator.histogram import (
+from validator.load.histogram import (
     RELATIVE_ACCURACY,
     LatencyHistogram,
     Timeline,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from validator import history
 from validator.cli import main
+from validator.report import history
 from validator.report.history_view import history_table
 
 

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from tests.conftest import write_spec
 from tests.unit.test_cli import recorded_run
-from validator import artifacts, history, redact
+from validator import artifacts, redact
 from validator.cli import main
 from validator.prometheus.source import _bucket_vector, parse_le, unparsable_le, window_increases
+from validator.report import history
 from validator.spec import load_spec
 from validator.spec.reader import SpecError
 

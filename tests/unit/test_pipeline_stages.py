@@ -6,11 +6,11 @@ from pathlib import Path
 from tests.conftest import demo_spec
 from tests.unit.test_checks import ORIGIN, closed_load
 from validator import artifacts, pipeline
-from validator.client_figures import CLIENT_PREFIX, client_measurements
+from validator.judge.verdict import Decision
 from validator.load.result import LOAD_FILE
-from validator.measure import MetricsRecord
+from validator.measure.client_figures import CLIENT_PREFIX, client_measurements
+from validator.measure.record import MetricsRecord
 from validator.prometheus import Window
-from validator.verdict import Decision
 
 
 def judged_run(tmp_path: Path, client_figures: bool = True, **load_facts: object) -> tuple[pipeline.Outcome, dict]:

@@ -137,7 +137,7 @@ def test_the_standard_proxy_variables_are_honoured(monkeypatch) -> None:
 
 
 def test_tls_insecure_warnings_and_retries_are_said_in_the_report() -> None:
-    from validator.measure import MetricsRecord
+    from validator.measure.record import MetricsRecord
     from validator.prometheus import Window
     from validator.report.routes import routes_section
 

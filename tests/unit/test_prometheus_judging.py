@@ -5,18 +5,18 @@ scope warnings, PromQL quoting and secret redaction."""
 import pytest
 
 from tests.unit.test_checks import closed_load
-from validator.checks import ServerQuantile, check_run
-from validator.client_figures import client_key, client_measurements, histogram_evidence
 from validator.evidence import Measurement, QuantileEvidence
-from validator.gates import Status, evaluate_gate, judge_gate
+from validator.judge.gates import Status, evaluate_gate, judge_gate
+from validator.judge.resolution import recommend
 from validator.load.recorder import RequestRecorder
 from validator.load.result import LoadResult
-from validator.metrics import BUILTIN_METRICS
-from validator.promql import matcher, quote
+from validator.measure.checks import ServerQuantile, check_run
+from validator.measure.client_figures import client_key, client_measurements, histogram_evidence
+from validator.measure.scope_checks import scope_findings
 from validator.redact import redact, redact_url
-from validator.resolution import recommend
-from validator.scope_checks import scope_findings
 from validator.spec import GateSpec
+from validator.spec.metrics import BUILTIN_METRICS
+from validator.spec.promql import matcher, quote
 
 INSTRUMENTATOR = (0.1, 0.5, 1.0, float("inf"))  # prometheus-fastapi-instrumentator's default buckets
 
@@ -127,8 +127,8 @@ def test_redaction() -> None:
 
 
 def test_coarse_buckets_are_observed_only_for_gates_judged_on_the_servers_figure() -> None:
-    from validator.measure import MetricsRecord
-    from validator.observations import _coarse_buckets
+    from validator.judge.observations import _coarse_buckets
+    from validator.measure.record import MetricsRecord
     from validator.prometheus import Window
 
     load = closed_load(latency_ms=150.0)

@@ -11,9 +11,9 @@ import pytest
 from tests.conftest import write_spec
 from tests.unit.answering_prometheus import Rule, answering, success
 from validator.evidence import ProportionEvidence, QuantileEvidence
-from validator.presets import PRESETS
 from validator.prometheus import PrometheusSource, Window
 from validator.spec import SpecError, load_spec
+from validator.spec.presets import PRESETS
 from validator.spec.prometheus import PrometheusSpec
 
 FIXTURES = Path(__file__).parent / "fixtures/prometheus"

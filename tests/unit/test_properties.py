@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from tests.conftest import ROOT
 from tests.unit.test_checks import closed_load
 from validator.artifacts import ArtifactError
-from validator.baseline import load_baseline
+from validator.baseline.file import load_baseline
 from validator.errors import UsageError
 from validator.load.result import LoadResult
 from validator.spec import load_spec
-from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
+from validator.spec.units import parse_duration, parse_fraction, parse_number, parse_rate
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

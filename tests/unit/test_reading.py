@@ -4,10 +4,10 @@ answers in the shape Prometheus gives (written for these tests, not captured fro
 import time
 
 from tests.unit.answering_prometheus import Rule, answering
-from validator.metrics import BUILTIN_METRICS
 from validator.prometheus.client import PrometheusClient
-from validator.reading import read_service
+from validator.prometheus.reading import read_service
 from validator.spec import GateSpec
+from validator.spec.metrics import BUILTIN_METRICS
 from validator.spec.prometheus import PrometheusSpec
 
 SUCCESS_GATE = GateSpec(name="success rate", metric=BUILTIN_METRICS["success_rate"], severity="critical", min=0.99)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.unit.test_checks import closed_load
-from validator import checks
-from validator.reconciliation import (
+from validator.measure import checks
+from validator.measure.reconciliation import (
     Cause,
     ClientCounts,
     ServerCounts,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.unit.test_pipeline_stages import judged_run
 from validator import pipeline
-from validator.measure import MetricsRecord
-from validator.verdict import Decision, ExitCode
+from validator.judge.verdict import Decision, ExitCode
+from validator.measure.record import MetricsRecord
 
 
 def test_runs_started_at_once_get_distinct_folders(tmp_path: Path) -> None:

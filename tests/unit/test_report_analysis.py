@@ -1,12 +1,12 @@
 """The analysis in words: a sentence per gate from its values, observations and the recommendations they call for."""
 
 from validator.evidence import Change
-from validator.gates import Check, CheckKind, GateResult, Status
-from validator.judgement import ShapeObservation
-from validator.metrics import BUILTIN_METRICS
-from validator.observations import Observation
+from validator.judge.gates import Check, CheckKind, GateResult, Status
+from validator.judge.judgement import ShapeObservation
+from validator.judge.observations import Observation
 from validator.report.analysis import gate_sentence, observation_sentence, recommendations
 from validator.spec import GateSpec
+from validator.spec.metrics import BUILTIN_METRICS
 from validator.stats.intervals import Interval, Method, MethodKind
 
 METHOD = Method(MethodKind.EXACT)

@@ -3,16 +3,16 @@ split is certain, an error burst found with its clock time."""
 
 import numpy as np
 
-from validator.histogram import Timeline
-from validator.judgement import Judgement
+from validator.judge.judgement import Judgement
+from validator.judge.observations import observe
+from validator.judge.verdict import decide
 from validator.load.capture import EndpointStats, ErrorGroup
+from validator.load.histogram import Timeline
 from validator.load.result import LoadResult
-from validator.measure import MetricsRecord
-from validator.observations import observe
+from validator.measure.record import MetricsRecord
 from validator.prometheus import Window
 from validator.report.chart_time import MIXED, _attributed, _series
 from validator.report.charts import write_charts
-from validator.verdict import decide
 
 ORIGIN = 1_800_000_000.0
 

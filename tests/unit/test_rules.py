@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from tests.conftest import ROOT, demo_spec, write_spec
 from tests.unit.test_dashboard import routed
+from validator.canary import live_promql
+from validator.canary.rules_tests import Untestable, selector_labels
 from validator.cli import main
-from validator.report import live_promql
-from validator.report.rules_tests import Untestable, selector_labels
-from validator.rollback import BaselineFigure, criteria, regression_limit
+from validator.judge.rollback import BaselineFigure, criteria, regression_limit
 from validator.spec import load_spec
 
 PROMTOOL = shutil.which("promtool")

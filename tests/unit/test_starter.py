@@ -2,7 +2,7 @@
 
 import tomllib
 
-from validator.discovery import Discovered
+from validator.prometheus.discovery import Discovered
 from validator.report.starter import Connection, coarse_note, locustfile_text, proposed_bounds, spec_text
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, float("inf"))

@@ -7,8 +7,8 @@ import pytest
 from scipy.special import ndtri
 
 from tests.conftest import write_spec
-from validator import analysis
 from validator.evidence import Change
+from validator.judge import analysis
 from validator.spec import SpecError, load_spec
 from validator.stats.intervals import Interval, Method, MethodKind, PooledRuns
 from validator.stats.sequential import (

@@ -9,8 +9,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import simulation as sim  # noqa: E402
 
+from validator.judge.verdict import Decision  # noqa: E402
 from validator.stats.intervals import MethodKind  # noqa: E402
-from validator.verdict import Decision  # noqa: E402
 
 
 @pytest.mark.parametrize(("stream", "runs"), [("iid", 3), ("ar1", 3), ("iid", 1), ("bursts", 1)])
@@ -74,7 +74,7 @@ def test_auto_catches_thirty_percent_slower_before_the_last_look():
 
 
 def test_auto_leaves_the_bimodal_p99_undecided_and_says_how_many_runs_would_decide_it():
-    from validator.looks import with_runs_needed
+    from validator.judge.looks import with_runs_needed
 
     rng = np.random.default_rng(203)
     trial = sim.judge_auto(rng, "bimodal", max_repeat=3)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from validator.units import format_value, parse_duration, parse_fraction, parse_number, parse_rate
+from validator.spec.units import format_value, parse_duration, parse_fraction, parse_number, parse_rate
 
 
 @pytest.mark.parametrize(

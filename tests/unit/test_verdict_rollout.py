@@ -5,12 +5,12 @@ import datetime
 import pytest
 
 from tests.conftest import write_spec
-from validator.gates import GateResult, Status
-from validator.metrics import BUILTIN_METRICS
+from validator.judge.gates import GateResult, Status
+from validator.judge.verdict import Decision, WaiverState, decide
 from validator.report.decision import hold_text, matrix_rows, plan_line, stage_rows, waiver_rows
 from validator.spec import GateSpec, SpecError, Waiver, load_spec
+from validator.spec.metrics import BUILTIN_METRICS
 from validator.spec.rollout import DEFAULT_PLANS
-from validator.verdict import Decision, WaiverState, decide
 
 TODAY = datetime.date(2026, 12, 2)
 GATES = """

@@ -6,13 +6,13 @@ from pathlib import Path
 import click
 
 from validator import pipeline
-from validator.baseline import Baseline, check_version, load_baseline
-from validator.baseline_compare import calibrate, diff
-from validator.baseline_promote import promotion_problem
-from validator.baseline_store import resolve, services, versions
+from validator.baseline.file import Baseline, check_version, load_baseline
+from validator.baseline.promote import promotion_problem
+from validator.baseline.store import resolve, services, versions
 from validator.cli.common import demo_endpoints, fail, progress, reports_dir_option, spec_option, user_errors
 from validator.errors import UsageError
-from validator.measure import MetricsRecord
+from validator.judge.baseline_compare import calibrate, diff
+from validator.measure.record import MetricsRecord
 from validator.report import baseline_words
 from validator.spec import Spec, load_spec
 from validator.spec.baseline import BaselineSpec, is_reference

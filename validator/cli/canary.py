@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from validator import artifacts, pipeline, rollback
-from validator.baseline import Baseline
+from validator import artifacts, pipeline
+from validator.baseline.file import Baseline
+from validator.canary import dashboard as dashboard_render
+from validator.canary import rules as rules_render
+from validator.canary import rules_tests
 from validator.cli.common import progress, spec_option, user_errors
 from validator.errors import UsageError
-from validator.report import dashboard as dashboard_render
-from validator.report import rules as rules_render
-from validator.report import rules_tests
+from validator.judge import rollback
 from validator.report.render import VERDICT_FILE
 from validator.spec import Spec
 

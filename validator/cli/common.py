@@ -14,12 +14,12 @@ import click
 
 from validator.artifacts import WriteFailed
 from validator.errors import NotRemeasured, UsageError
+from validator.judge.verdict import ExitCode
 from validator.pipeline import Outcome
 from validator.redact import RedactingStream
 from validator.report import console
 from validator.report.render import VERDICT_FILE
 from validator.spec import Spec
-from validator.verdict import ExitCode
 
 
 def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:

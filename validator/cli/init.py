@@ -6,12 +6,12 @@ from pathlib import Path
 import click
 
 from validator.cli.common import fail, progress, user_errors
-from validator.discovery import NothingFound, discover
+from validator.judge.verdict import ExitCode
 from validator.prometheus import PrometheusUnavailable
 from validator.prometheus.client import PrometheusClient
+from validator.prometheus.discovery import NothingFound, discover
 from validator.report import starter
 from validator.spec.prometheus import PrometheusSpec, Secret
-from validator.verdict import ExitCode
 
 
 @click.command("init")

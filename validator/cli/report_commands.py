@@ -5,8 +5,9 @@ from pathlib import Path
 
 import click
 
-from validator import history, pipeline
+from validator import pipeline
 from validator.cli.common import fail, progress, reports_dir_option, run_dir_argument, spec_option, user_errors
+from validator.report import history
 from validator.report.history_view import history_table, skipped_lines, trend_chart
 
 reports_option = reports_dir_option("Where the run folders and history.jsonl are.")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from validator import interrupt, pipeline
-from validator.baseline import Baseline
+from validator.baseline.file import Baseline
 from validator.cli.common import (
     run_dir_argument,
     caution_option,
@@ -29,7 +29,7 @@ from validator.prometheus import PrometheusUnavailable
 from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
 from validator.spec import Spec, load_spec
-from validator.verdict import ExitCode
+from validator.judge.verdict import ExitCode
 
 
 baseline_option = click.option(

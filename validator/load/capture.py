@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from validator.histogram import LatencyHistogram, Timeline
+from validator.load.histogram import LatencyHistogram, Timeline
 
 SAMPLE_MESSAGE_LIMIT = 300
 

@@ -3,7 +3,7 @@
 Each load process samples its own CPU use and its gevent event-loop lag (how late a timed sleep wakes
 up) a few times a second. A generator whose CPU is pegged or whose loop lags measures its own
 queueing as if it were the service's latency, and sends less than asked. The samples are recorded in
-load.json; `validator.checks` judges them.
+load.json; `validator.measure.checks` judges them.
 """
 
 import time

@@ -8,8 +8,8 @@ import math
 import sys
 from typing import TextIO
 
-from validator.histogram import Timeline
-from validator.units import format_seconds
+from validator.load.histogram import Timeline
+from validator.spec.units import format_seconds
 
 PLAIN_EVERY_SECONDS = 5.0
 

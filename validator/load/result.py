@@ -8,8 +8,8 @@ import numpy as np
 
 from validator import compact
 from validator.artifacts import MIGRATIONS, SCHEMA_VERSIONS, read_as, write_text
-from validator.histogram import Timeline
 from validator.load.capture import Capture, EndpointStats, ErrorGroup
+from validator.load.histogram import Timeline
 
 LOAD_FILE = "load.json"
 

@@ -1,14 +1,14 @@
 """What the spec's selector matched over the window, before any figure is trusted: how many series, which jobs
 and instances, series that appeared or vanished, and whether every target was scraped throughout.
 
-Facts only (judged in validator/scope_checks.py); a fact that could not be queried is None with the reason.
+Facts only (judged in validator/measure/scope_checks.py); a fact that could not be queried is None with the reason.
 """
 
 from typing import Any
 
 from validator.prometheus.client import PrometheusClient, QueryFailed
-from validator.promql import series
 from validator.spec import PrometheusSpec
+from validator.spec.promql import series
 
 TARGET_LABELS = ("job", "instance")
 

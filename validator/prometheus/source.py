@@ -17,11 +17,11 @@ import numpy as np
 
 from validator.errors import UsageError
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence, ScalarEvidence
-from validator.metrics import BUILTIN_METRICS
 from validator.prometheus.client import PrometheusClient, PrometheusUnavailable, QueryFailed, range_text
 from validator.prometheus.scope import measure_scope
-from validator.promql import matcher, series
 from validator.spec import GateSpec, PrometheusSpec
+from validator.spec.metrics import BUILTIN_METRICS
+from validator.spec.promql import matcher, series
 
 WINDOW_PLACEHOLDER = "$window"
 QUANTILES = {m.name: m.quantile for m in BUILTIN_METRICS.values() if m.quantile is not None}  # name → q

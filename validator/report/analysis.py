@@ -4,12 +4,12 @@ the recommendations that follow from them. Every sentence is made from this run'
 from collections.abc import Sequence
 from typing import Any
 
-from validator.gates import CheckKind, GateResult, Status
-from validator.judgement import ShapeObservation
-from validator.observations import Observation
+from validator.judge.gates import CheckKind, GateResult, Status
+from validator.judge.judgement import ShapeObservation
+from validator.judge.observations import Observation
 from validator.report.markdown import cell, code
+from validator.spec.units import format_seconds, format_value
 from validator.stats.intervals import Interval
-from validator.units import format_seconds, format_value
 
 VERDICT_WORD = {
     Status.PASS: "PASS: met across its whole interval",

@@ -3,12 +3,12 @@ report's facts about the baseline in use (its load comparability and run-to-run 
 
 from typing import Any
 
-from validator.baseline import Baseline
-from validator.baseline_compare import Calibration, Comparability
-from validator.gates import GateResult
-from validator.metrics import BUILTIN_METRICS
+from validator.baseline.file import Baseline
+from validator.judge.baseline_compare import Calibration, Comparability
+from validator.judge.gates import GateResult
 from validator.report.markdown import cell
-from validator.units import format_value
+from validator.spec.metrics import BUILTIN_METRICS
+from validator.spec.units import format_value
 
 KEY_METRICS = ("latency_p50", "latency_p95", "latency_p99", "success_rate", "throughput")
 def table(header: list[str], rows: list[list[str]]) -> str:

@@ -10,8 +10,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MultipleLocator, NullLocator
 
-from validator.histogram import LatencyHistogram, upper_edges_us
 from validator.load.capture import ErrorGroup
+from validator.load.histogram import LatencyHistogram, upper_edges_us
 from validator.load.result import LoadResult
 from validator.report.chart_style import CANDIDATE, ERRORS, LIMIT, WARMUP, label_text, note
 

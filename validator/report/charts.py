@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from validator.evidence import Measurement, QuantileEvidence
-from validator.gates import GateResult
-from validator.histogram import LatencyHistogram, upper_edges_us
+from validator.judge.gates import GateResult
+from validator.load.histogram import LatencyHistogram, upper_edges_us
 from validator.load.result import LoadResult
 from validator.report.chart_style import BASELINE, CANDIDATE, CLIENT, DPI, LIMIT, QUANTILES, label_text, note
 from validator.report.chart_time import errors_figure, timeline_figure

@@ -14,11 +14,11 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from validator.errors import InputFileError
-from validator.gates import CheckKind, GateResult, Status
-from validator.judgement import RunArtifacts
+from validator.judge.gates import CheckKind, GateResult, Status
+from validator.judge.judgement import RunArtifacts
+from validator.judge.verdict import WaiverState
 from validator.report.decision import hold_text, percent_text
 from validator.report.markdown import cell, code, one_line
-from validator.verdict import WaiverState
 
 CHECKLIST_FILE = "checklist.md"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from validator.redact import redact
 from validator.report.markdown import cell
-from validator.units import format_value
+from validator.spec.units import format_value
 
 
 def publish(document: dict[str, Any], report: Path, environ: Mapping[str, str]) -> None:

@@ -1,11 +1,11 @@
 """The lines slagate prints on the terminal: what the load will be, the verdict and where the report is."""
 
+from validator.judge.verdict import Verdict
 from validator.load.distributed import MasterOptions
-from validator.reading import Reading
+from validator.prometheus.reading import Reading
 from validator.report.decision import plan_line
 from validator.report.decision import waiver_warnings as waiver_warnings  # re-exported for the CLI
 from validator.spec import Spec
-from validator.verdict import Verdict
 
 EXIT_CODES_HELP = """\b
 Exit codes:

@@ -3,10 +3,10 @@ row marked, and the waivers with what each did."""
 
 from typing import Any
 
-from validator.gates import GateResult, Status
+from validator.judge.gates import GateResult, Status
+from validator.judge.verdict import Decision, MatrixRow, Verdict, WaiverState
 from validator.report.markdown import cell
 from validator.spec import RolloutPlan
-from validator.verdict import Decision, MatrixRow, Verdict, WaiverState
 
 ADVICE = {
     Decision.GO: "promote stage by stage while the rollback criteria hold",

@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from validator.report.chart_style import DPI, VERDICT_COLOURS, label_text
 from validator.report.markdown import one_line
-from validator.units import format_value
+from validator.spec.units import format_value
 
 TREND = (("latency_p50", "p50", "#1f5fbf"), ("latency_p95", "p95", "#7b3fbf"), ("latency_p99", "p99", "#c62828"))
 

@@ -1,7 +1,7 @@
 """Words for the judgement's own values: how FAIL's level was chosen, and the distribution-shape note."""
 
-from validator.gates import FailLevel
-from validator.judgement import ShapeObservation
+from validator.judge.gates import FailLevel
+from validator.judge.judgement import ShapeObservation
 from validator.stats.intervals import interval_level
 
 

@@ -3,9 +3,9 @@ stopped, and what would decide a bound left undecided at the last look."""
 
 from typing import Any
 
-from validator.analysis import FUTILE_POWER, BoundLook, Look, RunsNeeded
+from validator.judge.analysis import FUTILE_POWER, BoundLook, Look, RunsNeeded
 from validator.report.markdown import cell
-from validator.units import format_value
+from validator.spec.units import format_value
 
 _WHY = {
     "decided": "every bound was PASS or FAIL at this look's level",

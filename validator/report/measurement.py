@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from validator.checks import MeasurementChecks, RunChecks
+from validator.measure.checks import MeasurementChecks, RunChecks
 from validator.report.markdown import cell, utc
-from validator.units import format_seconds
+from validator.spec.units import format_seconds
 
 
 def measurement_section(checks: MeasurementChecks | None) -> dict[str, Any] | None:

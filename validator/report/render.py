@@ -14,31 +14,31 @@ import jinja2
 
 from validator import __version__
 from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
-from validator.checks import MeasurementChecks
+from validator.canary.criteria_words import criterion_document, rollback_sentence
+from validator.canary.live_promql import criterion_expr, duration
 from validator.errors import InputFileError
-from validator.gates import GateResult
-from validator.judgement import Judgement, RunArtifacts, ShapeObservation
+from validator.judge.gates import GateResult
+from validator.judge.judgement import Judgement, RunArtifacts, ShapeObservation
+from validator.judge.rollback import Criterion
 from validator.load.result import LoadResult
+from validator.measure.checks import MeasurementChecks
 from validator.report import ci_outputs
 from validator.report.baseline_words import baseline_facts
 from validator.report.checklist import CHECKLIST_FILE
 from validator.report.console import verdict_summary
-from validator.report.criteria_words import criterion_document, rollback_sentence
 from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.errors_table import error_rows
 from validator.report.judgement_words import fail_level_sentence, shape_sentence
 from validator.report.junit import JUNIT_FILE, junit_xml
-from validator.report.live_promql import criterion_expr, duration
 from validator.report.looks import looks_document, looks_lines, runs_needed_document, runs_needed_sentence
 from validator.report.markdown import cell, code, utc
 from validator.report.measurement import measurement_section
 from validator.report.methods import describe, method_parameters
 from validator.report.routes import routes_section
 from validator.report.sections import release_sections, write_checklist
-from validator.rollback import Criterion
 from validator.spec import Spec
+from validator.spec.units import format_seconds, format_value
 from validator.stats.intervals import interval_level
-from validator.units import format_seconds, format_value
 
 REPORT_FILE = "report.md"
 VERDICT_FILE = "verdict.json"

@@ -5,12 +5,12 @@ beyond the figures (warnings, retries, an unverified certificate)."""
 import math
 from typing import Any
 
-from validator.gates import GateResult
-from validator.histogram import LatencyHistogram
+from validator.judge.gates import GateResult
+from validator.load.histogram import LatencyHistogram
 from validator.load.result import LoadResult
-from validator.measure import MetricsRecord
+from validator.measure.record import MetricsRecord
 from validator.report.markdown import cell
-from validator.units import format_seconds, format_value
+from validator.spec.units import format_seconds, format_value
 
 QUANTILES = (0.5, 0.95, 0.99)
 

@@ -6,14 +6,14 @@ from typing import Any
 
 from validator.artifacts import write_text
 from validator.errors import InputFileError
-from validator.judgement import Judgement, RunArtifacts
-from validator.observations import observe
+from validator.judge.judgement import Judgement, RunArtifacts
+from validator.judge.observations import observe
+from validator.judge.verdict import WaiverState
 from validator.report.analysis import gate_sentences, observation_sentence, recommendations
 from validator.report.charts import Chart, run_loads, write_charts
 from validator.report.checklist import CHECKLIST_FILE, checklist_context, render_checklist
 from validator.report.decision import decision_context
 from validator.report.markdown import cell
-from validator.verdict import WaiverState
 
 CHART_WORDS = {
     "latency": (

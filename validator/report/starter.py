@@ -8,8 +8,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from validator.discovery import Discovered
-from validator.units import format_seconds
+from validator.prometheus.discovery import Discovered
+from validator.spec.units import format_seconds
 
 COARSE = 0.25  # a bucket wider than this share of the bound inside it cannot decide the bound
 PARAMETER = re.compile(r"\{[^}]*\}|<[^>]*>|:[A-Za-z_]\w*")

@@ -28,7 +28,7 @@ from validator.spec.reader import (
 )
 from validator.spec.rollout import RolloutPlan, RolloutSpec, Stage, Waiver, rollout_section, waivers_section
 from validator.spec.rules import RulesSpec, SloSpec, rules_section
-from validator.units import parse_number
+from validator.spec.units import parse_number
 
 RESAMPLING_METHODS = ("auto", "exact", "block")
 MIN_RESAMPLES = 100

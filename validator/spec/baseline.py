@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validator.spec.reader import Reader, boolean, choice, positive
-from validator.units import parse_fraction
+from validator.spec.units import parse_fraction
 
 MISMATCH = ("warn", "refuse")
 SELECTOR_HELP = "a path, SERVICE@VERSION or 'latest'"

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from validator.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
+from validator.spec.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
 from validator.spec.prometheus import selector
 from validator.spec.reader import Reader, SpecError, boolean, choice
-from validator.units import parse_fraction
+from validator.spec.units import parse_fraction
 
 SEVERITIES = ("critical", "warning")
 # whose figure a gate judges: Prometheus's, the load generator's, both, or (open model) the generator's latency from

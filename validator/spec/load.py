@@ -5,8 +5,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.spec.reader import Reader, at_most, choice, non_negative_duration, positive, positive_int
+from validator.spec.units import parse_duration, parse_rate
 from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_CHOICES
-from validator.units import parse_duration, parse_rate
 
 ARRIVALS = ("poisson", "fixed")
 _SPENDING_EXPECTED = " or ".join(f"'{name}'" for name in SPENDING_CHOICES)

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from validator.presets import PRESETS, UNIT_SECONDS
-from validator.promql import check_matchers, is_label_name, is_metric_name
 from validator.redact import redact_url
+from validator.spec.presets import PRESETS, UNIT_SECONDS
+from validator.spec.promql import check_matchers, is_label_name, is_metric_name
 from validator.spec.reader import Reader, at_most, boolean, choice, positive
-from validator.units import parse_duration
+from validator.spec.units import parse_duration
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import InputFileError
-from validator.units import parse_duration, parse_fraction
+from validator.spec.units import parse_duration, parse_fraction
 
 
 class SpecError(InputFileError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from validator.spec.gates import GateSpec
 from validator.spec.reader import Reader, choice, non_negative_duration, nonempty_string
-from validator.units import parse_fraction
+from validator.spec.units import parse_fraction
 
 PLAN_NAMES = ("standard", "slow", "very_slow")
 DEFAULT_DECIDER = "release manager"

@@ -5,7 +5,7 @@ alerts. The per-route breakdown uses `[prometheus] route_label`."""
 from dataclasses import dataclass
 
 from validator.spec.reader import Reader, fraction_between, nonempty_string, positive
-from validator.units import parse_duration
+from validator.spec.units import parse_duration
 
 OBJECTIVE_EXPECTED = "an availability objective below 100%, such as '99.9%'"
 

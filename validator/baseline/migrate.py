@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from validator import artifacts
-from validator.baseline_codec import encode_evidence, summary_entry
-from validator.baseline_provenance import portable_profile, portable_url
+from validator.baseline.codec import encode_evidence, summary_entry
+from validator.baseline.provenance import portable_profile, portable_url
 from validator.errors import InputFileError
 from validator.evidence import Measurement
 

@@ -7,9 +7,8 @@ The gates read `increase(...[window])` over the load window; live, the same figu
 
 import math
 
-from validator import promql
-from validator.rollback import Criterion
-from validator.spec import GateSpec, PrometheusSpec
+from validator.judge.rollback import Criterion
+from validator.spec import GateSpec, PrometheusSpec, promql
 
 WINDOW_PLACEHOLDER = "$window"  # in a custom gate's query: the range to read over (docs/spec.md)
 _UNITS = (("h", 3600_000), ("m", 60_000), ("s", 1000), ("ms", 1))

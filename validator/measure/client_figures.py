@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
-from validator.histogram import LatencyHistogram, upper_edges_us
+from validator.load.histogram import LatencyHistogram, upper_edges_us
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.spec import GateSpec
 

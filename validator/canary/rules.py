@@ -16,11 +16,10 @@ from typing import Any
 
 import yaml
 
-from validator import promql
-from validator.gates import CheckKind
-from validator.report import criteria_words, live_promql
-from validator.rollback import Criterion
-from validator.spec import GateSpec, Spec
+from validator.canary import criteria_words, live_promql
+from validator.judge.gates import CheckKind
+from validator.judge.rollback import Criterion
+from validator.spec import GateSpec, Spec, promql
 
 SERVICE_LABEL = "slagate_service"
 SCOPE_LABEL = "slagate_scope"  # a gate's route or selector, on the recorded series of a scoped gate

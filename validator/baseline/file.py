@@ -2,9 +2,9 @@
 
 The file opens with what a reviewer reads (service, version, provenance, load profile, and per metric the
 estimate and interval with its coverage, method, runs and run-to-run noise) and follows with the counts the
-statistics recompute intervals from, one line per window (`validator.baseline_codec`). Recorded from k ≥ 2
+statistics recompute intervals from, one line per window (`validator.baseline.codec`). Recorded from k ≥ 2
 runs of the same build, it carries each metric's run-to-run noise. Reading checks the JSON Schema, migrates
-older schema versions (`validator.baseline_migrate`) and checks the file's internal consistency.
+older schema versions (`validator.baseline.migrate`) and checks the file's internal consistency.
 """
 
 import json
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from validator import __version__, artifacts, compact
-from validator.baseline_check import consistency_problem, structure_problem
-from validator.baseline_codec import decode_measurements, encode_evidence, summary_entry
-from validator.baseline_migrate import upgrade
+from validator.baseline.check import consistency_problem, structure_problem
+from validator.baseline.codec import decode_measurements, encode_evidence, summary_entry
+from validator.baseline.migrate import upgrade
 from validator.errors import FieldError, InputFileError
 from validator.evidence import Evidence, Measurement, RunNoise
 from validator.spec.reader import PATH_NAME

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
-from validator import analysis
-from validator.baseline import Baseline
-from validator.baseline_provenance import file_sha256, host_class
+from validator.baseline.file import Baseline
+from validator.baseline.provenance import file_sha256, host_class
 from validator.evidence import IncomparableEvidence, Measurement
-from validator.gates import CheckKind, GateResult, Status, evaluate_gate, fail_level, severity, worst
+from validator.judge import analysis
+from validator.judge.gates import CheckKind, GateResult, Status, evaluate_gate, fail_level, severity, worst
 from validator.spec import GateSpec, Spec
 from validator.spec.baseline import BaselineSpec
 from validator.stats.intervals import interval_level

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from validator.prometheus.client import PrometheusClient, PrometheusUnavailable, QueryFailed
-from validator.promql import matcher, series
 from validator.spec import GateSpec, PrometheusSpec
+from validator.spec.promql import matcher, series
 
 LOOKBACK_S = 600.0  # series seen in the last 10 minutes count as what the service exposes
 STATUS = re.compile(r"[1-5](\d\d|[xX]{2})")  # an HTTP status as a label value: 503, or its class 5xx / 5XX

@@ -5,15 +5,15 @@ from pathlib import Path
 from typing import Any
 
 from validator.artifacts import SCHEMA_VERSIONS, read_as, write_json
-from validator.baseline import pool_runs
-from validator.checks import ServerQuantile
-from validator.client_figures import client_key, client_measurements
+from validator.baseline.file import pool_runs
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence, checked
 from validator.load.result import LoadResult
-from validator.metrics import BUILTIN_METRICS
+from validator.measure.checks import ServerQuantile
+from validator.measure.client_figures import client_key, client_measurements
+from validator.measure.reconciliation import ServerCounts
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
-from validator.reconciliation import ServerCounts
 from validator.spec import GateSpec, Spec
+from validator.spec.metrics import BUILTIN_METRICS
 
 METRICS_FILE = "metrics.json"
 

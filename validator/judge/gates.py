@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from validator import analysis
-from validator.client_figures import client_key
 from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, IncomparableEvidence, Measurement, QuantileEvidence
-from validator.resolution import Resolution, bound_resolution, change_resolution
+from validator.judge import analysis
+from validator.judge.resolution import Resolution, bound_resolution, change_resolution
+from validator.measure.client_figures import client_key
 from validator.spec import GateSpec, Resampling, Spec
+from validator.spec.units import format_value
 from validator.stats.intervals import Interval, interval_level, per_check_level
 from validator.stats.quantiles import MIN_TAIL_OBSERVATIONS
-from validator.units import format_value
 
 
 class Status(StrEnum):

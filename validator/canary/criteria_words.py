@@ -3,10 +3,10 @@ summaries, and the criterion as verdict.json carries it (the values, the sentenc
 
 from typing import Any
 
-from validator.report import live_promql
-from validator.rollback import DIFFERENCE_UNITS, Criterion
+from validator.canary import live_promql
+from validator.judge.rollback import DIFFERENCE_UNITS, Criterion
 from validator.spec import PrometheusSpec
-from validator.units import format_value
+from validator.spec.units import format_value
 
 
 def tolerance_text(criterion: Criterion) -> str:

@@ -10,12 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from validator.presets import PRESETS
 from validator.prometheus.client import PrometheusClient, QueryFailed
-from validator.promql import matcher, series
-from validator.reading import listed, metadata_of, metric_type
+from validator.prometheus.reading import listed, metadata_of, metric_type
 from validator.spec import PrometheusSpec
-from validator.units import parse_duration
+from validator.spec.presets import PRESETS
+from validator.spec.promql import matcher, series
+from validator.spec.units import parse_duration
 
 LOOKBACK_S = 600.0
 STATUS_LABELS = ("code", "status", "status_code", "http_status_code", "http_response_status_code", "response_code")

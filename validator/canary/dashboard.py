@@ -20,11 +20,11 @@ from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common, dashboard
 
-from validator import promql, rollback
-from validator.baseline import Baseline
-from validator.report import live_promql
-from validator.report.criteria_words import tolerance_text
-from validator.spec import GateSpec, Spec
+from validator.baseline.file import Baseline
+from validator.canary import live_promql
+from validator.canary.criteria_words import tolerance_text
+from validator.judge import rollback
+from validator.spec import GateSpec, Spec, promql
 
 GRAFANA_UNITS = {"s": "s", "ratio": "percentunit", "req/s": "reqps", "": "short"}
 DATASOURCE = dashboard.DataSourceRef(type_val="prometheus", uid="${datasource}")

@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 
 from validator import __version__
-from validator.baseline import Baseline
-from validator.checks import MeasurementChecks
+from validator.baseline.file import Baseline
 from validator.evidence import QuantileEvidence
-from validator.gates import CheckKind, GateResult, Status
-from validator.histogram import upper_edges_us
-from validator.judgement import Judgement
+from validator.judge.gates import CheckKind, GateResult, Status
+from validator.judge.judgement import Judgement
+from validator.load.histogram import upper_edges_us
 from validator.load.result import LoadResult
-from validator.measure import MetricsRecord
+from validator.measure.checks import MeasurementChecks
+from validator.measure.record import MetricsRecord
 
 BURST_SHARE = 0.8  # this share of the failures ...
 BURST_SPAN = 0.2  # ... inside at most this share of the steady window is a burst

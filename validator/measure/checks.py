@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from validator.histogram import LatencyHistogram, upper_edges_us
 from validator.load.health import MASTER_PROCESS
+from validator.load.histogram import LatencyHistogram, upper_edges_us
 from validator.load.result import LoadResult
-from validator.reconciliation import ClientCounts, ServerCounts, findings, reconcile
-from validator.units import format_seconds
+from validator.measure.reconciliation import ClientCounts, ServerCounts, findings, reconcile
+from validator.spec.units import format_seconds
 
 QUANTILES = (0.5, 0.95, 0.99)
 LITTLE_TOLERANCE = 0.25  # users ≈ throughput × (latency + wait) within ±25 %
@@ -96,7 +96,7 @@ class RunChecks:
     little: dict[str, Any] | None = None
     open_model: dict[str, Any] | None = None
     lost_workers: list[dict[str, Any]] = field(default_factory=list)
-    reconciliation: dict[str, Any] | None = None  # client vs server counts (validator/reconciliation.py)
+    reconciliation: dict[str, Any] | None = None  # client vs server counts (validator/measure/reconciliation.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from validator.units import parse_duration, parse_fraction, parse_number, parse_rate
+from validator.spec.units import parse_duration, parse_fraction, parse_number, parse_rate
 
 
 @dataclass(frozen=True)

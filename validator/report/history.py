@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from validator.baseline import Baseline
-from validator.judgement import Judgement
+from validator.baseline.file import Baseline
+from validator.judge.judgement import Judgement
 from validator.redact import redact
 from validator.spec import Spec
 

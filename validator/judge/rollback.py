@@ -9,8 +9,8 @@ The same values feed the verdict's rollback criteria, the alert rules and the da
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from validator.baseline import Baseline
-from validator.gates import CheckKind
+from validator.baseline.file import Baseline
+from validator.judge.gates import CheckKind
 from validator.spec import GateSpec
 
 DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not a ratio

@@ -10,17 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from validator.analysis import Look
-from validator.baseline import Baseline
-from validator.baseline_compare import Comparability
-from validator.checks import MeasurementChecks
+from validator.baseline.file import Baseline
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
-from validator.gates import FailLevel, GateResult, fail_level, judge_gate
+from validator.judge.analysis import Look
+from validator.judge.baseline_compare import Comparability
+from validator.judge.gates import FailLevel, GateResult, fail_level, judge_gate
+from validator.judge.verdict import Verdict, decide
 from validator.load.result import LoadResult
-from validator.measure import MetricsRecord
+from validator.measure.checks import MeasurementChecks
+from validator.measure.record import MetricsRecord
 from validator.spec import Resampling, Spec
 from validator.stats.intervals import Interval
-from validator.verdict import Verdict, decide
 
 SHAPE_PROBABILITIES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)  # the quantile function compared by the shape note
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-from validator import rollback
-from validator.gates import GateResult, Status
+from validator.judge import rollback
+from validator.judge.gates import GateResult, Status
 from validator.spec import RolloutPlan, RolloutSpec, Waiver
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from validator.report import live_promql
-from validator.report.rules import Alert
-from validator.rollback import Criterion
+from validator.canary import live_promql
+from validator.canary.rules import Alert
+from validator.judge.rollback import Criterion
 from validator.spec import GateSpec, PrometheusSpec, Spec
 
 STEP_SECONDS = 60

@@ -10,12 +10,12 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from validator import analysis
-from validator.baseline import Baseline
-from validator.baseline_compare import Comparability
-from validator.gates import CheckKind, GateResult, Status
-from validator.judgement import Judgement, judge_run
-from validator.measure import MetricsRecord, pool_records
+from validator.baseline.file import Baseline
+from validator.judge import analysis
+from validator.judge.baseline_compare import Comparability
+from validator.judge.gates import CheckKind, GateResult, Status
+from validator.judge.judgement import Judgement, judge_run
+from validator.measure.record import MetricsRecord, pool_records
 from validator.spec import Spec
 from validator.stats.sequential import Plan, plan
 
