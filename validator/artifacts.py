@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import jsonschema
 
-from validator.errors import FieldError, InputFileError
+from validator.errors import ArtifactError, FieldError, WriteFailed
 from validator.redact import redact
 
 T = TypeVar("T")
@@ -29,17 +29,6 @@ SCHEMA_VERSIONS = {"load": 3, "metrics": 1, "verdict": 1, "baseline": 3}  # the 
 
 
 MIGRATIONS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {}  # kind → upgrade of older versions
-
-
-class ArtifactError(InputFileError):
-    """An artifact that cannot be used: one line naming the file, the key and what was expected."""
-
-
-class WriteFailed(OSError):
-    """A file could not be written (read-only folder, full disk, file-size limit); nothing half-written is left."""
-
-    def __init__(self, path: Path, error: OSError) -> None:
-        super().__init__(error.errno, f"cannot write {path}: {error.strerror or error}")
 
 
 def write_text(path: Path, text: str) -> Path:

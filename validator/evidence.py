@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 
-from validator.errors import FieldError
+from validator.errors import FieldError, IncomparableEvidence
 from validator.spec import Resampling
 from validator.spec.gates import ChangeScale
 from validator.stats import counts, quantiles, resampling, runs
@@ -29,10 +29,6 @@ class Change:
 
     kind: ChangeScale
     interval: Interval
-
-
-class IncomparableEvidence(ValueError):
-    """The baseline holds a different kind of evidence for this metric than the candidate."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from validator import __version__, artifacts, compact
 from validator.baseline.check import consistency_problem, structure_problem
 from validator.baseline.codec import decode_measurements, encode_evidence, summary_entry
 from validator.baseline.migrate import upgrade
-from validator.errors import FieldError, InputFileError
+from validator.errors import BaselineError, FieldError
 from validator.evidence import Evidence, Measurement, RunNoise
 from validator.spec.reader import PATH_NAME
 from validator.stats.intervals import interval_level
@@ -27,10 +27,6 @@ from validator.stats.runs import run_noise_sd
 
 SCHEMA_VERSION = artifacts.SCHEMA_VERSIONS["baseline"]
 ROW_KEYS = ("windows",)  # each window's count row on a line of its own
-
-
-class BaselineError(InputFileError):
-    """A baseline file that cannot be used; one line naming the file, key and expectation."""
 
 
 @dataclass(frozen=True)

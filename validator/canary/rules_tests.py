@@ -19,6 +19,7 @@ import yaml
 
 from validator.canary import live_promql
 from validator.canary.rules import Alert
+from validator.errors import Untestable
 from validator.judge.rollback import Criterion
 from validator.spec import GateSpec, PrometheusSpec, Spec
 
@@ -29,10 +30,6 @@ DEFAULT_LATENCY = 0.1  # seconds, when no latency bound says otherwise
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _ERROR_SAMPLES = ("500", "503", "5xx", "error", "ERROR", "failure", "true", "1")
 _OK_SAMPLES = ("200", "204", "2xx", "ok", "OK", "success", "false", "0")
-
-
-class Untestable(ValueError):
-    """The spec's series cannot be fed synthetic data (e.g. a regex selector with no literal match)."""
 
 
 @dataclass(frozen=True)

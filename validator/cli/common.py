@@ -12,8 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
-from validator.artifacts import WriteFailed
-from validator.errors import NotRemeasured, UsageError
+from validator.errors import CouldNotEvaluate, UsageError, WriteFailed
 from validator.judge.verdict import ExitCode
 from validator.pipeline import Outcome
 from validator.redact import RedactingStream
@@ -133,16 +132,17 @@ format_option = click.option(
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn an error in the user's input (spec, baseline, artifact, locustfile, option) into one line, exit 2; a run
-    that could not be measured or written, exit 4."""
+    """The one place an error becomes an exit code (the tree is drawn in `validator/errors.py`): the user's input
+    (spec, baseline, artifact, locustfile, option) is one line and exit 2; nothing that can be judged (Prometheus
+    unusable, a file that cannot be written, a demo that cannot start) is one line and exit 4."""
     try:
         yield
     except UsageError as error:
         fail(str(error))
-    except NotRemeasured as error:  # Prometheus unusable for `validate`: the earlier measurement stands
-        fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
     except WriteFailed as error:  # a full disk or a read-only folder: what was written before stays whole
         fail(error.strerror or str(error), ExitCode.COULD_NOT_EVALUATE)
+    except CouldNotEvaluate as error:  # e.g. Prometheus unusable for `validate`: an earlier measurement stands
+        fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
 
 
 def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:
@@ -173,7 +173,6 @@ def demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterato
             fail("--demo-set: expected --demo as well")
         yield spec
         return
-    from validator.demo.prometheus_server import PrometheusNotFound
     from validator.demo.stack import demo_stack
     from validator.demo.target import DemoSettings
 
@@ -181,9 +180,6 @@ def demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterato
         settings = DemoSettings().with_assignments(demo_set)
     except ValueError as error:  # a bad --demo-set
         fail(str(error))
-    try:
-        with demo_stack(settings) as stack:
-            progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
-            yield spec.with_endpoints(stack.target.url, stack.prometheus.url)
-    except PrometheusNotFound as error:
-        fail(str(error), ExitCode.COULD_NOT_EVALUATE)
+    with user_errors(), demo_stack(settings) as stack:
+        progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
+        yield spec.with_endpoints(stack.target.url, stack.prometheus.url)

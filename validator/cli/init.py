@@ -6,10 +6,8 @@ from pathlib import Path
 import click
 
 from validator.cli.common import fail, progress, user_errors
-from validator.judge.verdict import ExitCode
-from validator.prometheus import PrometheusUnavailable
 from validator.prometheus.client import PrometheusClient
-from validator.prometheus.discovery import NothingFound, discover
+from validator.prometheus.discovery import discover
 from validator.report import starter
 from validator.spec.prometheus import PrometheusSpec, Secret
 
@@ -64,12 +62,7 @@ def init(prometheus_url: str, selector: str, target_url: str, bearer_token_env: 
         if basic_auth_password_env else None,
     )
     with user_errors():
-        try:
-            found = discover(PrometheusClient(spec), selector, time.time())
-        except PrometheusUnavailable as error:
-            fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
-        except NothingFound as error:
-            fail(str(error))
+        found = discover(PrometheusClient(spec), selector, time.time())
     connection = starter.Connection(spec.shown_url, selector, target_url, locustfile.name, duration, tuple(auth))
     output.write_text(starter.spec_text(found, connection), encoding="utf-8")
     locustfile.write_text(starter.locustfile_text(found), encoding="utf-8")

@@ -16,7 +16,6 @@ from validator.cli.common import (
     caution_option,
     demo_endpoints,
     exit_with,
-    fail,
     format_option,
     progress,
     reports_dir_option,
@@ -25,7 +24,6 @@ from validator.cli.common import (
 )
 from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
-from validator.prometheus import PrometheusUnavailable
 from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
 from validator.spec import Spec, load_spec
@@ -117,10 +115,7 @@ def check(spec_path: Path, demo: bool, demo_set: tuple[str, ...]) -> None:
     with demo_endpoints(spec, demo, demo_set) as spec, user_errors():
         if demo:
             time.sleep(spec.prometheus.scrape_interval * 2)  # the demo's Prometheus scrapes its target first
-        try:
-            reading = pipeline.check_reading(spec)
-        except PrometheusUnavailable as error:
-            fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
+        reading = pipeline.check_reading(spec)
     for line in console.reading_lines(reading, spec):
         click.echo(f"slagate: {line}")
     sys.exit(ExitCode.USAGE if reading.problems else ExitCode.GO)

@@ -14,6 +14,7 @@ import weakref
 from pathlib import Path
 
 from validator.demo.processes import http_request, start_process, stop_process, tail, wait_until
+from validator.errors import NativeServiceUnavailable
 from validator.net import free_port
 
 SOURCE = Path(__file__).parent / "native_service"
@@ -64,10 +65,6 @@ def write_spec(folder: Path, histogram: str, gates: str, users: int = 10, durati
     path = folder / "sla.toml"
     path.write_text(SPEC.format(histogram=histogram, users=users, duration=duration, warmup=warmup) + gates)
     return path
-
-
-class NativeServiceUnavailable(RuntimeError):
-    """Go or client_golang is not installed, or the build failed."""
 
 
 def missing() -> str | None:

@@ -15,17 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from validator.demo.processes import free_port, http_request, start_process, stop_process, tail, wait_until
+from validator.errors import PrometheusFailed, PrometheusNotFound
 
 _DURATION = re.compile(r"(?:(\d+)(ms|s|m|h))")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
-
-
-class PrometheusNotFound(RuntimeError):
-    """No Prometheus binary: neither given, nor in $PROMETHEUS_BIN, nor on PATH."""
-
-
-class PrometheusFailed(RuntimeError):
-    """Prometheus exited or did not become ready (or did not scrape) in time; the message ends with its log."""
 
 
 def find_prometheus(binary: str | None = None) -> str:

@@ -19,7 +19,7 @@ import gevent
 from locust.env import Environment
 
 from validator import interrupt
-from validator.errors import UsageError
+from validator.errors import LoadError, UsageError
 from validator.load.agent import REPORT_KEY
 from validator.load.capture import Capture
 from validator.load.health import MASTER_PROCESS, HealthSampler
@@ -34,10 +34,6 @@ READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 FINAL_REPORT_TIMEOUT_S = 10.0
 SETUP_RESEND_S = 1.0  # a worker that has not confirmed its set-up within this gets it again
-
-
-class LoadError(RuntimeError):
-    """The distributed load could not run (e.g. workers did not connect); the message says why."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,7 @@ from typing import cast
 from locust import User
 from locust.util.load_locustfile import load_locustfile
 
-from validator.errors import UsageError
-
-
-class LocustfileError(UsageError):
-    """The locustfile cannot be used (import error, no User class, a LoadTestShape)."""
+from validator.errors import LocustfileError
 
 
 def user_classes_from(locustfile: str) -> list[type]:

@@ -24,7 +24,7 @@ import urllib3
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from requests.adapters import HTTPAdapter
 
-from validator.errors import UsageError
+from validator.errors import PrometheusUnavailable, QueryFailed, UsageError
 from validator.redact import keep_credentials, keep_secret, keep_url_credentials, redact
 from validator.spec.prometheus import PrometheusSpec, Secret
 
@@ -32,18 +32,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REFUSED_STATUSES = frozenset({401, 403, 407})
 BACKOFF_FIRST = 0.5  # seconds before the first retry; doubled each time, with jitter
 BACKOFF_MAX = 8.0
-
-
-class PrometheusUnavailable(RuntimeError):
-    """Prometheus could not be used at all (unreachable, refused, TLS, retries exhausted): exit code 4."""
-
-
-class QueryFailed(RuntimeError):
-    """Prometheus answered one query with an error (e.g. a PromQL parse error); the message quotes it."""
-
-    def __init__(self, message: str, status: int, error_type: str, prometheus_error: str) -> None:
-        super().__init__(message)
-        self.status, self.error_type, self.prometheus_error = status, error_type, prometheus_error
 
 
 @dataclass

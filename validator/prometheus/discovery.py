@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from validator.errors import NothingFound
 from validator.prometheus.client import PrometheusClient, QueryFailed
 from validator.prometheus.reading import listed, metadata_of, metric_type
 from validator.spec import PrometheusSpec
@@ -22,10 +23,6 @@ STATUS_LABELS = ("code", "status", "status_code", "http_status_code", "http_resp
 ROUTE_LABELS = ("handler", "http_route", "route", "path", "uri", "endpoint", "url")
 UNITS = {"_seconds": "s", "_milliseconds": "ms"}
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-class NothingFound(RuntimeError):
-    """Prometheus has no HTTP server latency histogram under the selector; the message says what it has."""
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from validator.errors import InputFileError
+from validator.errors import SpecError
 from validator.spec.units import parse_duration, parse_fraction
-
-
-class SpecError(InputFileError):
-    """A spec that cannot be used; the message is one line: file, key path, expectation, value."""
 
 
 class Reader:
