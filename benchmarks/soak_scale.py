@@ -28,7 +28,8 @@ import validator.cli  # noqa: F401, I001  (locust's gevent patching must come fi
 from validator import pipeline
 from validator.baseline.file import baseline_document, pool_runs, write_baseline
 from validator.evidence import Measurement, ProportionEvidence, QuantileEvidence, RateEvidence
-from validator.judge.judgement import RunArtifacts, judge_run
+from validator.judge.judgement import judge_run
+from validator.judge.run import RunArtifacts
 from validator.load.histogram import _KEYS_PER_OCTAVE, MICROSECONDS_PER_SECOND, LatencyHistogram
 from validator.load.result import LOAD_FILE, LoadResult
 from validator.measure.record import METRICS_FILE, MetricsRecord

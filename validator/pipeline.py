@@ -31,8 +31,10 @@ from validator.errors import NotRemeasured, UsageError
 from validator.judge import looks
 from validator.judge.analysis import LookStep
 from validator.judge.baseline_compare import comparability
-from validator.judge.judgement import Judgement, RunArtifacts, judge_run
-from validator.judge.verdict import Verdict
+from validator.judge.judgement import Judgement, judge_run
+from validator.judge.observations import observe
+from validator.judge.run import RunArtifacts
+from validator.judge.verdict import ExitCode, Verdict
 from validator.load import runner as load_runner
 from validator.load.locustfile import user_classes_from
 from validator.load.progress import Progress
@@ -163,29 +165,46 @@ def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_co
     """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md.
 
     A run stopped by a signal, now or in an earlier stage, is INCOMPLETE: never GO, exit code 5."""
+    stopped = None
+    while True:
+        stop = interrupt.requested()
+        if stop is not None:
+            stopped = f"stopped by {stop.signal_name} while judging and writing the report"
+        judged = judged_run(run_dir, spec, baseline, caution_exit_code, stopped)
+        written = write_reports(judged)
+        verdict = judged.judgement.verdict
+        if verdict.incomplete is None:
+            record_history(run_dir, judged.spec, judged.judgement, baseline, judged.metrics.window.start)
+        if written.checklist_failed is not None:
+            raise written.checklist_failed  # exit 2 naming the template; the verdict, report and history stand
+        if judged.metrics.incomplete is not None or interrupt.requested() is None:
+            warnings = judged.checks.warnings if judged.checks else []
+            return Outcome(run_dir, verdict, judged.exit_code, written.report, warnings)
+
+
+def judged_run(
+    run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int, stopped: str | None = None
+) -> RunArtifacts:
+    """The recorded run judged from its files (no network): the measurement's own checks, the gates (each look's
+    for `repeat = "auto"`), the verdict and the observations; `stopped` marks it INCOMPLETE when a signal came
+    while judging."""
     recorded = MetricsRecord.read(run_dir)
     checks = assess_measurement(run_dir, recorded, spec)
     spec = contested(spec, checks)
     metrics, records = judged_records(run_dir, spec, recorded)
+    if stopped is not None and metrics.incomplete is None:
+        metrics = dataclasses.replace(metrics, incomplete=stopped)
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
+    loads = tuple(LoadResult.read(part) for part in repeat_dirs(run_dir)) or ((load,) if load else ())
     comparable = comparability(load.profile if load else None, baseline, spec.baseline, spec.service)
-    while True:
-        stop = interrupt.requested()
-        if stop is not None and metrics.incomplete is None:
-            metrics.incomplete = f"stopped by {stop.signal_name} while judging and writing the report"
-        if spec.load.auto_repeat:
-            judgement = looks.judge_looks(spec, metrics, records or [metrics], baseline, checks.warnings, comparable)
-        else:
-            judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
-        exit_code = judgement.verdict.exit_code(caution_exit_code)
-        artifacts = RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable)
-        written = write_reports(artifacts)
-        if judgement.verdict.incomplete is None:
-            record_history(run_dir, spec, judgement, baseline, metrics.window.start)
-        if written.checklist_failed is not None:
-            raise written.checklist_failed  # exit 2 naming the template; the verdict, report and history stand
-        if metrics.incomplete is not None or interrupt.requested() is None:
-            return Outcome(run_dir, judgement.verdict, exit_code, written.report, checks.warnings)
+    if spec.load.auto_repeat:
+        judgement = looks.judge_looks(spec, metrics, records or [metrics], baseline, checks.warnings, comparable)
+    else:
+        judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
+    observations = tuple(observe(judgement, metrics, loads, baseline, checks))
+    exit_code = judgement.verdict.exit_code(caution_exit_code)
+    return RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable, loads,
+                        observations)
 
 
 def contested(spec: Spec, checks: MeasurementChecks) -> Spec:
@@ -217,15 +236,7 @@ def record_history(
 def write_checklist_for(run_dir: Path, spec: Spec, baseline: Baseline | None) -> Path | None:
     """Judge the recorded run again (no network) and write only RUN_DIR/checklist.md; None when the spec names no
     checklist."""
-    recorded = MetricsRecord.read(run_dir)
-    checks = assess_measurement(run_dir, recorded, spec)
-    spec = contested(spec, checks)
-    metrics = judged_records(run_dir, spec, recorded)[0]
-    load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
-    comparable = comparability(load.profile if load else None, baseline, spec.baseline, spec.service)
-    judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
-    code = judgement.verdict.exit_code()
-    return checklist_file(RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, code, checks, comparable))
+    return checklist_file(judged_run(run_dir, spec, baseline, int(ExitCode.CAUTION)))
 
 
 def judged_records(run_dir: Path, spec: Spec, metrics: MetricsRecord) -> tuple[MetricsRecord, list[MetricsRecord]]:
@@ -370,7 +381,8 @@ def _run_and_measure(
         records.append(measure(spec, load))
         stop = interrupt.requested()
         if stop is not None and records[-1].incomplete is None:
-            records[-1].incomplete = f"stopped by {stop.signal_name} during the Prometheus queries of run {index}"
+            where = f"stopped by {stop.signal_name} during the Prometheus queries of run {index}"
+            records[-1] = dataclasses.replace(records[-1], incomplete=where)
         if repeat > 1:
             records[-1].write(target)
         if stop is not None:
@@ -379,9 +391,8 @@ def _run_and_measure(
             steps.append(looks.next_step(spec, records, baseline))
             if steps[-1].stop:
                 break
-    pooled = pool_records(records)
-    pooled.looks = [{"runs": s.runs, "level": s.level, "stop": s.stop, "why": s.why} for s in steps]
-    return pooled
+    looked = [{"runs": s.runs, "level": s.level, "stop": s.stop, "why": s.why} for s in steps]
+    return dataclasses.replace(pool_records(records), looks=looked)
 
 
 def _holds_measurement(run_dir: Path) -> bool:

@@ -1,5 +1,6 @@
 """Data safety without a network: distinct run folders under concurrency, INCOMPLETE never turns into GO."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -26,8 +27,8 @@ def test_an_incomplete_run_stays_incomplete_when_judged_again(tmp_path: Path) ->
     outcome, _ = judged_run(tmp_path)
     assert outcome.verdict.incomplete is None and outcome.verdict.decision is Decision.CAUTION
     run_dir = tmp_path / "run"
-    record = MetricsRecord.read(run_dir)
-    record.incomplete = "stopped by SIGINT during the load after 6.2 s of 10 s"
+    stopped = "stopped by SIGINT during the load after 6.2 s of 10 s"
+    record = dataclasses.replace(MetricsRecord.read(run_dir), incomplete=stopped)
     record.write(run_dir)
     spec, baseline = pipeline.load_inputs(tmp_path / "sla.toml")
     again = pipeline.finish(run_dir, spec, baseline, caution_exit_code=0)

@@ -8,7 +8,6 @@ the verdict from GO.
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from validator.baseline.file import Baseline
 from validator.evidence import DEFAULT_RESAMPLING, Measurement, QuantileEvidence
@@ -16,8 +15,6 @@ from validator.judge.analysis import Look
 from validator.judge.baseline_compare import Comparability
 from validator.judge.gates import FailLevel, GateResult, fail_level, judge_gate
 from validator.judge.verdict import Verdict, decide
-from validator.load.result import LoadResult
-from validator.measure.checks import MeasurementChecks
 from validator.measure.record import MetricsRecord
 from validator.spec import Resampling, Spec
 from validator.stats.intervals import Interval
@@ -125,18 +122,3 @@ def _read_at(side: dict[str, Measurement], p50: QuantileEvidence, q: float) -> Q
         if isinstance(evidence, QuantileEvidence) and evidence.q == q and evidence.same_counts(p50):
             return evidence
     return p50.at(q)
-
-
-@dataclass(frozen=True)
-class RunArtifacts:
-    """A judged run: everything the report stage renders, so that it computes nothing and reads no file."""
-
-    run_dir: Path
-    spec: Spec
-    judgement: Judgement
-    metrics: MetricsRecord
-    load: LoadResult | None
-    baseline: Baseline | None
-    exit_code: int
-    checks: MeasurementChecks | None = None  # doubts about the load's own measurement, if assessed
-    comparability: Comparability | None = None  # the run's load against the baseline's

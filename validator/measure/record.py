@@ -1,5 +1,6 @@
 """The measure stage: Prometheus queried over a load's steady window, written as `metrics.json`."""
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from validator.spec.metrics import BUILTIN_METRICS
 METRICS_FILE = "metrics.json"
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetricsRecord:
-    """The artifact of the measure stage: every figure, every query, or why nothing could be measured."""
+    """The artifact of the measure stage: every figure, every query, or why nothing could be measured. Frozen: a
+    later stage that adds to it (client figures, a stop, the looks) makes a new record."""
 
     prometheus_url: str
     window: Window
@@ -113,19 +115,20 @@ def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> Metri
     """Query Prometheus over the load's steady window, plus the client figures gates ask for; an unusable server
     is recorded, not raised."""
     window = Window(load.window_start, load.window_end)
-    record = MetricsRecord(spec.prometheus.shown_url, window, incomplete=interruption(load),
-                           tls_insecure=spec.prometheus.tls_insecure)
     source = PrometheusSource(spec.prometheus)  # a missing credential is a UsageError here, before any query
+    measurements: dict[str, Measurement] = {}
+    unusable = None
     try:
         if wait_for_scrape:
             source.wait_for_scrape_after(window.end)
-        record.measurements = source.measure(window, spec.gates)
+        measurements = source.measure(window, spec.gates)
     except PrometheusUnavailable as error:
-        record.could_not_evaluate = str(error)
-    record.scope, record.routes = source.scope, source.routes
-    record.queries = source.log.entries
-    record.measurements.update(client_measurements(load, spec.gates))
-    return record
+        unusable = str(error)
+    return MetricsRecord(
+        spec.prometheus.shown_url, window, measurements={**measurements, **client_measurements(load, spec.gates)},
+        queries=source.log.entries, could_not_evaluate=unusable, scope=source.scope,
+        tls_insecure=spec.prometheus.tls_insecure, routes=source.routes, incomplete=interruption(load),
+    )
 
 
 def missing_client_gates(record: MetricsRecord, spec: Spec) -> list[GateSpec]:
@@ -137,9 +140,10 @@ def missing_client_gates(record: MetricsRecord, spec: Spec) -> list[GateSpec]:
 def with_client_figures(record: MetricsRecord, loads: list[LoadResult], gates: list[GateSpec]) -> MetricsRecord:
     """`record` with the client figures of `gates` added from its runs' load results (pooled like the runs),
     which hold everything they need: no Prometheus."""
-    if gates and loads:
-        record.measurements.update(pool_runs([client_measurements(load, gates) for load in loads]))
-    return record
+    if not gates or not loads:
+        return record
+    added = pool_runs([client_measurements(load, gates) for load in loads])
+    return dataclasses.replace(record, measurements={**record.measurements, **added})
 
 
 def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
@@ -150,11 +154,11 @@ def pool_records(records: list[MetricsRecord]) -> MetricsRecord:
     failed = next((r.could_not_evaluate for r in records if r.could_not_evaluate), None)
     stopped = next((r.incomplete for r in records if r.incomplete), None)
     window = Window(records[0].window.start, records[-1].window.end)
-    pooled = MetricsRecord(records[0].prometheus_url, window, could_not_evaluate=failed, incomplete=stopped)
-    pooled.measurements = pool_runs([r.measurements for r in records])
-    pooled.queries = [query for r in records for query in r.queries]
-    pooled.scope, pooled.tls_insecure, pooled.routes = records[-1].scope, records[0].tls_insecure, records[-1].routes
-    return pooled
+    return MetricsRecord(
+        records[0].prometheus_url, window, measurements=pool_runs([r.measurements for r in records]),
+        queries=[query for r in records for query in r.queries], could_not_evaluate=failed, scope=records[-1].scope,
+        tls_insecure=records[0].tls_insecure, routes=records[-1].routes, incomplete=stopped,
+    )
 
 
 def interruption(load: LoadResult) -> str | None:

@@ -71,14 +71,6 @@ def write_charts(
     return charts
 
 
-def run_loads(run_dir: Path, load: LoadResult | None) -> list[LoadResult]:
-    """Every run's load result: run-<i>/load.json for repeated runs, else the run's own."""
-    numbered = [p for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / "load.json").exists()]
-    if numbered:
-        return [LoadResult.read(p) for p in sorted(numbered, key=lambda p: int(p.name[4:]))]
-    return [] if load is None else [load]
-
-
 def _success_min(results: Sequence[GateResult]) -> float | None:
     bounds = [r.gate.min for r in results if r.gate.metric.name == "success_rate" and r.gate.min is not None]
     return max(bounds) if bounds else None

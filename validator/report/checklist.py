@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from validator.errors import InputFileError
 from validator.judge.gates import CheckKind, GateResult, Status
-from validator.judge.judgement import RunArtifacts
+from validator.judge.run import RunArtifacts
 from validator.judge.verdict import WaiverState
 from validator.report.decision import hold_text, percent_text
 from validator.report.markdown import cell, code, one_line

@@ -18,8 +18,9 @@ from validator.canary.criteria_words import criterion_document, rollback_sentenc
 from validator.canary.live_promql import criterion_expr, duration
 from validator.errors import InputFileError
 from validator.judge.gates import GateResult
-from validator.judge.judgement import Judgement, RunArtifacts, ShapeObservation
+from validator.judge.judgement import Judgement, ShapeObservation
 from validator.judge.rollback import Criterion
+from validator.judge.run import RunArtifacts
 from validator.load.result import LoadResult
 from validator.measure.checks import MeasurementChecks
 from validator.report import ci_outputs

@@ -6,11 +6,11 @@ from typing import Any
 
 from validator.artifacts import write_text
 from validator.errors import InputFileError
-from validator.judge.judgement import Judgement, RunArtifacts
-from validator.judge.observations import observe
+from validator.judge.judgement import Judgement
+from validator.judge.run import RunArtifacts
 from validator.judge.verdict import WaiverState
 from validator.report.analysis import gate_sentences, observation_sentence, recommendations
-from validator.report.charts import Chart, run_loads, write_charts
+from validator.report.charts import Chart, write_charts
 from validator.report.checklist import CHECKLIST_FILE, checklist_context, render_checklist
 from validator.report.decision import decision_context
 from validator.report.markdown import cell
@@ -59,15 +59,14 @@ def release_sections(artifacts: RunArtifacts, rollback_lines: Sequence[str]) -> 
     """Draw the charts and write checklist.md into the run directory; return what the template shows of them, with
     the decision and the analysis."""
     judgement, metrics, baseline = artifacts.judgement, artifacts.metrics, artifacts.baseline
-    loads = run_loads(artifacts.run_dir, artifacts.load)
     charts = write_charts(
         artifacts.run_dir,
         judgement.results,
         metrics.measurements,
         baseline.measurements if baseline else None,
-        loads,
+        list(artifacts.loads),
     )
-    observations = observe(judgement, metrics, loads, baseline, artifacts.checks)
+    observations = artifacts.observations
     return {
         **decision_context(judgement.verdict, judgement.results),
         "charts": chart_rows(charts),
