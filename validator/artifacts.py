@@ -25,6 +25,7 @@ T = TypeVar("T")
 UMASK = os.umask(0o022)  # the process's umask, read once (reading it means setting it) and put back
 os.umask(UMASK)
 
+VERDICT_FILE = "verdict.json"  # the judged run's decision, read back by `baseline promote` and `rules --run`
 SCHEMA_VERSIONS = {"load": 3, "metrics": 1, "verdict": 1, "baseline": 3}  # the version each artifact is written at
 
 

@@ -56,19 +56,19 @@ def test_a_plan_of_one_look_is_the_fixed_design_and_later_looks_judge_near_it():
         plan(4, 2, 0.95, 3)
 
 
-def test_next_step_stops_when_every_bound_is_decided_or_at_the_last_look():
+def test_the_stopping_rule_stops_when_every_bound_is_decided_or_at_the_last_look():
     looks = plan(1, 3, 0.95, 3)
-    assert analysis.next_step(looks, 1, ["PASS", "FAIL", "NO_DATA"]).why == "decided"
-    step = analysis.next_step(looks, 2, ["PASS", "WARN"])
+    assert analysis.stopping_rule(looks, 1, ["PASS", "FAIL", "NO_DATA"]).why == "decided"
+    step = analysis.stopping_rule(looks, 2, ["PASS", "WARN"])
     assert not step.stop and step.why == "undecided" and step.level == looks.levels[1]
-    assert analysis.next_step(looks, 3, ["WARN"]).why == "last look"
+    assert analysis.stopping_rule(looks, 3, ["WARN"]).why == "last look"
 
 
-def test_next_step_stops_early_only_when_every_undecided_bound_is_futile():
+def test_the_stopping_rule_stops_early_only_when_every_undecided_bound_is_futile():
     looks = plan(1, 5, 0.95, 3)
-    assert analysis.next_step(looks, 2, ["PASS", "WARN"], futile=True).why == "futile"
-    assert analysis.next_step(looks, 2, ["PASS", "WARN"], futile=True).stop
-    assert analysis.next_step(looks, 5, ["WARN"], futile=True).why == "last look"
+    assert analysis.stopping_rule(looks, 2, ["PASS", "WARN"], futile=True).why == "futile"
+    assert analysis.stopping_rule(looks, 2, ["PASS", "WARN"], futile=True).stop
+    assert analysis.stopping_rule(looks, 5, ["WARN"], futile=True).why == "last look"
 
 
 def between_runs_change(estimate: float, run_sd: float, runs: int, baseline_runs: int = 3) -> Change:
@@ -150,8 +150,8 @@ def test_looks_are_reported_in_words_and_as_values():
 
     looks = plan(1, 2, 0.95, 3)
     bounds = (analysis.BoundLook("p99", "+10 % vs baseline", "WARN", 1.02, 0.95, 1.12, "ratio"),)
-    first = analysis.Look(analysis.next_step(looks, 1, ["WARN"]), bounds, looks.spending, 2)
-    last = analysis.Look(analysis.next_step(looks, 2, ["WARN"]), bounds, looks.spending, 2)
+    first = analysis.Look(analysis.stopping_rule(looks, 1, ["WARN"]), bounds, looks.spending, 2)
+    last = analysis.Look(analysis.stopping_rule(looks, 2, ["WARN"]), bounds, looks.spending, 2)
     lines = looks_lines((first, last))
     assert "stopped after 2 of at most 2 runs — max_repeat reached" in lines[0]
     assert "O'Brien–Fleming-type" in lines[0] and "| 2 | " in lines[-1] and "×1.020 [0.950, 1.120]" in lines[-1]

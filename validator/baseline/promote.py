@@ -6,12 +6,10 @@ from pathlib import Path
 from validator import artifacts
 from validator.errors import InputFileError
 
-VERDICT_FILE = "verdict.json"
-
 
 def promotion_problem(run_dir: Path, force: bool) -> InputFileError | None:
     """Why the run in `run_dir` cannot be promoted, as a one-line error; None when it can."""
-    path = run_dir / VERDICT_FILE
+    path = run_dir / artifacts.VERDICT_FILE
     verdict = artifacts.read_json(path, "verdict")
     decision = verdict["decision"]
     if verdict.get("incomplete"):

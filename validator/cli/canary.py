@@ -14,7 +14,6 @@ from validator.canary import rules_tests
 from validator.cli.common import progress, spec_option, user_errors
 from validator.errors import UsageError
 from validator.judge import rollback
-from validator.report.render import VERDICT_FILE
 from validator.spec import Spec
 
 baseline_option = click.option(
@@ -103,7 +102,7 @@ def _inputs(spec_path: Path, baseline_path: Path | None) -> tuple[Spec, Baseline
 def _run_text(run_dir: Path | None) -> str | None:
     if run_dir is None:
         return None
-    document = artifacts.read_json(run_dir / VERDICT_FILE, "verdict")
+    document = artifacts.read_json(run_dir / artifacts.VERDICT_FILE, "verdict")
     return f"{run_dir.name} (verdict {document['decision']})"
 
 

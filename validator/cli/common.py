@@ -12,12 +12,12 @@ from typing import Any, NoReturn
 
 import click
 
+from validator.artifacts import VERDICT_FILE
 from validator.errors import CouldNotEvaluate, UsageError, WriteFailed
 from validator.judge.verdict import ExitCode
 from validator.pipeline import Outcome
 from validator.redact import RedactingStream
 from validator.report import console
-from validator.report.render import VERDICT_FILE
 from validator.spec import Spec
 
 

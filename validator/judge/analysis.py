@@ -91,7 +91,7 @@ class LookStep:
     # could be decided by max_repeat; "undecided": run again
 
 
-def next_step(plan: Plan, runs: int, statuses: Sequence[str], futile: bool = False) -> LookStep:
+def stopping_rule(plan: Plan, runs: int, statuses: Sequence[str], futile: bool = False) -> LookStep:
     """Stop when no bound is left undecided (WARN) at this look's level, at the last look, or when every bound
     left undecided is `futile` (the last look would almost surely leave it WARN too); else run again.
 

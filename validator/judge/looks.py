@@ -2,7 +2,7 @@
 a bound still undecided at the last look.
 
 The look at k candidate runs pools the first k runs and judges every gate with the one-sided level the error
-spending gives that look (PASS and FAIL alike); `analysis.next_step` says whether to stop. Re-judging a run
+spending gives that look (PASS and FAIL alike); `analysis.stopping_rule` says whether to stop. Re-judging a run
 directory repeats the same looks: the runs, the baseline and the seeds are fixed.
 """
 
@@ -59,7 +59,7 @@ def step_after(looks: Plan, runs: int, results: Sequence[GateResult]) -> analysi
         check.kind == CheckKind.MAX_REGRESSION and analysis.futile(result.change, _limit(result), looks, runs)
         for result, check in undecided
     )
-    return analysis.next_step(looks, runs, statuses, futile)
+    return analysis.stopping_rule(looks, runs, statuses, futile)
 
 
 def next_step(spec: Spec, records: Sequence[MetricsRecord], baseline: Baseline | None) -> analysis.LookStep:

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from validator import __version__
-from validator.artifacts import SCHEMA_VERSIONS, write_json, write_text
+from validator.artifacts import SCHEMA_VERSIONS, VERDICT_FILE, write_json, write_text
 from validator.canary.criteria_words import criterion_document, rollback_sentence
 from validator.canary.live_promql import criterion_expr, duration
 from validator.errors import InputFileError
@@ -42,7 +42,6 @@ from validator.spec.units import format_seconds, format_value
 from validator.stats.intervals import interval_level
 
 REPORT_FILE = "report.md"
-VERDICT_FILE = "verdict.json"
 CLIENT_QUANTILES = (0.5, 0.95, 0.99)
 
 _templates = jinja2.Environment(
