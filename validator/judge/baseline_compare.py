@@ -23,7 +23,7 @@ from validator.evidence import IncomparableEvidence, Measurement
 from validator.judge import analysis
 from validator.judge.gates import CheckKind, GateResult, Status, evaluate_gate, fail_level, severity, worst
 from validator.spec import GateSpec, Spec
-from validator.spec.baseline import BaselineSpec
+from validator.spec.baseline import BaselineSpec, Mismatch
 from validator.stats.intervals import interval_level
 
 POWER = 0.95  # "95 % of the time": the same-build PASS rate and the detection rate calibrated for
@@ -56,7 +56,7 @@ class Comparability:
     """What differs between the candidate's load and the baseline's, and the policy for relative checks."""
 
     differences: tuple[Difference, ...]
-    policy: str = "warn"  # "warn" or "refuse"
+    policy: Mismatch = "warn"
 
     @property
     def reason(self) -> str:

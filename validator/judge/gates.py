@@ -17,7 +17,7 @@ from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, Incomparabl
 from validator.judge import analysis
 from validator.judge.resolution import Resolution, bound_resolution, change_resolution
 from validator.measure.client_figures import client_key
-from validator.spec import GateSpec, Resampling, Spec
+from validator.spec import GateSpec, Multiplicity, Resampling, Spec
 from validator.spec.units import format_value
 from validator.stats.intervals import Interval, interval_level, per_check_level
 from validator.stats.quantiles import MIN_TAIL_OBSERVATIONS
@@ -318,7 +318,7 @@ class FailLevel:
 
     level: float
     bound_level: float  # the spec's level, at which PASS is judged
-    multiplicity: str  # "margin" (FAIL at the spec's level) or "bonferroni" (split over the critical bounds)
+    multiplicity: Multiplicity  # "margin": FAIL at the spec's level; "bonferroni": split over the critical bounds
     critical_bounds: int
 
 
@@ -327,7 +327,9 @@ def fail_level(spec: Spec) -> FailLevel:
     return bounds_fail_level(spec.gates, spec.level, spec.multiplicity)
 
 
-def bounds_fail_level(gates: Iterable[GateSpec], bound_level: float, multiplicity: str = "margin") -> FailLevel:
+def bounds_fail_level(
+    gates: Iterable[GateSpec], bound_level: float, multiplicity: Multiplicity = "margin"
+) -> FailLevel:
     """`margin`: the spec's own level, since a same-build comparison sits a whole margin away from FAIL;
     `bonferroni`: the level split over the bounds of critical gates (only their FAIL makes a NO-GO), for a
     guarantee even when every bound is met exactly."""

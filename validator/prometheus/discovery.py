@@ -15,6 +15,7 @@ from validator.prometheus.client import PrometheusClient, QueryFailed
 from validator.prometheus.reading import listed, metadata_of, metric_type
 from validator.spec import PrometheusSpec
 from validator.spec.presets import PRESETS
+from validator.spec.prometheus import HistogramKind
 from validator.spec.promql import matcher, series
 from validator.spec.units import parse_duration
 
@@ -30,7 +31,7 @@ class Discovered:
     """The service's HTTP server metrics as Prometheus has them."""
 
     latency_histogram: str
-    histogram: str  # "classic" or "native"
+    histogram: HistogramKind
     latency_unit: str  # "s" or "ms"
     bounds: tuple[float, ...]  # classic upper bounds in seconds (empty for native)
     request_counter: str
@@ -112,7 +113,7 @@ def _series(client: PrometheusClient, match: str, start: float, end: float) -> l
 
 
 def _histogram_series(client: PrometheusClient, name: str, selector: str, start: float,
-                      end: float) -> tuple[str | None, dict[str, set[str]]]:
+                      end: float) -> tuple[HistogramKind | None, dict[str, set[str]]]:
     """("classic" or "native", label values) of the histogram's series under the selector, (None, {}) if none."""
     classic = _series(client, series(name + "_bucket", selector), start, end)
     if classic:

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from validator.redact import keep_url_credentials, redact_url
 from validator.spec.baseline import BaselineSpec, baseline_section
@@ -30,10 +31,12 @@ from validator.spec.rollout import RolloutPlan, RolloutSpec, Stage, Waiver, roll
 from validator.spec.rules import RulesSpec, SloSpec, rules_section
 from validator.spec.units import parse_number
 
-RESAMPLING_METHODS = ("auto", "exact", "block")
+ResamplingMethod = Literal["auto", "exact", "block"]
+RESAMPLING_METHODS: tuple[ResamplingMethod, ...] = get_args(ResamplingMethod)
 MIN_RESAMPLES = 100
 MAX_RESAMPLES = 100_000  # beyond this the intervals do not change, only the memory (10^8 would take ~10 GiB)
-MULTIPLICITY = ("margin", "bonferroni")
+Multiplicity = Literal["margin", "bonferroni"]
+MULTIPLICITY: tuple[Multiplicity, ...] = get_args(Multiplicity)
 LEVEL_EXPECTED = "a confidence level above 50% and below 100%, such as 0.95 or '95%'"
 
 __all__ = [
@@ -58,7 +61,7 @@ class Resampling:
     """How quantile intervals are computed ([confidence] method, resamples): `auto` | `exact` | `block`, bootstrap
     resamples and the seed."""
 
-    method: str = "auto"
+    method: ResamplingMethod = "auto"
     resamples: int = 2_000
     seed: int = 20261123  # fixed, so a re-rendered verdict is identical
 
@@ -79,7 +82,7 @@ class Spec:
     checklist: Path | None = None
     client_server_gap: float = 2.0  # flag client vs Prometheus quantiles further apart than this factor
     resampling: Resampling = Resampling()  # [confidence] method, resamples
-    multiplicity: str = "margin"  # [confidence] multiplicity: "margin" or "bonferroni"
+    multiplicity: Multiplicity = "margin"  # [confidence] multiplicity
     rollout: RolloutSpec = RolloutSpec()  # [rollout]: the staged plans a GO and a CAUTION follow
     waivers: tuple[Waiver, ...] = ()  # [[waivers]]: warning gates allowed to stand short until a date
     rules: RulesSpec = RulesSpec()  # [rules]: the alert rules and dashboard that watch the canary

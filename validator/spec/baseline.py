@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from validator.spec.reader import Reader, boolean, choice, positive
 from validator.spec.units import parse_fraction
 
-MISMATCH = ("warn", "refuse")
+Mismatch = Literal["warn", "refuse"]
+MISMATCH: tuple[Mismatch, ...] = get_args(Mismatch)
 SELECTOR_HELP = "a path, SERVICE@VERSION or 'latest'"
 
 
@@ -18,7 +20,7 @@ class BaselineSpec:
 
     file: str | None = None
     directory: Path = Path("baselines")
-    mismatch: str = "warn"
+    mismatch: Mismatch = "warn"
     tolerance: float = 0.10
     base_dir: Path = Path(".")
     allow_foreign: bool = False  # allow_foreign_baseline: a baseline of another service, judged as a mismatch

@@ -4,17 +4,19 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from validator.spec.metrics import BUILTIN_METRICS, MetricDefinition, custom_metric
 from validator.spec.prometheus import selector
 from validator.spec.reader import Reader, SpecError, boolean, choice
 from validator.spec.units import parse_fraction
 
-SEVERITIES = ("critical", "warning")
+Severity = Literal["critical", "warning"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 # whose figure a gate judges: Prometheus's, the load generator's, both, or (open model) the generator's latency from
 # each request's intended send time, which is what a client on a timetable sees
-SOURCES = ("server", "client", "both", "corrected")
+Source = Literal["server", "client", "both", "corrected"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 
 
 ChangeScale = Literal["ratio", "difference"]  # a change against the baseline: a ratio or a difference
@@ -26,14 +28,14 @@ class GateSpec:
 
     name: str
     metric: MetricDefinition
-    severity: str
+    severity: Severity
     max: float | None = None
     min: float | None = None
     max_regression: float | None = None
     query: str | None = None
     route: str | None = None  # a value of the preset's route label (server) and a Locust request name (client)
     selector: str = ""  # extra label matchers for this gate only
-    source: str = "server"
+    source: Source = "server"
 
     @property
     def is_custom(self) -> bool:

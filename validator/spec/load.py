@@ -3,12 +3,14 @@
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from validator.spec.reader import Reader, at_most, choice, non_negative_duration, positive, positive_int
 from validator.spec.units import parse_duration, parse_rate
 from validator.stats.sequential import DEFAULT_SPENDING, SPENDING_CHOICES
 
-ARRIVALS = ("poisson", "fixed")
+Arrival = Literal["poisson", "fixed"]
+ARRIVALS: tuple[Arrival, ...] = get_args(Arrival)
 _SPENDING_EXPECTED = " or ".join(f"'{name}'" for name in SPENDING_CHOICES)
 OPEN_MODEL_DEFAULT_USERS = 100  # open model: the pool of users that serve the timetable's slots
 
@@ -35,7 +37,7 @@ class LoadSpec:
     warmup: float = 5.0
     workers: int = 1  # 1: in this process; N > 1: a Locust master plus N local worker processes
     arrival_rate: float | None = None  # open model (requests/s); None: closed model (users loop)
-    arrival: str = "poisson"  # open model timetable: "poisson" or "fixed" spacing
+    arrival: Arrival = "poisson"  # open model timetable spacing
     ramp: float = 0.0  # open model: seconds of linear ramp from 0 to arrival_rate
     request_timeout: float | None = None  # a request not answered in this time fails (counted at this latency)
     repeat: int = 1  # k ≥ 2: k runs back to back, judged together (ratios from the spread of the runs' own estimates)

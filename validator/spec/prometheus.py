@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from validator.redact import redact_url
 from validator.spec.presets import PRESETS, UNIT_SECONDS
@@ -12,6 +13,8 @@ from validator.spec.promql import check_matchers, is_label_name, is_metric_name
 from validator.spec.reader import Reader, at_most, boolean, choice, positive
 from validator.spec.units import parse_duration
 
+HistogramKind = Literal["classic", "native"]
+HISTOGRAM_KINDS: tuple[HistogramKind, ...] = get_args(HistogramKind)
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -52,7 +55,7 @@ class PrometheusSpec:
     preset: str | None = None
     route_label: str | None = None
     latency_unit: str = "s"
-    histogram: str = "classic"  # how latency_histogram is kept: classic `_bucket` series or one native histogram
+    histogram: HistogramKind = "classic"  # how latency_histogram is kept: classic `_bucket` series or one native
     bearer_token: Secret | None = None
     basic_auth_user: str | None = None
     basic_auth_password: Secret | None = None
@@ -75,7 +78,6 @@ class PrometheusSpec:
         return UNIT_SECONDS[self.latency_unit]
 
 
-HISTOGRAM_KINDS = ("classic", "native")
 
 
 def prometheus_section(table: Reader) -> PrometheusSpec:

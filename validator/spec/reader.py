@@ -5,7 +5,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from validator.errors import SpecError
 from validator.spec.units import parse_duration, parse_fraction
@@ -115,13 +115,17 @@ def positive_int(value: object) -> int:
     return value
 
 
-def choice(options: tuple[str, ...]) -> Callable[[object], str]:
-    """A parser accepting exactly one of `options`."""
+Choice = TypeVar("Choice", bound=str)
 
-    def parse_choice(value: object) -> str:
-        if value not in options:
-            raise ValueError(" or ".join(f"'{option}'" for option in options))
-        return str(value)
+
+def choice(options: tuple[Choice, ...]) -> Callable[[object], Choice]:
+    """A parser accepting exactly one of `options` (typed as their Literal)."""
+
+    def parse_choice(value: object) -> Choice:
+        for option in options:
+            if value == option:
+                return option
+        raise ValueError(" or ".join(f"'{option}'" for option in options))
 
     return parse_choice
 
