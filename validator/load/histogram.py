@@ -9,7 +9,7 @@ This module knows nothing about Locust or Prometheus: it records numbers, merges
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,17 +138,22 @@ class LatencyHistogram:
         """The q-quantile in µs, interpolated linearly inside its bucket and clamped to [min, max]; NaN if empty."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile q must be within [0, 1], got {q!r}")
+        return float(self.quantiles([q])[0])
+
+    def quantiles(self, probabilities: Sequence[float]) -> np.ndarray:
+        """The quantiles (µs) at each probability in one pass over the buckets, as `quantile` reads each; NaN for an
+        empty histogram."""
         if self.total == 0:
-            return math.nan
+            return np.full(len(probabilities), math.nan)
         keys, counts = self.buckets()
         cumulative = np.cumsum(counts)
-        rank = q * self.total
-        index = min(int(np.searchsorted(cumulative, rank, side="left")), len(keys) - 1)
-        upper = float(upper_edges_us(keys[index]))
+        ranks = np.asarray(probabilities, dtype=float) * self.total
+        index = np.minimum(np.searchsorted(cumulative, ranks, side="left"), len(keys) - 1)
+        upper = upper_edges_us(keys[index])
         lower = upper / _MAPPING.gamma
-        before = float(cumulative[index] - counts[index])
-        value = lower + (upper - lower) * (rank - before) / float(counts[index])
-        return min(max(value, self.min), self.max)
+        before = cumulative[index] - counts[index]
+        values = lower + (upper - lower) * (ranks - before) / counts[index]
+        return np.clip(values, self.min, self.max)
 
     def to_dict(self) -> dict[str, Any]:
         """Compact JSON form: the non-empty buckets as one count row (`validator.compact`: first key, counts, `-n`

@@ -1,7 +1,6 @@
 """Charts over time: every run's timeline (req/s, p50/p99, errors per 1-s window; warm-up shaded, steady window
 marked) and success rate with errors stacked by category."""
 
-import math
 from collections.abc import Sequence
 
 import matplotlib
@@ -11,12 +10,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MultipleLocator, NullLocator
 
 from validator.load.capture import ErrorGroup
-from validator.load.histogram import LatencyHistogram, upper_edges_us
+from validator.load.histogram import LatencyHistogram
 from validator.load.result import LoadResult
 from validator.report.chart_style import CANDIDATE, ERRORS, LIMIT, WARMUP, label_text, note
 
 MAX_CATEGORIES = 6
-GAMMA = float(upper_edges_us(np.array(1)))  # a client bucket's upper edge ÷ its lower edge
 MIXED = "several categories at once (split per second not recorded)"
 
 
@@ -27,19 +25,8 @@ def _clock(seconds: float, _: object = None) -> str:
 
 
 def window_quantiles(histogram: LatencyHistogram, probabilities: Sequence[float]) -> list[float]:
-    """Quantiles (ms) of one window's histogram from a single pass over its buckets, interpolated inside the bucket
-    as `LatencyHistogram.quantile` does; NaN for an empty window."""
-    if not histogram.total:
-        return [math.nan] * len(probabilities)
-    keys, counts = histogram.buckets()
-    cumulative = np.cumsum(counts)
-    upper = upper_edges_us(keys)
-    ranks = np.asarray(probabilities) * histogram.total
-    index = np.minimum(np.searchsorted(cumulative, ranks, side="left"), len(keys) - 1)
-    lower = upper[index] / GAMMA
-    before = cumulative[index] - counts[index]
-    values = lower + (upper[index] - lower) * (ranks - before) / counts[index]
-    return list(np.clip(values, histogram.min, histogram.max) / 1e3)
+    """Quantiles (ms) of one window's histogram; NaN for an empty window."""
+    return list(histogram.quantiles(probabilities) / 1e3)
 
 
 def _series(load: LoadResult, quantiles: bool = True) -> dict[str, np.ndarray]:
