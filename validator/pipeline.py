@@ -30,7 +30,7 @@ from validator.baseline.store import resolve
 from validator.errors import NotRemeasured, UsageError
 from validator.judge import looks
 from validator.judge.analysis import LookStep
-from validator.judge.baseline_compare import comparability
+from validator.judge.baseline_compare import Calibration, calibrate, comparability
 from validator.judge.judgement import Judgement, judge_run
 from validator.judge.observations import observe
 from validator.judge.run import RunArtifacts
@@ -280,6 +280,14 @@ def repeat_dirs(run_dir: Path) -> list[Path]:
     """RUN_DIR/run-<i>/ folders holding a load.json (a run with `load.repeat` > 1), in run order."""
     numbered = [p for p in run_dir.glob("run-*") if p.name[4:].isdigit() and (p / LOAD_FILE).exists()]
     return sorted(numbered, key=lambda p: int(p.name[4:]))
+
+
+def calibration(spec: Spec, runs: int, run_dir: Path, notify: Notify) -> list[Calibration]:
+    """Run the spec's load `runs` times back to back into `run_dir` (run-<i>/ each) and the noise floor each gate
+    shows across them: the tolerance a same-build run passes and the regression it then catches."""
+    repeated = dataclasses.replace(spec, load=dataclasses.replace(spec.load, repeat=runs))
+    run_validation(repeated, None, run_dir, None, int(ExitCode.CAUTION), notify)
+    return calibrate([MetricsRecord.read(part).measurements for part in repeat_dirs(run_dir)], spec)
 
 
 def record_baseline(

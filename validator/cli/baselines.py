@@ -1,6 +1,5 @@
 """`slagate baseline …`: record, promote, list, show, validate, diff and calibrate the versioned baselines."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,8 +10,7 @@ from validator.baseline.promote import promotion_problem
 from validator.baseline.store import resolve, services, versions
 from validator.cli.common import demo_endpoints, fail, progress, reports_dir_option, spec_option, user_errors
 from validator.errors import UsageError
-from validator.judge.baseline_compare import calibrate, diff
-from validator.measure.record import MetricsRecord
+from validator.judge.baseline_compare import diff
 from validator.report import baseline_words
 from validator.spec import Spec, load_spec
 from validator.spec.baseline import BaselineSpec, is_reference
@@ -154,13 +152,10 @@ def baseline_calibrate(
     with user_errors():
         spec = load_spec(spec_path)
         check_version(version)
-    repeated = replace(spec, load=replace(spec.load, repeat=runs))
-    with demo_endpoints(repeated, demo, ()) as target, user_errors():
+    with demo_endpoints(spec, demo, ()) as target, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
         progress(f"calibration {run_dir.name}: {runs} runs of {spec.load.duration:g} s at {target.shown_target}")
-        pipeline.run_validation(target, None, run_dir, None, 3, progress)
-        parts = pipeline.repeat_dirs(run_dir)
-        rows = calibrate([MetricsRecord.read(part).measurements for part in parts], spec)
+        rows = pipeline.calibration(target, runs, run_dir, progress)
         _record([run_dir], spec, version, baselines_dir, force)
     click.echo(baseline_words.calibration_table(rows, spec.level))
 
