@@ -57,6 +57,8 @@ from validator.report import history
 from validator.report.checklist import check_template
 from validator.report.render import checklist_file, write_reports
 from validator.spec import Spec, load_spec
+from validator.spec.baseline import is_reference
+from validator.spec.reader import PATH_NAME
 
 Notify = Callable[[str], None]  # one progress line for the user
 
@@ -95,20 +97,39 @@ def load_inputs(spec_path: Path, baseline: str | None = None) -> tuple[Spec, Bas
     spec = load_spec(spec_path)
     if spec.checklist is not None:
         check_template(spec.checklist)  # a broken template is refused before the load, not after it
+    load_reference(spec)  # a pinned reference that cannot be used is refused before the load, not after it
     selector = baseline or spec.baseline.file
     if selector is None:
         return spec, None
     origin = "--baseline" if baseline else f"{spec.path}: baseline.file"
+    named = spec.baseline_file if not baseline else None
+    return spec, _baseline_of(spec, named or selector, origin)
+
+
+def load_reference(spec: Spec) -> Baseline | None:
+    """The pinned reference baseline `max_drift` compares with (`[baseline] reference`: a version of the spec's
+    service, SERVICE@VERSION or a file), None when the spec names none."""
+    reference = spec.baseline.reference
+    if reference is None:
+        return None
+    bare_version = PATH_NAME.match(reference) is not None and not reference.endswith(".json")
+    selector = f"{spec.service}@{reference}" if bare_version else reference
+    named = None if is_reference(selector) else spec.baseline.base_dir / selector
+    return _baseline_of(spec, named or selector, f"{spec.path}: baseline.reference")
+
+
+def _baseline_of(spec: Spec, selector: Path | str, origin: str) -> Baseline:
+    """The baseline a path or selector names, of the spec's service (unless allow_foreign_baseline)."""
     try:
-        named = spec.baseline_file if not baseline else None
-        loaded = load_baseline(named or resolve(selector, spec.baseline, spec.service))
+        path = selector if isinstance(selector, Path) else resolve(selector, spec.baseline, spec.service)
+        loaded = load_baseline(path)
     except UsageError as error:
         raise UsageError(f"{error} (from {origin})") from None
     if loaded.service != spec.service and not spec.baseline.allow_foreign:
         raise UsageError(f"{loaded.path}: service: expected {spec.service!r} (the spec's service), got "
                          f"{loaded.service!r}; a baseline of another service is used only with "
                          f"[baseline] allow_foreign_baseline = true (from {origin})")
-    return spec, loaded
+    return loaded
 
 
 def run_validation(
@@ -197,14 +218,16 @@ def judged_run(
     load = LoadResult.read(run_dir) if (run_dir / LOAD_FILE).exists() else None
     loads = tuple(LoadResult.read(part) for part in repeat_dirs(run_dir)) or ((load,) if load else ())
     comparable = comparability(load.profile if load else None, baseline, spec.baseline, spec.service)
+    reference = load_reference(spec)
     if spec.load.auto_repeat:
-        judgement = looks.judge_looks(spec, metrics, records or [metrics], baseline, checks.warnings, comparable)
+        judgement = looks.judge_looks(spec, metrics, records or [metrics], baseline, checks.warnings, comparable,
+                                      reference)
     else:
-        judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable)
+        judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable, reference)
     observations = tuple(observe(judgement, metrics, loads, baseline, checks))
     exit_code = judgement.verdict.exit_code(caution_exit_code)
     return RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable, loads,
-                        observations)
+                        observations, reference)
 
 
 def contested(spec: Spec, checks: MeasurementChecks) -> Spec:
@@ -371,6 +394,7 @@ def _run_and_measure(
     With `repeat = "auto"` another run starts only while the looks leave a bound undecided (`looks.next_step`).
     A stop request ends the repeats: what was measured is written, Prometheus is not queried for a stopped load."""
     repeat = spec.load.repeat
+    reference = load_reference(spec) if spec.load.auto_repeat else None
     records = []
     steps: list[LookStep] = []
     for index in range(1, repeat + 1):
@@ -396,7 +420,7 @@ def _run_and_measure(
         if stop is not None:
             break
         if spec.load.auto_repeat:
-            steps.append(looks.next_step(spec, records, baseline))
+            steps.append(looks.next_step(spec, records, baseline, reference))
             if steps[-1].stop:
                 break
     looked = [{"runs": s.runs, "level": s.level, "stop": s.stop, "why": s.why} for s in steps]

@@ -172,3 +172,22 @@ def test_another_service_s_baseline_is_exit_2_unless_allowed_then_a_mismatch(tmp
     spec, baseline = load_inputs(spec_path)
     foreign = comparability(profile(baseline), baseline, spec.baseline, spec.service)
     assert [(d.field, d.candidate, d.baseline) for d in foreign.differences] == [("service", "orders", "demo")]
+
+
+def test_a_pinned_reference_is_a_version_of_the_service_refused_before_any_load_when_missing(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
+    gate = '[[gates]]\nmetric = "latency_p95"\nmax_regression = "15%"\nmax_drift = "25%"\n'
+    spec_path = write_spec(tmp_path, extra='[baseline]\nfile = "demo@1.1.0"\nreference = "1.0.0"', name="demo")
+    spec_path.write_text(spec_path.read_text() + gate)
+    spec, baseline = load_inputs(spec_path)
+    from validator.pipeline import load_reference
+
+    reference = load_reference(spec)
+    assert baseline is not None and baseline.version == "1.1.0" and reference is not None
+    assert reference.version == "1.0.0" and reference.path == tmp_path / "baselines/demo/1.0.0.json"
+    spec_path.write_text(spec_path.read_text().replace('reference = "1.0.0"', 'reference = "0.9.0"'))
+    with pytest.raises(UsageError, match=r"baseline\.reference"):
+        load_inputs(spec_path)
+    spec_path.write_text(spec_path.read_text().replace('reference = "0.9.0"\n', ""))
+    with pytest.raises(InputFileError, match=r"gates\[1\]\.max_drift: expected baseline\.reference as well"):
+        load_inputs(spec_path)

@@ -129,3 +129,23 @@ def test_caution_exit_code_is_configurable() -> None:
     verdict = decide([result_with(Status.WARN, "critical")])
     assert verdict.exit_code(caution_exit_code=0) == 0
     assert verdict.rollout.steps == (1, 5, 25, 50, 100)
+
+
+def test_max_drift_judges_the_pinned_reference_beside_the_per_release_baseline() -> None:
+    """+5 % a release passes a 15 % per-release tolerance, yet is far beyond a 20 % drift since the reference."""
+    from validator.evidence import RateEvidence
+    from validator.judge.gates import CheckKind
+
+    gate = GateSpec("throughput", BUILTIN_METRICS["throughput"], "critical", max_regression=0.15, max_drift=0.20)
+    candidate = Measurement("throughput", "q", RateEvidence(60_000, 600.0))  # 100 req/s
+    baseline = Measurement("throughput", "q", RateEvidence(63_000, 600.0))  # 105 req/s: −5 %
+    reference = Measurement("throughput", "q", RateEvidence(90_000, 600.0))  # 150 req/s: −33 %
+    result = evaluate_gate(gate, candidate, baseline, 0.95, "demo 1.4.0", reference=reference,
+                           reference_label="demo 1.0.0")
+    checks = {check.kind: check for check in result.checks}
+    assert checks[CheckKind.MAX_REGRESSION].status == Status.PASS
+    drift = checks[CheckKind.MAX_DRIFT]
+    assert drift.status == Status.FAIL and drift.bound == "−20 % vs reference" and "demo 1.0.0" in drift.reason
+    assert result.status == Status.FAIL
+    missing = evaluate_gate(gate, candidate, baseline, 0.95, "demo 1.4.0")
+    assert {c.kind: c.status for c in missing.checks}[CheckKind.MAX_DRIFT] == Status.NO_DATA

@@ -44,7 +44,12 @@ class Baseline:
     @property
     def label(self) -> str:
         """How the report names it: service, version and file."""
-        return f"baseline {self.service} {self.version} ({self.path})"
+        return f"baseline {self.identity}"
+
+    @property
+    def identity(self) -> str:
+        """Service, version and file: `demo 1.0.0 (baselines/demo/1.0.0.json)`."""
+        return f"{self.service} {self.version} ({self.path})"
 
 
 def read_document(path: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from validator.baseline.file import Baseline
 from validator.baseline.provenance import file_sha256, host_class
 from validator.evidence import IncomparableEvidence, Measurement
 from validator.judge import analysis
-from validator.judge.gates import CheckKind, GateResult, Status, evaluate_gate, fail_level, severity, worst
+from validator.judge.gates import RELATIVE, GateResult, Status, evaluate_gate, fail_level, severity, worst
 from validator.spec import GateSpec, Spec
 from validator.spec.baseline import BaselineSpec, Mismatch
 from validator.stats.intervals import interval_level
@@ -76,7 +76,7 @@ class Comparability:
         reason = self.reason
         checks = []
         for check in result.checks:
-            if check.kind == CheckKind.MAX_REGRESSION:
+            if check.kind in RELATIVE:
                 status = Status.NO_DATA if self.policy == "refuse" else max(check.status, Status.WARN, key=severity)
                 check = dataclasses.replace(check, status=status, reason=f"{reason}; {check.reason}")
             checks.append(check)

@@ -36,9 +36,11 @@ class CheckKind(StrEnum):
     MAX = "max"
     MIN = "min"
     MAX_REGRESSION = "max_regression"
+    MAX_DRIFT = "max_drift"
     ENOUGH_DATA = "enough_data"
 
 
+RELATIVE = (CheckKind.MAX_REGRESSION, CheckKind.MAX_DRIFT)  # the checks against a baseline
 _SEVERITY_ORDER = (Status.PASS, Status.WARN, Status.NO_DATA, Status.FAIL)
 DEFAULT_PRECISION = 0.05  # without max_regression, "enough data" means the quantile is known to ± 5 %
 
@@ -107,8 +109,11 @@ def evaluate_gate(
     baseline_label: str | None = None,
     resampling: Resampling = DEFAULT_RESAMPLING,
     fail_bound_level: float | None = None,
+    reference: Measurement | None = None,
+    reference_label: str | None = None,
 ) -> GateResult:
-    """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline).
+    """Judge every bound of `gate` on the measurement's interval (and on the change against the baseline, and
+    against the pinned reference for `max_drift`).
 
     Bounds are one-sided, so each is judged on a one-sided confidence bound: PASS needs the one-sided
     `bound_level` bound on the good side (the good end of the two-sided interval at 2·level - 1), FAIL needs
@@ -146,10 +151,14 @@ def evaluate_gate(
 
     baseline_value, change = None, None
     if gate.max_regression is not None:
-        check, baseline_value, change = _regression_check(
-            gate, evidence, baseline, (coverage, fail_coverage), baseline_label, resampling
+        check, baseline_value, change = _relative_check(
+            gate, CheckKind.MAX_REGRESSION, evidence, baseline, (coverage, fail_coverage), baseline_label, resampling
         )
         checks.append(check)
+    if gate.max_drift is not None:
+        checks.append(_relative_check(
+            gate, CheckKind.MAX_DRIFT, evidence, reference, (coverage, fail_coverage), reference_label, resampling
+        )[0])
     checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, coverage)
     resolution = None
     if isinstance(evidence, QuantileEvidence):
@@ -170,14 +179,16 @@ def judge_gate(
     baseline_label: str | None = None,
     resampling: Resampling = DEFAULT_RESAMPLING,
     fail_bound_level: float | None = None,
+    reference: Mapping[str, Measurement] | None = None,
+    reference_label: str | None = None,
 ) -> GateResult:
     """The gate judged on the figure its `source` names: the server's, the client's, or both (both must PASS; the
     worse decides). With `client` the server's result is kept beside it for the report."""
-    base = baseline or {}
+    base, pinned = baseline or {}, reference or {}
 
     def side(key: str, name: str) -> GateResult:
         result = evaluate_gate(gate, measurements.get(key), base.get(key), bound_level, baseline_label, resampling,
-                               fail_bound_level)
+                               fail_bound_level, pinned.get(key), reference_label)
         return dataclasses.replace(result, side=name)
 
     server = side(gate.measurement_key, "server")
@@ -203,13 +214,18 @@ def _resolution_checks(
         coarse = None
         if limit is not None and check.status != Status.FAIL:
             coarse = bound_resolution(evidence, limit)
-        elif check.kind == CheckKind.MAX_REGRESSION and gate.max_regression is not None and check.status == Status.PASS:
-            coarse = change_resolution(evidence, gate.max_regression)
+        elif (tolerance := _tolerances(gate).get(check.kind)) is not None and check.status == Status.PASS:
+            coarse = change_resolution(evidence, tolerance)
         if coarse is not None:
             found = found or coarse
             check = dataclasses.replace(check, status=Status.WARN, reason=_resolution_words(name, coarse))
         judged.append(check)
     return judged, found
+
+
+def _tolerances(gate: GateSpec) -> dict[CheckKind, float | None]:
+    """Each relative check's tolerance."""
+    return {CheckKind.MAX_REGRESSION: gate.max_regression, CheckKind.MAX_DRIFT: gate.max_drift}
 
 
 def _resolution_words(name: str, r: Resolution) -> str:
@@ -260,34 +276,48 @@ def _tail_checks(
     return checks
 
 
-def _regression_check(
+_AGAINST = {  # a relative check: what it compares with, as its bound and its missing-data reasons say
+    CheckKind.MAX_REGRESSION: (
+        "baseline", "no baseline data", "no baseline is configured (the spec has no [baseline] file)"
+    ),
+    CheckKind.MAX_DRIFT: (
+        "reference", "no reference data", "no reference baseline is configured (baseline.reference)"
+    ),
+}
+
+
+def _relative_check(
     gate: GateSpec,
+    kind: CheckKind,
     evidence: Evidence,
     baseline: Measurement | None,
     coverages: tuple[float, float],
     label: str | None,
     resampling: Resampling,
 ) -> tuple[Check, Interval | None, Change | None]:
+    """The change against a baseline judged against its tolerance: `max_regression` against the current baseline,
+    `max_drift` against the pinned reference (`kind`)."""
     coverage, fail_coverage = coverages
-    tolerance = gate.max_regression
+    tolerance = gate.max_regression if kind == CheckKind.MAX_REGRESSION else gate.max_drift
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
+    noun, missing, unconfigured = _AGAINST[kind]
     regression = functools.partial(
-        Check, CheckKind.MAX_REGRESSION, f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs baseline"
+        Check, kind, f"{'+' if worse_is_higher else '−'}{tolerance * 100:g} % vs {noun}"
     )
     if baseline is None or baseline.evidence is None:
         if label is None:
-            why = "no baseline is configured (the spec has no [baseline] file)"
+            why = unconfigured
         else:
             why = baseline.error if baseline and baseline.error else f"{label} has no figure for {gate.metric.name}"
-        return regression(Status.NO_DATA, f"no baseline data: {why}"), None, None
+        return regression(Status.NO_DATA, f"{missing}: {why}"), None, None
     try:
         change = analysis.change(evidence, baseline.evidence, coverage, resampling, baseline.run_noise)
     except IncomparableEvidence as error:
         return regression(Status.NO_DATA, f"cannot compare with {label}: {error}"), None, None
     baseline_side = dataclasses.replace(resampling, seed=resampling.seed + 1)  # the draws its ratio used
     baseline_value = baseline.evidence.interval(coverage, baseline_side)
-    limit = gate.regression_limit(change.kind)
+    limit = gate.relative_limit(tolerance, change.kind)
     if change.kind == "ratio":
         shown = f"ratio {change.interval.estimate:.3f} [{change.interval.low:.3f}, {change.interval.high:.3f}]"
         limit_text = f"{limit:.3f}"

@@ -53,9 +53,11 @@ def judge_run(
     baseline: Baseline | None,
     measurement_warnings: Sequence[str] = (),
     comparability: Comparability | None = None,
+    reference: Baseline | None = None,
 ) -> Judgement:
-    """Evaluate every gate of the spec on the measurements (and the baseline) and decide once; a load that differs
-    from the baseline's (`comparability`) caps the relative checks."""
+    """Evaluate every gate of the spec on the measurements (and the baseline, and the pinned `reference` for
+    `max_drift`) and decide once; a load that differs from the baseline's (`comparability`) caps the relative
+    checks."""
     label = baseline.label if baseline else None
     failing = fail_level(spec)
     results = [
@@ -67,6 +69,8 @@ def judge_run(
             label,
             spec.resampling,
             failing.level,
+            reference.measurements if reference else None,
+            f"reference {reference.identity}" if reference else None,
         )
         for gate in spec.gates
     ]

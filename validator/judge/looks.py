@@ -40,11 +40,12 @@ def judge_look(
     baseline: Baseline | None,
     runs: int,
     warnings: Sequence[str] = (),
+    reference: Baseline | None = None,
 ) -> tuple[Judgement, analysis.Look]:
     """The judgement of the first `runs` runs pooled in `metrics`, at that look's level, and the look."""
     looks = plan_for(spec, baseline)
     level = looks.level_at(runs)
-    judgement = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings)
+    judgement = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, reference=reference)
     step = step_after(looks, runs, judgement.results)
     look = analysis.Look(step, _bounds(judgement.results), looks.spending, looks.last)
     return judgement, look
@@ -62,12 +63,14 @@ def step_after(looks: Plan, runs: int, results: Sequence[GateResult]) -> analysi
     return analysis.stopping_rule(looks, runs, statuses, futile)
 
 
-def next_step(spec: Spec, records: Sequence[MetricsRecord], baseline: Baseline | None) -> analysis.LookStep:
+def next_step(
+    spec: Spec, records: Sequence[MetricsRecord], baseline: Baseline | None, reference: Baseline | None = None
+) -> analysis.LookStep:
     """Whether the pipeline runs again after `records` (each run's record, in order)."""
     runs = len(records)
     if runs < spec.load.min_repeat:
         return analysis.LookStep(runs, spec.level, False, "before the first look")
-    return judge_look(spec, pool_records(list(records)), baseline, runs)[1].step
+    return judge_look(spec, pool_records(list(records)), baseline, runs, reference=reference)[1].step
 
 
 def judge_looks(
@@ -77,6 +80,7 @@ def judge_looks(
     baseline: Baseline | None,
     warnings: Sequence[str] = (),
     comparability: Comparability | None = None,
+    reference: Baseline | None = None,
 ) -> Judgement:
     """Every look of the run again, and the judgement of the last look (all its runs, pooled in `metrics`) with
     the looks attached; a bound still undecided at max_repeat carries what would decide it.
@@ -84,13 +88,13 @@ def judge_looks(
     The looks are the statistical decisions the pipeline stopped on; a baseline from another load profile caps
     the final judgement's relative checks (`comparability`) but is no reason to run again."""
     looks = [
-        judge_look(spec, pool_records(list(records[:runs])), baseline, runs)[1]
+        judge_look(spec, pool_records(list(records[:runs])), baseline, runs, reference=reference)[1]
         for runs in range(spec.load.min_repeat, len(records))
     ]
     runs = max(1, len(records))
-    looks.append(judge_look(spec, metrics, baseline, runs)[1])
+    looks.append(judge_look(spec, metrics, baseline, runs, reference=reference)[1])
     level = looks[-1].step.level
-    final = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability)
+    final = judge_run(dataclasses.replace(spec, level=level), metrics, baseline, warnings, comparability, reference)
     results = final.results
     if looks[-1].step.why in ("last look", "futile"):
         last_level = plan_for(spec, baseline).levels[-1]  # what max_repeat would have judged at

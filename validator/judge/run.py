@@ -29,3 +29,4 @@ class RunArtifacts:
     comparability: Comparability | None = None  # the run's load against the baseline's
     loads: tuple[LoadResult, ...] = ()  # each run's load (run-<i>/load.json with load.repeat > 1), else the run's own
     observations: tuple[Observation, ...] = ()  # what the judge noticed beyond the gates
+    reference: Baseline | None = None  # the pinned reference baseline of max_drift

@@ -123,7 +123,8 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
         "status": result.status.value,
         "reason": result.reason,
         "unit": gate.metric.unit,
-        "bounds": {"max": gate.max, "min": gate.min, "max_regression": gate.max_regression},
+        "bounds": {"max": gate.max, "min": gate.min, "max_regression": gate.max_regression,
+                   **({"max_drift": gate.max_drift} if gate.max_drift is not None else {})},
         "measured": interval(result.value),
         "baseline": interval(result.baseline),
         "change": None if result.change is None else {"kind": result.change.kind,
@@ -249,6 +250,8 @@ def _declared_bounds(result: GateResult) -> str:
         parts.append(f"≥ {format_value(gate.min, unit)}")
     if gate.max_regression is not None:
         parts.append(f"regression ≤ {gate.max_regression * 100:g} %")
+    if gate.max_drift is not None:
+        parts.append(f"drift ≤ {gate.max_drift * 100:g} %")
     return ", ".join(parts)
 
 
@@ -332,6 +335,15 @@ def _facts(artifacts: RunArtifacts) -> list[dict[str, str]]:
         facts += baseline_facts(baseline, artifacts.comparability)
     else:
         facts.append({"name": "Baseline", "value": "none configured", "source": "spec `[baseline] file`"})
+    if artifacts.reference is not None:
+        reference = artifacts.reference
+        drifts = [f"{cell(g.name)} ≤ {g.max_drift * 100:g} %" for g in artifacts.spec.gates if g.max_drift is not None]
+        facts.append({
+            "name": "Reference (pinned)",
+            "value": f"version {reference.version}, recorded {reference.provenance.get('recorded_at', '?')}; "
+            f"drift allowed since it: {', '.join(drifts)}",
+            "source": f"`{reference.path}`",
+        })
     return facts
 
 

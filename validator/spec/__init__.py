@@ -184,11 +184,15 @@ def _check_url(path: Path, key: str, url: str) -> None:
         raise SpecError(path, key, expected, redact_url(url))
 
 def _check_routes(spec: Spec) -> None:
-    """A gate's `route` needs the route label it is matched on (`prometheus.route_label`, or the preset's)."""
+    """A gate's `route` needs the route label it is matched on (`prometheus.route_label`, or the preset's), and its
+    `max_drift` the reference baseline it is measured from (`baseline.reference`)."""
     for index, gate in enumerate(spec.gates):
         if gate.route is not None and gate.source != "client" and spec.prometheus.route_label is None:
             raise SpecError(spec.path, f"gates[{index}].route", "prometheus.route_label (or a preset with one) to "
                             "match a route on, or source = \"client\"")
+        if gate.max_drift is not None and spec.baseline.reference is None:
+            raise SpecError(spec.path, f"gates[{index}].max_drift", "baseline.reference as well: the pinned baseline "
+                            "(a version such as \"1.0.0\", or a file) the drift is measured from")
 
 
 def _gap_factor(value: object) -> float:

@@ -15,8 +15,8 @@ SELECTOR_HELP = "a path, SERVICE@VERSION or 'latest'"
 @dataclass(frozen=True)
 class BaselineSpec:
     """`file` as written (a path, SERVICE@VERSION or `latest`), the folder of versions, the mismatch policy, the
-    relative tolerance on users, arrival rate and duration beyond which the load profiles differ, and whether a
-    baseline recorded for another service may be used."""
+    relative tolerance on users, arrival rate and duration beyond which the load profiles differ, whether a
+    baseline recorded for another service may be used, and the pinned reference baseline of `max_drift`."""
 
     file: str | None = None
     directory: Path = Path("baselines")
@@ -24,6 +24,7 @@ class BaselineSpec:
     tolerance: float = 0.10
     base_dir: Path = Path(".")
     allow_foreign: bool = False  # allow_foreign_baseline: a baseline of another service, judged as a mismatch
+    reference: str | None = None  # a pinned baseline (file or version) that max_drift compares every release with
 
     @property
     def path(self) -> Path | None:
@@ -47,4 +48,5 @@ def baseline_section(table: Reader, base_dir: Path) -> BaselineSpec:
         tolerance=table.get("tolerance", positive(parse_fraction, "a share such as 10%"), "a share such as 10%", 0.10),
         base_dir=base_dir,
         allow_foreign=table.get("allow_foreign_baseline", boolean, "true or false", False),
+        reference=table.text("reference", None),
     )

@@ -32,6 +32,7 @@ class GateSpec:
     max: float | None = None
     min: float | None = None
     max_regression: float | None = None
+    max_drift: float | None = None  # the cumulative tolerance against the pinned reference baseline
     query: str | None = None
     route: str | None = None  # a value of the preset's route label (server) and a Locust request name (client)
     selector: str = ""  # extra label matchers for this gate only
@@ -50,8 +51,11 @@ class GateSpec:
     def regression_limit(self, scale: ChangeScale) -> float:
         """`max_regression` as a limit on the change against the baseline, toward worse: a ratio 1 ± tolerance, or a
         difference ± tolerance (NaN without one). The judging, the sequential looks and the rollback rules use it."""
-        tolerance = self.max_regression if self.max_regression is not None else math.nan
-        step = tolerance if self.metric.higher_is_worse else -tolerance
+        return self.relative_limit(self.max_regression, scale)
+
+    def relative_limit(self, tolerance: float | None, scale: ChangeScale) -> float:
+        """A tolerance against a baseline (`max_regression`, `max_drift`) as a limit on the change, toward worse."""
+        step = (tolerance if tolerance is not None else math.nan) * (1 if self.metric.higher_is_worse else -1)
         return 1.0 + step if scale == "ratio" else step
 
     @property
@@ -107,6 +111,7 @@ def _gate(table: Reader, entry: object) -> GateSpec:
         max=table.get("max", metric.parse_bound, bound_form, None),
         min=table.get("min", metric.parse_bound, bound_form, None),
         max_regression=table.get("max_regression", _regression, "a tolerance such as '10%'", None),
+        max_drift=table.get("max_drift", _regression, "a tolerance such as '25%'", None),
         query=query,
         route=table.text("route", None),
         selector=table.get("selector", selector, "label matchers such as 'handler=\"/api\"'", ""),
@@ -118,8 +123,8 @@ def _gate(table: Reader, entry: object) -> GateSpec:
         raise table.fail("source", f"'server' for {metric.name} (the client measures {', '.join(CLIENT_METRICS)})")
     if gate.source == "corrected" and metric.quantile is None:
         raise table.fail("source", f"'server', 'client' or 'both' for {metric.name} (the corrected figure is latency)")
-    if gate.max is None and gate.min is None and gate.max_regression is None:
-        raise table.fail("max", "at least one of max, min or max_regression")
+    if gate.max is None and gate.min is None and gate.max_regression is None and gate.max_drift is None:
+        raise table.fail("max", "at least one of max, min, max_regression or max_drift")
     _check_bounds(table, gate)
     return gate
 
