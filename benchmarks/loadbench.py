@@ -9,6 +9,7 @@ whole duration.
 import contextlib
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -69,11 +70,25 @@ class Nginx:
         return times.user + times.system
 
 
+def install(binary: Path, package: str) -> None:
+    """Install Debian's `package` when `binary` is missing, as run_validation.sh installs Prometheus: as root with
+    apt-get; otherwise exit with the one line that says how."""
+    if binary.exists():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing Debian's {package} (apt-get) for {binary}", file=sys.stderr, flush=True)
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=environment,
+                       stdout=subprocess.DEVNULL)
+    if not binary.exists():
+        sys.exit(f"{binary} is missing: apt-get install -y {package} (as root), then run this benchmark again")
+
+
 @contextlib.contextmanager
 def nginx() -> Iterator[Nginx]:
     """Start nginx on a free loopback port with a temporary config; stop it and remove its files on exit."""
-    if not NGINX.exists():
-        sys.exit(f"{NGINX} is missing: apt-get install -y nginx-light")
+    install(NGINX, "nginx-light")
     directory = Path(tempfile.mkdtemp(prefix="slagate-bench-nginx-"))
     port = free_port()
     config = directory / "nginx.conf"
