@@ -4,6 +4,7 @@ import json
 import multiprocessing
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from validator.cli import main
@@ -91,3 +92,31 @@ def test_table_shows_each_figure_with_its_interval() -> None:
 def test_no_history_is_one_line_and_exit_0(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path)])
     assert result.exit_code == 0 and "no run recorded yet" in result.output
+
+
+def noisy(levels: list[float], seed: int = 3) -> list[dict]:
+    """History entries whose p99 follows `levels` with 1 % run-to-run noise (versions 1.<i>.0)."""
+    rng = np.random.default_rng(seed)
+    return [entry(f"r{i:02d}", f"1.{i}.0", p99=level * float(np.exp(rng.normal(0, 0.01))))
+            for i, level in enumerate(levels)]
+
+
+def test_a_step_in_the_history_is_a_change_point_at_its_run_and_exit_3_when_recent(tmp_path: Path) -> None:
+    for item in noisy([0.07] * 10 + [0.084] * 2):  # +20 % from version 1.10.0 on
+        history.append(tmp_path, item)
+    result = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path), "--changes"])
+    assert result.exit_code == 3, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("demo") and "p99 latency" in line)
+    assert "r10" in row and "1.10.0" in row and "+" in row
+    assert (tmp_path / "history.png").exists()
+    older = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path), "--changes", "--last", "1"])
+    assert older.exit_code == 0, older.output  # the new level started two runs ago: not in the last one
+
+
+def test_a_stable_history_has_no_change_point(tmp_path: Path) -> None:
+    for item in noisy([0.07] * 15):
+        history.append(tmp_path, item)
+    result = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path), "--changes"])
+    assert result.exit_code == 0 and "no change point" in result.output, result.output
+    since = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path), "--changes", "--since", "9.9.9"])
+    assert since.exit_code == 2 and "--since" in since.output

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
+from validator.judge.changes import ChangePoint, GateChange, Level
 from validator.report.chart_style import DPI, VERDICT_COLOURS, label_text
 from validator.report.markdown import one_line
 from validator.spec.units import format_value
@@ -62,12 +63,45 @@ def history_table(entries: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def changes_table(changes: Sequence[GateChange]) -> str:
+    """The change points as an aligned text table: where each level starts, before → after, the change and p."""
+    if not changes:
+        return "no change point: every gate's figure stayed at one level across these runs"
+    header = ["service", "gate", "from run", "version", "before", "after", "change", "p"]
+    rows = [header]
+    for change in changes:
+        point, unit = change.point, change.unit
+        rows.append([
+            one_line(change.service), one_line(change.gate), one_line(point.at.run_id), one_line(point.at.version),
+            _level_text(point.before, unit), _level_text(point.after, unit), _change_text(point),
+            f"{point.p_value:.1g}",
+        ])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _level_text(level: Level, unit: str) -> str:
+    shown = (format_value(x, unit) for x in (level.estimate, level.low, level.high))
+    estimate, low, high = shown
+    return f"{estimate} [{low}, {high}] ({level.runs} run{'s' if level.runs != 1 else ''})"
+
+
+def _change_text(point: ChangePoint) -> str:
+    if point.ratio:
+        change, low, high = ((x - 1) * 100 for x in (point.change, point.change_low, point.change_high))
+        return f"{change:+.1f} % [{low:+.1f} %, {high:+.1f} %]"
+    return f"{point.change * 100:+.2f} pp [{point.change_low * 100:+.2f}, {point.change_high * 100:+.2f}]"
+
+
 def skipped_lines(path: Path, skipped: Sequence[tuple[int, str]]) -> list[str]:
     return [f"{path}: line {number}: {why}; skipped" for number, why in skipped]
 
 
-def trend_chart(entries: Sequence[dict[str, Any]], path: Path) -> Path:
-    """p50/p95/p99 (log ms) and success rate by run, in run order, with intervals; points coloured by verdict."""
+def trend_chart(entries: Sequence[dict[str, Any]], path: Path, changes: Sequence[GateChange] = ()) -> Path:
+    """p50/p95/p99 (log ms) and success rate by run, in run order, with intervals; points coloured by verdict, and
+    a dashed line before each run that starts a new level (a change point)."""
     figure = Figure(figsize=(max(7.0, 1.1 * len(entries) + 3), 6.5))
     figure.subplots_adjust(left=0.13, right=0.97, top=0.93, bottom=0.12, hspace=0.25)
     latency_ax, success_ax = figure.subplots(2, 1, sharex=True)
@@ -86,6 +120,12 @@ def trend_chart(entries: Sequence[dict[str, Any]], path: Path) -> Path:
     success_ax.set_xticks(xs, labels, fontsize=8)
     verdicts = [Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     success_ax.legend(handles=verdicts, loc="lower left", fontsize=8, ncol=3, title="verdict", title_fontsize=8)
+    for index in sorted({change.point.index for change in changes}):
+        for ax in (latency_ax, success_ax):
+            ax.axvline(index - 0.5, color="0.35", ls="--", lw=1)
+        names = ", ".join(sorted({label_text(c.gate, 20) for c in changes if c.point.index == index}))
+        latency_ax.annotate(f"new level: {names}", (index - 0.45, 0.98), xycoords=("data", "axes fraction"),
+                            fontsize=7, va="top", color="0.25")
     service = label_text(entries[0]["service"]) if entries else "—"
     figure.suptitle(f"History of {service}: figures with their intervals by run (reports/history.jsonl)", fontsize=11)
     partial = path.with_name(f".{path.name}.tmp")
