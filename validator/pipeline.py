@@ -31,8 +31,9 @@ from validator.errors import NotRemeasured, UsageError
 from validator.judge import looks
 from validator.judge.analysis import LookStep
 from validator.judge.baseline_compare import Calibration, calibrate, comparability
+from validator.judge.changes import history_changes
 from validator.judge.judgement import Judgement, judge_run
-from validator.judge.observations import observe
+from validator.judge.observations import Observation, observe
 from validator.judge.run import RunArtifacts
 from validator.judge.verdict import ExitCode, Verdict
 from validator.load import runner as load_runner
@@ -224,10 +225,39 @@ def judged_run(
                                       reference)
     else:
         judgement = judge_run(spec, metrics, baseline, checks.warnings, comparable, reference)
-    observations = tuple(observe(judgement, metrics, loads, baseline, checks))
+    observations = (*observe(judgement, metrics, loads, baseline, checks),
+                    *new_levels(run_dir, spec, judgement, baseline, metrics.window.start))
     exit_code = judgement.verdict.exit_code(caution_exit_code)
     return RunArtifacts(run_dir, spec, judgement, metrics, load, baseline, exit_code, checks, comparable, loads,
                         observations, reference)
+
+
+RECENT_RUNS = 3  # a new level starting this many runs back or fewer is said in the run's report
+
+
+def new_levels(
+    run_dir: Path, spec: Spec, judgement: Judgement, baseline: Baseline | None, measured_at: float
+) -> list[Observation]:
+    """The gates whose figure, with this run added to the service's history (reports/history.jsonl), sits at a
+    new level that started within the last RECENT_RUNS runs: a change point across releases that a per-release
+    baseline does not show."""
+    try:
+        read = history.read(run_dir.parent / history.HISTORY_FILE, spec.service)
+    except OSError:  # an unreadable history costs this observation, never the report
+        return []
+    entries = [entry for entry in read.entries if entry["run_id"] != run_dir.name]
+    entries.append(history.run_entry(run_dir, spec, judgement, baseline, measured_at))
+    found = []
+    for change in history_changes(entries):
+        point, in_a_row = change.point, len(entries) - change.point.index
+        if in_a_row > RECENT_RUNS:
+            continue
+        before = entries[point.index - point.before.runs:point.index]
+        versions = before[0]["version"] if len(before) == 1 else f"{before[0]['version']}–{before[-1]['version']}"
+        figures = {"gate": change.gate, "unit": change.unit, "point": point, "in_a_row": in_a_row,
+                   "versions": versions}
+        found.append(Observation("new_level", figures, f"{history.HISTORY_FILE} with this run"))
+    return found
 
 
 def contested(spec: Spec, checks: MeasurementChecks) -> Spec:

@@ -120,3 +120,20 @@ def test_a_stable_history_has_no_change_point(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "no change point" in result.output, result.output
     since = CliRunner().invoke(main, ["history", "--reports-dir", str(tmp_path), "--changes", "--since", "9.9.9"])
     assert since.exit_code == 2 and "--since" in since.output
+
+
+def test_a_run_that_starts_a_new_level_says_so_in_its_report(tmp_path: Path) -> None:
+    from tests.conftest import write_spec
+    from tests.unit.test_cli import recorded_run
+
+    run_dir = recorded_run(tmp_path)
+    spec = write_spec(tmp_path)
+    for index in range(8):  # the service's history: p99 at 5 ms, well below this run's
+        old = entry(f"20231231T0000{index:02d}Z-svc", f"1.{index}.0", p99=0.005 * (1 + 0.01 * (index % 3)))
+        old["service"], old["gates"][0]["name"] = "svc", "latency_p99"
+        history.append(run_dir.parent, old)
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec)])
+    assert result.exit_code == 0, result.output
+    report = (run_dir / "report.md").read_text()
+    assert "A new level in the history: this is the first run in a row of latency_p99" in report, report
+    assert "versions 1.0.0–1.7.0" in report

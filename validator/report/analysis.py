@@ -167,6 +167,19 @@ def observation_sentence(item: Observation) -> str:
             f"{cell(f['gate'])} is undecided: its interval [{i.low:.4g}, {i.high:.4g}] straddles the bound "
             f"{cell(f['bound'])}"
         )
+    elif kind == "new_level":
+        point, unit = f["point"], f["unit"]
+        if point.ratio:
+            change = f"{(point.change - 1) * 100:+.1f} % [{(point.change_low - 1) * 100:+.1f} %, " \
+                     f"{(point.change_high - 1) * 100:+.1f} %]"
+        else:
+            change = f"{point.change * 100:+.2f} pp [{point.change_low * 100:+.2f}, {point.change_high * 100:+.2f}]"
+        ordinal = {1: "first", 2: "second", 3: "third"}.get(f["in_a_row"], f"{f['in_a_row']}th")
+        text = (
+            f"A new level in the history: this is the {ordinal} run in a row of {cell(f['gate'])} at "
+            f"{format_value(point.after.estimate, unit)}, away from its level over versions {cell(f['versions'])} "
+            f"({format_value(point.before.estimate, unit)}): {change}, p = {point.p_value:.1g}"
+        )
     else:
         text = f"{kind}: {cell(f)}"
     return text + source + "."
