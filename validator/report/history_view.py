@@ -56,8 +56,12 @@ HEADER = ["date (UTC)", "service", "version", "verdict", "p50", "p95", "p99", "s
 
 def history_table(entries: Sequence[dict[str, Any]]) -> str:
     """The runs as an aligned text table."""
-    rows = [HEADER, *history_rows(entries)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    return _aligned([HEADER, *history_rows(entries)])
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as an aligned text table, the first row a header underlined."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -76,10 +80,7 @@ def changes_table(changes: Sequence[GateChange]) -> str:
             _level_text(point.before, unit), _level_text(point.after, unit), _change_text(point),
             f"{point.p_value:.1g}",
         ])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return _aligned(rows)
 
 
 def _level_text(level: Level, unit: str) -> str:
