@@ -92,9 +92,11 @@ def new_run_dir(reports_dir: Path, service: str) -> Path:
             raise WriteFailed(run_dir, error) from None
 
 
-def load_inputs(spec_path: Path, baseline: str | None = None) -> tuple[Spec, Baseline | None]:
-    """The spec and the baseline it names, or `baseline` (--baseline: a path, SERVICE@VERSION or latest) instead;
-    UsageError (one line) when either cannot be used."""
+def load_inputs(
+    spec_path: Path, baseline: str | None = None, origin: str = "--baseline"
+) -> tuple[Spec, Baseline | None]:
+    """The spec and the baseline it names, or `baseline` (a path, SERVICE@VERSION or latest, given as `origin`:
+    --baseline, or a canary controller's metadata) instead; UsageError (one line) when either cannot be used."""
     spec = load_spec(spec_path)
     if spec.checklist is not None:
         check_template(spec.checklist)  # a broken template is refused before the load, not after it
@@ -102,7 +104,7 @@ def load_inputs(spec_path: Path, baseline: str | None = None) -> tuple[Spec, Bas
     selector = baseline or spec.baseline.file
     if selector is None:
         return spec, None
-    origin = "--baseline" if baseline else f"{spec.path}: baseline.file"
+    origin = origin if baseline else f"{spec.path}: baseline.file"
     named = spec.baseline_file if not baseline else None
     return spec, _baseline_of(spec, named or selector, origin)
 

@@ -21,13 +21,13 @@ from validator.evidence import (
     RunNoise,
     ScalarEvidence,
 )
+from validator.judge.status import Status
 from validator.spec import Resampling
 from validator.stats.intervals import Interval, RunNoiseFloor
 from validator.stats.runs import widen_for_run_noise
 from validator.stats.sequential import Plan, conditional_power, runs_to_decide
 
 BETWEEN_RUNS_MIN_RUNS = 3  # candidate and baseline runs together needed to learn the noise from the runs
-UNDECIDED = "WARN"  # the status that leaves a bound undecided at a look
 FUTILE_POWER = 0.20  # a bound the last look would decide less often than this, as the runs stand, is futile
 
 
@@ -91,14 +91,14 @@ class LookStep:
     # could be decided by max_repeat; "undecided": run again
 
 
-def stopping_rule(plan: Plan, runs: int, statuses: Sequence[str], futile: bool = False) -> LookStep:
+def stopping_rule(plan: Plan, runs: int, statuses: Sequence[Status], futile: bool = False) -> LookStep:
     """Stop when no bound is left undecided (WARN) at this look's level, at the last look, or when every bound
     left undecided is `futile` (the last look would almost surely leave it WARN too); else run again.
 
     NO_DATA stops too: another run of the same measurement does not bring the missing figure. A futile stop only
     ever ends in WARN, never PASS or FAIL, so it keeps the error spending's guarantees."""
     level = plan.level_at(runs)
-    if UNDECIDED not in statuses:
+    if Status.WARN not in statuses:  # WARN leaves a bound undecided at this look
         return LookStep(runs, level, True, "decided")
     if runs >= plan.last:
         return LookStep(runs, level, True, "last look")
@@ -168,7 +168,7 @@ class BoundLook:
 
     gate: str
     bound: str
-    status: str
+    status: Status
     estimate: float | None
     low: float | None
     high: float | None

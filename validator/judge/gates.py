@@ -16,18 +16,12 @@ from enum import StrEnum
 from validator.evidence import DEFAULT_RESAMPLING, Change, Evidence, IncomparableEvidence, Measurement, QuantileEvidence
 from validator.judge import analysis
 from validator.judge.resolution import Resolution, bound_resolution, change_resolution
+from validator.judge.status import Status
 from validator.measure.client_figures import client_key
 from validator.spec import GateSpec, Multiplicity, Resampling, Spec
 from validator.spec.units import format_value
 from validator.stats.intervals import Interval, interval_level, per_check_level
 from validator.stats.quantiles import MIN_TAIL_OBSERVATIONS
-
-
-class Status(StrEnum):
-    PASS = "PASS"
-    WARN = "WARN"
-    FAIL = "FAIL"
-    NO_DATA = "NO_DATA"
 
 
 class CheckKind(StrEnum):

@@ -54,7 +54,7 @@ def judge_look(
 def step_after(looks: Plan, runs: int, results: Sequence[GateResult]) -> analysis.LookStep:
     """The step after the look at `runs` runs judged as `results`: stop when decided, at the last look, or when
     every undecided bound is one against the baseline that the last look would almost surely leave undecided."""
-    statuses = [check.status.value for result in results for check in result.checks]
+    statuses = [check.status for result in results for check in result.checks]
     undecided = [(result, check) for result in results for check in result.checks if check.status == Status.WARN]
     futile = bool(undecided) and all(
         check.kind == CheckKind.MAX_REGRESSION and analysis.futile(result.change, _limit(result), looks, runs)
@@ -129,6 +129,6 @@ def _bounds(results: Sequence[GateResult]) -> tuple[analysis.BoundLook, ...]:
             estimate, low, high = (x if x is not None and math.isfinite(x) else None for x in ends)
             unit = result.gate.metric.unit
             found.append(
-                analysis.BoundLook(result.gate.name, check.bound, check.status.value, estimate, low, high, kind, unit)
+                analysis.BoundLook(result.gate.name, check.bound, check.status, estimate, low, high, kind, unit)
             )
     return tuple(found)
