@@ -10,7 +10,7 @@ from validator.cli import stages  # noqa: I001  (locust's gevent patching must c
 import click
 
 from validator import __version__
-from validator.cli import baselines, canary, init, report_commands
+from validator.cli import baselines, canary, init, report_commands, serve
 from validator.cli.common import Slagate
 from validator.report.console import EXIT_CODES_HELP
 
@@ -44,5 +44,6 @@ for command in (
     canary.dashboard,
     report_commands.checklist,
     report_commands.history_command,
+    serve.serve,
 ):
     main.add_command(command)
