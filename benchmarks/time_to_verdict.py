@@ -5,7 +5,7 @@ Two cases, each a real `slagate run` as a subprocess with a short load (10 s, 2 
   Prometheus are), and the run is pointed at them with ENDPOINT and PROMETHEUS_URL;
 - **demo**: `slagate run --demo`, which starts the demo target and its Prometheus itself.
 
-Each of slagate's stderr lines is timestamped as it arrives; the phases are read from them: start → the run line
+Each line slagate prints is timestamped as it arrives; the phases are read from them: start → the run line
 (imports, spec, baseline, and for the demo its stack up and scraped), → the first load line (preflight: Prometheus
 and the target asked, the locustfile imported, the first second of load), the load itself, and the load's end
 (`load.json written`) → the verdict line (waiting for a scrape after the window, queries, judging, charts,
@@ -40,15 +40,15 @@ MARKS = (  # phase name, the text of the stderr line that ends it
 
 
 def timed_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Run `command`; the seconds from its start to the first stderr line holding each mark, and to its exit."""
+    """Run `command`; the seconds from its start to the first output line holding each mark, and to its exit."""
     started = time.monotonic()
     seen: dict[str, float] = {}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    process = subprocess.Popen(command, env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True,
                                cwd=ROOT)
-    assert process.stderr is not None
+    assert process.stdout is not None
     buffer = ""
     while True:
-        chunk = process.stderr.read(1)
+        chunk = process.stdout.read(1)
         if not chunk:
             break
         buffer += chunk
@@ -70,7 +70,7 @@ def phases(seen: dict[str, float]) -> dict[str, float]:
     """Each phase's seconds from the marks' times."""
     times = [0.0, *(seen[mark] for _, mark in MARKS), seen["exit"]]
     names = [name for name, _ in MARKS] + ["verdict → exit"]
-    return {name: later - earlier for name, earlier, later in zip(names, times, times[1:], strict=True)}
+    return {name: later - earlier for name, earlier, later in zip(names, times[:-1], times[1:], strict=True)}
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from validator.cli.common import fail, progress, reports_dir_option, run_dir_arg
 from validator.judge.changes import history_changes
 from validator.judge.verdict import ExitCode
 from validator.report import history
-from validator.report.history_view import changes_table, history_table, skipped_lines, trend_chart
 
 reports_option = reports_dir_option("Where the run folders and history.jsonl are.")
 
@@ -55,6 +54,8 @@ def history_command(service: str | None, reports_dir: Path, chart: Path | None, 
     \b
     Example (nightly): slagate history --changes --service api --last 3 || echo "a new level in the last 3 runs"
     """
+    from validator.report.history_view import changes_table, history_table, skipped_lines, trend_chart  # matplotlib
+
     path = reports_dir / history.HISTORY_FILE
     read = history.read(path, service)
     for line in skipped_lines(path, read.skipped):

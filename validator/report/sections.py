@@ -2,7 +2,7 @@
 the charts beside the report and the readiness checklist (also written as `checklist.md`)."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from validator.artifacts import write_text
 from validator.errors import InputFileError
@@ -10,10 +10,12 @@ from validator.judge.judgement import Judgement
 from validator.judge.run import RunArtifacts
 from validator.judge.verdict import WaiverState
 from validator.report.analysis import gate_sentences, observation_sentence, recommendations
-from validator.report.charts import Chart, write_charts
 from validator.report.checklist import CHECKLIST_FILE, checklist_context, render_checklist
 from validator.report.decision import decision_context
 from validator.report.markdown import cell
+
+if TYPE_CHECKING:  # matplotlib is imported only when charts are drawn
+    from validator.report.charts import Chart
 
 CHART_WORDS = {
     "latency": (
@@ -40,7 +42,7 @@ CHART_WORDS = {
 }
 
 
-def chart_rows(charts: Sequence[Chart]) -> list[dict[str, str | None]]:
+def chart_rows(charts: Sequence["Chart"]) -> list[dict[str, str | None]]:
     rows = []
     for chart in charts:
         title, caption = CHART_WORDS[chart.key]
@@ -58,6 +60,8 @@ def chart_rows(charts: Sequence[Chart]) -> list[dict[str, str | None]]:
 def release_sections(artifacts: RunArtifacts, rollback_lines: Sequence[str]) -> dict[str, Any]:
     """Draw the charts and write checklist.md into the run directory; return what the template shows of them, with
     the decision and the analysis."""
+    from validator.report.charts import write_charts  # matplotlib (~0.3 s) is imported only when charts are drawn
+
     judgement, metrics, baseline = artifacts.judgement, artifacts.metrics, artifacts.baseline
     charts = write_charts(
         artifacts.run_dir,
