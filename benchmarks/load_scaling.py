@@ -1,10 +1,13 @@
-"""load_scaling: slagate's load rate with workers = 2 ÷ workers = 1, same users, target and duration.
+"""load_scaling: slagate's distributed load rate ÷ Locust's own distributed rate, same workers, users and target.
 
-workers = 1 runs the users in one process; workers = 2 runs a Locust master and two worker processes.
-Both hit a local nginx answering a fixed 200, interleaved A B A B. On a 2-core machine nginx shares
-the cores with the generator, so the table also shows the CPU the target itself consumed, and the
-load processes' own CPU (sum of their means, % of one core; the master's is negligible): two workers
-well below 100 % each mean the cores, not the harness, were the limit.
+Per round, interleaved: slagate with workers = 1 (the users in one process), slagate with workers = 2 (a Locust
+master and two worker processes, each recording slagate's exact histograms and shipping them), and plain
+`locust --headless --processes 2` (Locust's own master and two forked workers, its own stats only), all against a
+local nginx answering a fixed 200. The last line is slagate's workers = 2 rate ÷ Locust's --processes 2 rate:
+what slagate's histograms and their shipping cost over Locust's own stats (goal ≥ 1.0). The raw 1-vs-2-worker
+rows stay in the table with the CPU columns: on a 2-core machine nginx shares the cores with the generators, so
+the table shows the CPU the target consumed and slagate's load processes' own (sum of their means, % of one
+core; Locust's own runs report none).
 
     .venv/bin/python benchmarks/load_scaling.py [--rounds 3] [--duration 10] [--users 40]
 """
@@ -13,7 +16,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from loadbench import harness_load, nginx
+from loadbench import bare_locust_rate, harness_load, nginx
 
 
 def generator_cpu_percent(load: dict) -> float:
@@ -28,8 +31,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=40)
     args = parser.parse_args()
-    rates: dict[int, list[float]] = {1: [], 2: []}
-    print(f"{'round':>5} {'workers':>7} {'req/s':>8} {'generator CPU %':>16} {'nginx CPU %':>12}")
+    rates: dict[str, list[float]] = {"slagate 1": [], "slagate 2": [], "locust 2": []}
+    print(f"{'round':>5} {'generator':>10} {'workers':>7} {'req/s':>8} {'generator CPU %':>16} {'nginx CPU %':>12}")
     with nginx() as target, tempfile.TemporaryDirectory(prefix="slagate-bench-scaling-") as temporary:
         work = Path(temporary)
         for round_number in range(1, args.rounds + 1):
@@ -42,12 +45,19 @@ def main() -> None:
                 load = harness_load(lines, target.url, work / f"{round_number}-{workers}")
                 target_cpu = (target.cpu_seconds() - before) / args.duration * 100
                 rate = sum(endpoint["requests"] for endpoint in load["endpoints"].values()) / args.duration
-                rates[workers].append(rate)
+                rates[f"slagate {workers}"].append(rate)
                 generator = generator_cpu_percent(load)
-                print(f"{round_number:>5} {workers:>7} {rate:>8.0f} {generator:>16.0f} {target_cpu:>12.0f}")
-    ratio = sum(rates[2]) / sum(rates[1])
-    print(f"mean req/s: workers=1 {sum(rates[1]) / len(rates[1]):.0f}, workers=2 {sum(rates[2]) / len(rates[2]):.0f}")
-    print(f"load_scaling: {ratio:.2f}")
+                print(f"{round_number:>5} {'slagate':>10} {workers:>7} {rate:>8.0f} {generator:>16.0f} "
+                      f"{target_cpu:>12.0f}")
+            before = target.cpu_seconds()
+            rate = bare_locust_rate(args.users, args.duration, target.url, work / f"{round_number}-locust", 2)
+            target_cpu = (target.cpu_seconds() - before) / args.duration * 100
+            rates["locust 2"].append(rate)
+            print(f"{round_number:>5} {'locust':>10} {2:>7} {rate:>8.0f} {'—':>16} {target_cpu:>12.0f}")
+    means = {name: sum(values) / len(values) for name, values in rates.items()}
+    print("mean req/s: " + ", ".join(f"{name} {mean:.0f}" for name, mean in means.items())
+          + f"; slagate workers 2 ÷ 1: {means['slagate 2'] / means['slagate 1']:.2f}")
+    print(f"load_scaling: {means['slagate 2'] / means['locust 2']:.2f}")
 
 
 if __name__ == "__main__":

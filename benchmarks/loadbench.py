@@ -143,8 +143,9 @@ def harness_rate(load_lines: str, duration: float, url: str, work: Path) -> floa
     return sum(endpoint["requests"] for endpoint in load["endpoints"].values()) / duration
 
 
-def bare_locust_rate(users: int, duration: float, url: str, work: Path) -> float:
-    """Requests per second plain `locust --headless` completed with the same locustfile and users."""
+def bare_locust_rate(users: int, duration: float, url: str, work: Path, processes: int = 1) -> float:
+    """Requests per second plain `locust --headless` completed with the same locustfile and users; `processes` > 1
+    runs Locust's own distributed mode (`--processes N`: a master and N forked workers)."""
     work.mkdir(parents=True, exist_ok=True)
     locust = Path(sys.executable).with_name("locust")
     subprocess.run(
@@ -166,6 +167,7 @@ def bare_locust_rate(users: int, duration: float, url: str, work: Path) -> float
             "--only-summary",
             "--loglevel",
             "WARNING",
+            *(["--processes", str(processes)] if processes > 1 else []),
         ],  # fmt: skip
         check=True,
         timeout=600,
