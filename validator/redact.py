@@ -18,7 +18,8 @@ MASK = "***"
 SHORTEST = 3  # shorter values (a one-letter user name) would mask ordinary text; they are never passwords alone
 
 _CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s\"'<>`]*@")  # up to the last @ before a space or quote
-_known: set[str] = set()  # every form of every secret registered in this process
+_known: list[str] = []  # every form of every secret registered in this process, longest first (a form inside a
+# longer one is masked after it)
 
 
 def redact_url(url: str) -> str:
@@ -42,7 +43,8 @@ def keep_secret(*secrets: str) -> None:
     """Register secret values (passwords, tokens, header values) so that nothing written shows them."""
     for secret in secrets:
         if secret and len(secret) >= SHORTEST:
-            _known.update(form for form in forms(secret) if len(form) >= SHORTEST)
+            added = {form for form in forms(secret) if len(form) >= SHORTEST}
+            _known[:] = sorted(added.union(_known), key=len, reverse=True)
 
 
 def keep_credentials(user: str, password: str) -> None:
@@ -65,7 +67,7 @@ def keep_url_credentials(url: str) -> None:
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every known secret (and `secrets`) masked in each of its forms, and every URL's credentials cut."""
     extra = {form for secret in secrets if secret and len(secret) >= SHORTEST for form in forms(secret)}
-    for form in sorted(_known | extra, key=len, reverse=True):
+    for form in sorted(extra.union(_known), key=len, reverse=True) if extra else _known:
         if form in text:
             text = text.replace(form, MASK)
     return _CREDENTIALS.sub(rf"\1{MASK}@", text) if "://" in text else text

@@ -23,7 +23,7 @@ from validator.spec.reader import SpecError
 
 @pytest.fixture(autouse=True)
 def forget_secrets(monkeypatch):
-    monkeypatch.setattr(redact, "_known", set())
+    monkeypatch.setattr(redact, "_known", [])
 
 
 def test_a_known_password_is_masked_in_every_form_it_can_take() -> None:

@@ -292,7 +292,7 @@ def _relative_check(
     """The change against a baseline judged against its tolerance: `max_regression` against the current baseline,
     `max_drift` against the pinned reference (`kind`)."""
     coverage, fail_coverage = coverages
-    tolerance = gate.max_regression if kind == CheckKind.MAX_REGRESSION else gate.max_drift
+    tolerance = _tolerances(gate)[kind]
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
     noun, missing, unconfigured = _AGAINST[kind]

@@ -7,7 +7,6 @@ Each query and its raw answer is logged so the report can name the source of eve
 
 import math
 import re
-import string
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -333,7 +332,7 @@ def _status_values(result: Any, label: str) -> str:
 
 
 _GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_GO_HEX = re.compile(r"[+-]?0[xX](?:_?[0-9a-fA-F])*(?:\.(?:[0-9a-fA-F]_?)*)?[pP][+-]?[0-9]+")
+_GO_HEX = re.compile(r"[+-]?0[xX](?=[_.]*[0-9a-fA-F])(?:_?[0-9a-fA-F])*(?:\.(?:[0-9a-fA-F]_?)*)?[pP][+-]?[0-9]+")
 _GO_SPECIAL = re.compile(r"[+-]?(?:inf|infinity)|nan", re.IGNORECASE)
 
 
@@ -344,8 +343,7 @@ def parse_le(text: object) -> float | None:
         return None
     if _GO_SPECIAL.fullmatch(text):
         return float(text)
-    mantissa = re.split("[pP]", text[text.find("x") + 1 if "x" in text else text.find("X") + 1:])[0]
-    if _GO_HEX.fullmatch(text) and any(c in string.hexdigits for c in mantissa):
+    if _GO_HEX.fullmatch(text):
         try:
             value = float.fromhex(text.replace("_", ""))
         except (ValueError, OverflowError):
