@@ -254,3 +254,25 @@ def test_baseline_diff_takes_bare_versions_of_the_spec_service() -> None:
     assert result.output.startswith("## baseline demo 1.1.0 against 1.0.0")
     unknown = slagate("baseline", "show", "0.9.9", "--spec", str(ROOT / "sla.toml"))
     assert_usage_error(unknown, "0.9.9.json", "recorded: 1.0.0, 1.1.0")
+
+
+def test_baseline_diff_shows_the_drift_since_the_pinned_reference(tmp_path: Path) -> None:
+    from tests.unit.test_rules import drifting
+
+    options = ("--spec", str(drifting(tmp_path)), "--baselines-dir", str(ROOT / "baselines"))
+    per_release = slagate("baseline", "diff", "1.0.0", "1.1.0", *options)
+    same = slagate("baseline", "diff", "1.1.0", "1.1.0", *options)
+    assert per_release.exit_code == 0 and same.exit_code == 0, per_release.output + same.output
+    assert same.output.startswith("## baseline demo 1.1.0 against 1.1.0 (pinned reference 1.0.0)")
+    header = next(line for line in same.output.splitlines() if line.startswith("| Gate"))
+    assert "| Drift since 1.0.0 [90 % CI] |" in header
+
+    def cells(output: str, gate: str) -> list[str]:
+        return [c.strip() for c in next(x for x in output.splitlines() if x.startswith(f"| {gate} |")).split("|")]
+
+    columns = header.split("|")
+    change, drift = columns.index(" Change [90 % CI] "), columns.index(" Drift since 1.0.0 [90 % CI] ")
+    assert cells(same.output, "p99 latency")[drift] == cells(per_release.output, "p99 latency")[change]
+    assert cells(same.output, "p99 latency")[change].startswith("×1.000")
+    assert cells(same.output, "p95 latency")[drift] == "—"  # p95 has no max_drift
+    assert "+25 % vs reference" in cells(same.output, "p99 latency")[drift + 1]

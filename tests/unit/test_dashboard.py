@@ -80,3 +80,18 @@ def test_a_track_value_cannot_add_a_matcher(tmp_path: Path) -> None:
     document = json.loads(dashboard_json(spec, None))
     exprs = [t["expr"] for p in document["panels"] if p["type"] != "row" for t in p["targets"] if "track" in t["expr"]]
     assert exprs and all('track=~"canary\\",path=\\"/api/orders|stable"' in e for e in exprs), exprs[:1]
+
+
+def test_a_drift_bound_draws_the_pinned_reference_and_its_limit(tmp_path: Path) -> None:
+    from tests.unit.test_rules import drifting
+
+    out = tmp_path / "dashboard.json"
+    result = CliRunner().invoke(main, ["dashboard", "--spec", str(drifting(tmp_path)), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    p99 = next(p for p in panels(document) if p["title"] == "p99 latency")
+    legends = [t["legendFormat"] for t in p99["targets"]]
+    assert legends[1:] == ["baseline 1.1.0", "reference 1.0.0", "limit: baseline +15 %", "limit: reference +25 %"]
+    p95 = next(p for p in panels(document) if p["title"] == "p95 latency")
+    assert not any("reference" in t["legendFormat"] for t in p95["targets"])  # no max_drift on p95
+    assert "pinned reference 1.0.0" in document["description"]

@@ -2,6 +2,7 @@
 tests pass `promtool test rules` (a breach fires, a healthy service does not, missing data fires the no-data
 alerts) — for the demo spec, a spec with an SLO, and every example spec in examples/."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,10 +13,12 @@ from click.testing import CliRunner
 
 from tests.conftest import ROOT, demo_spec, write_spec
 from tests.unit.test_dashboard import routed
+from validator.baseline.file import load_baseline
 from validator.canary import live_promql
 from validator.canary.rules_tests import Untestable, selector_labels
 from validator.cli import main
-from validator.judge.rollback import BaselineFigure, criteria, regression_limit
+from validator.judge.gates import CheckKind
+from validator.judge.rollback import BaselineFigure, baseline_figures, criteria, relative_limit
 from validator.spec import load_spec
 
 PROMTOOL = shutil.which("promtool")
@@ -120,7 +123,7 @@ def test_rules_hold_every_bound_with_severity_for_and_the_baseline_version(tmp_p
 def test_relative_limits_come_from_the_baseline_figure() -> None:
     spec = load_spec(ROOT / "sla.toml")
     gates = {g.name: g for g in spec.gates}
-    assert regression_limit(gates["p99 latency"], 0.1) == pytest.approx(0.115)
+    assert relative_limit(gates["p99 latency"], CheckKind.MAX_REGRESSION, 0.1) == pytest.approx(0.115)
     found = criteria(spec.gates, {"latency_p99": BaselineFigure(0.1, "1.0.0")})
     relative = [c for c in found if c.relative]
     assert [c.limit for c in relative if c.gate.metric.name == "latency_p99"] == [pytest.approx(0.115)]
@@ -131,7 +134,7 @@ def test_success_rate_regression_is_a_difference_in_points(tmp_path: Path) -> No
     gate = '[[gates]]\nname = "ok"\nmetric = "success_rate"\nmax_regression = "0.5%"\n'
     spec = load_spec(write_spec(tmp_path, extra=gate))
     ok = next(g for g in spec.gates if g.name == "ok")
-    assert regression_limit(ok, 0.999) == pytest.approx(0.994)
+    assert relative_limit(ok, CheckKind.MAX_REGRESSION, 0.999) == pytest.approx(0.994)
 
 
 def test_without_a_baseline_a_relative_bound_is_named_not_silently_dropped(tmp_path: Path) -> None:
@@ -210,3 +213,32 @@ def test_a_gate_name_is_never_evaluated_as_a_template(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     tested = promtool("test", "rules", str(tests))  # the tests expect the name rendered exactly as written
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def drifting(tmp_path: Path) -> Path:
+    """The demo spec judged against baseline 1.1.0 with p99's cumulative drift pinned to reference 1.0.0."""
+    spec = demo_spec(tmp_path)
+    text = spec.read_text().replace("baselines/demo/1.0.0.json", "baselines/demo/1.1.0.json", 1)
+    reference = json.dumps(str(ROOT / "baselines/demo/1.0.0.json"))
+    text = text.replace("[baseline]\n", f"[baseline]\nreference = {reference}\n")
+    spec.write_text(text.replace('max = "250ms"\nmax_regression = "15%"\n',
+                                 'max = "250ms"\nmax_regression = "15%"\nmax_drift = "25%"\n', 1))
+    return spec
+
+
+@needs_promtool
+def test_max_drift_is_an_alert_from_the_pinned_reference_beside_the_per_release_one(tmp_path: Path) -> None:
+    rules, tests, _ = write_rules(drifting(tmp_path), tmp_path)
+    alerts = {r["alert"]: r for g in yaml.safe_load(rules.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    p99 = {v: baseline_figures(load_baseline(ROOT / f"baselines/demo/{v}.json"))["latency_p99"].estimate
+           for v in ("1.0.0", "1.1.0")}  # fmt: skip
+    drift, regression = alerts["SlagateDemoP99LatencyDrift"], alerts["SlagateDemoP99LatencyRegression"]
+    assert float(drift["expr"].rsplit(" > ", 1)[1]) == pytest.approx(p99["1.0.0"] * 1.25)
+    assert float(regression["expr"].rsplit(" > ", 1)[1]) == pytest.approx(p99["1.1.0"] * 1.15)
+    assert drift["annotations"]["reference_version"] == "1.0.0" and drift["labels"]["slagate_bound"] == "max_drift"
+    assert regression["annotations"]["baseline_version"] == "1.1.0"
+    assert "reference 1.0.0" in drift["annotations"]["summary"] and "+25 %" in drift["annotations"]["summary"]
+    assert promtool("check", "rules", str(rules)).returncode == 0
+    tested = promtool("test", "rules", str(tests))
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+    assert "breach: SlagateDemoP99LatencyDrift fires" in tests.read_text()

@@ -4,6 +4,7 @@ summaries, and the criterion as verdict.json carries it (the values, the sentenc
 from typing import Any
 
 from validator.canary import live_promql
+from validator.judge.gates import CheckKind
 from validator.judge.rollback import DIFFERENCE_UNITS, Criterion
 from validator.spec import PrometheusSpec
 from validator.spec.units import format_value
@@ -11,7 +12,7 @@ from validator.spec.units import format_value
 
 def tolerance_text(criterion: Criterion) -> str:
     """The tolerance of a relative bound: '15 %' of a ratio, '0.5 pp' of a proportion."""
-    tolerance = criterion.gate.max_regression or 0.0
+    tolerance = criterion.tolerance or 0.0
     if criterion.gate.metric.unit in DIFFERENCE_UNITS:
         return f"{tolerance * 100:g} pp"
     return f"{tolerance * 100:g} %"
@@ -19,17 +20,19 @@ def tolerance_text(criterion: Criterion) -> str:
 
 def bound_phrase(criterion: Criterion) -> str:
     """The breach in a few words: 'p99 latency above 250 ms (max)', 'p95 latency above 75.2 ms (baseline
-    1.0.0 65.4 ms + 15 %)'."""
+    1.0.0 65.4 ms + 15 %)', 'p95 latency above 81.8 ms (reference 1.0.0 65.4 ms + 25 %)'."""
     gate, unit = criterion.gate, criterion.gate.metric.unit
     side = "above" if criterion.upper else "below"
     if not criterion.relative:
         return f"{gate.name} {side} {format_value(criterion.limit or 0.0, unit)} ({criterion.bound})"
     sign = "+" if criterion.upper else "−"
+    drift = criterion.bound == CheckKind.MAX_DRIFT
     if criterion.limit is None or criterion.baseline is None:
-        return f"{gate.name} more than {tolerance_text(criterion)} {side} the stable version's"
+        against = "the pinned reference's" if drift else "the stable version's"
+        return f"{gate.name} more than {tolerance_text(criterion)} {side} {against}"
     version = f" {criterion.baseline.version}" if criterion.baseline.version else ""
     return (
-        f"{gate.name} {side} {format_value(criterion.limit, unit)} (baseline{version} "
+        f"{gate.name} {side} {format_value(criterion.limit, unit)} ({'reference' if drift else 'baseline'}{version} "
         f"{format_value(criterion.baseline.estimate, unit)} {sign}{tolerance_text(criterion)})"
     )
 
@@ -60,7 +63,7 @@ def criterion_document(criterion: Criterion, prometheus: PrometheusSpec, window:
         "breach": "above" if criterion.upper else "below",
         "limit": criterion.limit,
         "unit": gate.metric.unit,
-        "tolerance": gate.max_regression if criterion.relative else None,
+        "tolerance": criterion.tolerance,
         "baseline": None if baseline is None else {"estimate": baseline.estimate, "version": baseline.version},
         "window": window,
         "text": rollback_sentence(criterion, window),

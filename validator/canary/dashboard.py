@@ -2,10 +2,10 @@
 
 One time-series panel per gate metric (latency quantiles, success rate, throughput, custom queries) over the
 same live PromQL as the alert rules (live_promql), the gates' bounds as thresholds — absolute bounds red,
-limits derived from the baseline orange — and the baseline's figures as reference lines. With a route label
-(`[prometheus] route_label`, or a preset's) a row repeats each metric per route; with `[rules] track_label` a
-row compares canary and stable. The Prometheus data source is a dashboard variable, so the file imports into
-any Grafana.
+limits derived from the baseline or the pinned reference orange — and those baselines' figures as lines. With a
+route label (`[prometheus] route_label`, or a preset's) a row repeats each metric per route; with `[rules]
+track_label` a row compares canary and stable. The Prometheus data source is a dashboard variable, so the file
+imports into any Grafana.
 """
 
 import json
@@ -24,6 +24,7 @@ from validator.baseline.file import Baseline
 from validator.canary import live_promql
 from validator.canary.criteria_words import tolerance_text
 from validator.judge import rollback
+from validator.judge.gates import CheckKind
 from validator.spec import GateSpec, Spec, promql
 
 GRAFANA_UNITS = {"s": "s", "ratio": "percentunit", "req/s": "reqps", "": "short"}
@@ -69,20 +70,22 @@ def _thresholds(criteria: Sequence[rollback.Criterion]) -> tuple[tuple[float | N
     return ((None, base), *steps)
 
 
-def panel_plans(spec: Spec, baseline: Baseline | None) -> list[PanelPlan]:
-    """Every panel of the dashboard, in order: gate metrics, then per route, then canary vs stable."""
+def panel_plans(spec: Spec, baseline: Baseline | None, reference: Baseline | None = None) -> list[PanelPlan]:
+    """Every panel of the dashboard, in order: gate metrics, then per route, then canary vs stable; `reference`
+    is the pinned baseline of `max_drift`."""
     window = live_promql.duration(spec.rules.window)
-    figures = rollback.baseline_figures(baseline)
+    figures, pinned = rollback.baseline_figures(baseline), rollback.baseline_figures(reference)
     plans = []
     for gates in _metric_gates(spec):
-        gate, criteria = gates[0], rollback.criteria(gates, figures)
+        gate, criteria = gates[0], rollback.criteria(gates, figures, pinned)
         queries = [Query(live_promql.gate_expr(spec.prometheus, gate, window), f"{gate.metric.name} over {window}")]
-        figure = figures.get(gate.measurement_key)
-        if figure is not None:
-            queries.append(Query(f"vector({live_promql.number(figure.estimate)})", f"baseline {figure.version}"))
+        for name, known in (("baseline", figures), ("reference", pinned if gate.max_drift is not None else {})):
+            figure = known.get(gate.measurement_key)
+            if figure is not None:
+                queries.append(Query(f"vector({live_promql.number(figure.estimate)})", f"{name} {figure.version}"))
         for c in criteria:
             if c.relative and c.limit is not None:
-                queries.append(Query(f"vector({live_promql.number(c.limit)})", f"limit: baseline {_sign(c)}"))
+                queries.append(Query(f"vector({live_promql.number(c.limit)})", f"limit: {_against(c)} {_sign(c)}"))
         plans.append(
             PanelPlan(
                 section="Gates",
@@ -113,10 +116,14 @@ def panel_plans(spec: Spec, baseline: Baseline | None) -> list[PanelPlan]:
                     title=f"{' / '.join(g.name for g in gates)}: {section.lower()}",
                     unit=GRAFANA_UNITS.get(gate.metric.unit, "short"),
                     queries=(Query(expr, f"{{{{{label}}}}}"),),
-                    thresholds=_thresholds(rollback.criteria(gates, figures)),
+                    thresholds=_thresholds(rollback.criteria(gates, figures, pinned)),
                 )
             )
     return plans
+
+
+def _against(criterion: rollback.Criterion) -> str:
+    return "reference" if criterion.bound == CheckKind.MAX_DRIFT else "baseline"
 
 
 def _sign(criterion: rollback.Criterion) -> str:
@@ -155,20 +162,21 @@ def _panel(plan: PanelPlan) -> timeseries.Panel:
     return panel
 
 
-def dashboard_json(spec: Spec, baseline: Baseline | None) -> str:
+def dashboard_json(spec: Spec, baseline: Baseline | None, reference: Baseline | None = None) -> str:
     """The dashboard's JSON model, ready for Grafana's import (POST /api/dashboards/db as `dashboard`)."""
     service = re.sub(r"[^A-Za-z0-9_-]", "-", spec.service)
     built = (
         dashboard_builders.Dashboard(f"slagate — {spec.service}")
         .uid(f"slagate-{service}"[:40])
-        .description(f"The gates of {spec.path} watched live" + (f"; baseline {baseline.version}" if baseline else ""))
+        .description(f"The gates of {spec.path} watched live" + (f"; baseline {baseline.version}" if baseline else "")
+                     + (f"; pinned reference {reference.version}" if reference else ""))
         .tags(["slagate", spec.service])
         .time("now-1h", "now")
         .refresh("30s")
         .with_variable(dashboard_builders.DatasourceVariable("datasource").label("Prometheus").type("prometheus"))
     )
     current = None
-    for plan in panel_plans(spec, baseline):
+    for plan in panel_plans(spec, baseline, reference):
         if plan.section != current:
             current = plan.section
             built = built.with_row(dashboard_builders.Row(current))

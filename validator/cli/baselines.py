@@ -129,11 +129,13 @@ def baseline_validate(files: tuple[Path, ...]) -> None:
 @baselines_dir_option
 def baseline_diff(older: str, newer: str, spec_path: Path, baselines_dir: Path | None) -> None:
     """Baseline B against baseline A (files, SERVICE@VERSION, or a VERSION of the spec's service), judged by the
-    spec's gates with the same statistics as a run, in the report's table format."""
+    spec's gates with the same statistics as a run, in the report's table format; with [baseline] reference, B's
+    drift since that pinned baseline beside, judged by the gates' max_drift."""
     with user_errors():
         spec = load_spec(spec_path)
         a, b = (_select(s, spec_path, baselines_dir) for s in (older, newer))
-        click.echo(baseline_words.diff_table(diff(a, b, spec), a, b, interval_level(spec.level)))
+        reference = pipeline.load_reference(spec)
+        click.echo(baseline_words.diff_table(diff(a, b, spec, reference), a, b, interval_level(spec.level), reference))
 
 
 @baseline.command("calibrate")

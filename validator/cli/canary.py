@@ -54,15 +54,18 @@ def rules(spec_path: Path, baseline_path: Path | None, run_dir: Path | None, out
           tests_path: Path | None) -> None:  # fmt: skip
     """Write Prometheus recording and alerting rules that watch the canary against the spec's gates.
 
-    One recording rule per gate metric over [rules] window; one alert per bound (max, min, and max_regression
-    as the baseline's figure moved by the tolerance) held for [rules] for; a no-data alert per critical gate
-    (fail closed); with [rules.slo], multi-window burn-rate alerts. Check them with `promtool check rules`.
+    One recording rule per gate metric over [rules] window; one alert per bound (max, min, max_regression as
+    the baseline's figure moved by the tolerance, max_drift as the pinned reference's) held for [rules] for; a
+    no-data alert per critical gate (fail closed); with [rules.slo], multi-window burn-rate alerts. Check them
+    with `promtool check rules`.
     """
     with user_errors():
         if tests_path is not None and output is None:
             raise UsageError("--tests: expected -o/--output as well (the tests name the rules file)")
-        spec, baseline = _inputs(spec_path, baseline_path)
-        criteria = rollback.criteria(spec.gates, rollback.baseline_figures(baseline))
+        spec, baseline, reference = _inputs(spec_path, baseline_path)
+        criteria = rollback.criteria(
+            spec.gates, rollback.baseline_figures(baseline), rollback.baseline_figures(reference)
+        )
         run = _run_text(run_dir)
         text = rules_render.rules_yaml(spec, criteria, run)
         for criterion in criteria:
@@ -88,15 +91,17 @@ def rules(spec_path: Path, baseline_path: Path | None, run_dir: Path | None, out
 @output_option
 def dashboard(spec_path: Path, baseline_path: Path | None, output: Path | None) -> None:
     """Write a Grafana dashboard (JSON) of the spec's gate metrics: bounds as thresholds, the baseline's figures
-    as reference lines, per route and canary vs stable when [rules] names those labels."""
+    and the pinned reference's as lines, per route and canary vs stable when [rules] names those labels."""
     with user_errors():
-        spec, baseline = _inputs(spec_path, baseline_path)
-        _write(dashboard_render.dashboard_json(spec, baseline), output)
+        spec, baseline, reference = _inputs(spec_path, baseline_path)
+        _write(dashboard_render.dashboard_json(spec, baseline, reference), output)
 
 
-def _inputs(spec_path: Path, baseline_path: Path | None) -> tuple[Spec, Baseline | None]:
-    """The spec, and the baseline given (or the spec's); a relative bound without one gets no alert."""
-    return pipeline.load_inputs(spec_path, None if baseline_path is None else str(baseline_path))
+def _inputs(spec_path: Path, baseline_path: Path | None) -> tuple[Spec, Baseline | None, Baseline | None]:
+    """The spec, the baseline given (or the spec's) and the pinned reference of `max_drift`; a relative bound
+    without its baseline gets no alert."""
+    spec, baseline = pipeline.load_inputs(spec_path, None if baseline_path is None else str(baseline_path))
+    return spec, baseline, pipeline.load_reference(spec)
 
 
 def _run_text(run_dir: Path | None) -> str | None:

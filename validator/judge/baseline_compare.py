@@ -121,14 +121,17 @@ def _apart(ours: Any, theirs: Any, tolerance: float) -> bool:
     return abs(ours - theirs) > tolerance * max(abs(theirs), 1e-12)
 
 
-def diff(older: Baseline, newer: Baseline, spec: Spec) -> list[GateResult]:
-    """`newer` judged against `older` by every gate of the spec, as a candidate run would be; a gate without
-    `max_regression` shows the change too (its status stays that of its absolute bounds)."""
+def diff(older: Baseline, newer: Baseline, spec: Spec, reference: Baseline | None = None) -> list[GateResult]:
+    """`newer` judged against `older` by every gate of the spec, as a candidate run would be, and a gate's
+    `max_drift` against the pinned `reference`; a gate without `max_regression` shows the change too (its status
+    stays that of its absolute bounds)."""
     failing, coverage = fail_level(spec).level, interval_level(spec.level)
+    pinned, pinned_label = (reference.measurements, reference.label) if reference else ({}, None)
     results = []
     for gate in spec.gates:
         ours, theirs = newer.measurements.get(gate.measurement_key), older.measurements.get(gate.measurement_key)
-        result = evaluate_gate(gate, ours, theirs, spec.level, older.label, spec.resampling, failing)
+        result = evaluate_gate(gate, ours, theirs, spec.level, older.label, spec.resampling, failing,
+                               pinned.get(gate.measurement_key), pinned_label)
         if result.change is None and ours and theirs and ours.evidence and theirs.evidence:
             try:
                 change = analysis.change(ours.evidence, theirs.evidence, coverage, spec.resampling, theirs.run_noise)

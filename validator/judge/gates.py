@@ -62,6 +62,8 @@ class GateResult:
     baseline: Interval | None = None
     change: Change | None = None
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    reference: Interval | None = None  # the pinned reference's figure that max_drift was judged against
+    drift: Change | None = None  # the candidate against the pinned reference
     side: str = "server"  # whose figure `value` is: "server" (Prometheus) or "client" (the load generator)
     resolution: Resolution | None = None  # the server's buckets were too coarse to decide a bound
     beside: "GateResult | None" = None  # the other side's result, shown beside (source = "client" or "both")
@@ -143,16 +145,17 @@ def evaluate_gate(
                   f"{shown} vs min {format_value(gate.min, unit)}")
         )
 
-    baseline_value, change = None, None
+    baseline_value, change, reference_value, drift = None, None, None, None
     if gate.max_regression is not None:
         check, baseline_value, change = _relative_check(
             gate, CheckKind.MAX_REGRESSION, evidence, baseline, (coverage, fail_coverage), baseline_label, resampling
         )
         checks.append(check)
     if gate.max_drift is not None:
-        checks.append(_relative_check(
+        check, reference_value, drift = _relative_check(
             gate, CheckKind.MAX_DRIFT, evidence, reference, (coverage, fail_coverage), reference_label, resampling
-        )[0])
+        )
+        checks.append(check)
     checks += _tail_checks(gate, measurement, baseline if gate.max_regression is not None else None, coverage)
     resolution = None
     if isinstance(evidence, QuantileEvidence):
@@ -161,7 +164,8 @@ def evaluate_gate(
     status = worst([check.status for check in checks])
     deciding = next(check for check in checks if check.status == status)
     return GateResult(
-        gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks), resolution=resolution
+        gate, status, deciding.reason, source, value, baseline_value, change, tuple(checks), reference_value, drift,
+        resolution=resolution,
     )
 
 

@@ -1,8 +1,9 @@
 """What the canary is watched against: each gate bound as a limit on the live figure, a value (never prose).
 
-An absolute bound (`max`, `min`) is its own limit. A bound relative to the baseline (`max_regression`) becomes
-the baseline's figure moved by the tolerance: × (1 ± tolerance) for a ratio metric (latency, throughput, a
-custom query), ± tolerance for a proportion (success rate, compared as a difference in percentage points).
+An absolute bound (`max`, `min`) is its own limit. A bound relative to a baseline becomes that baseline's figure
+moved by the tolerance: `max_regression` from the current baseline, `max_drift` from the pinned reference; × (1 ±
+tolerance) for a ratio metric (latency, throughput, a custom query), ± tolerance for a proportion (success rate,
+compared as a difference in percentage points).
 The same values feed the verdict's rollback criteria, the alert rules and the dashboard's thresholds.
 """
 
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from validator.baseline.file import Baseline
-from validator.judge.gates import CheckKind
+from validator.judge.gates import RELATIVE, CheckKind
 from validator.spec import GateSpec
 
 DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not a ratio
@@ -18,7 +19,8 @@ DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not 
 
 @dataclass(frozen=True)
 class BaselineFigure:
-    """The baseline's point estimate of one metric, and which baseline it comes from."""
+    """A baseline's point estimate of one metric, and which baseline it comes from (the current one, or the pinned
+    reference for `max_drift`)."""
 
     estimate: float
     version: str | None = None
@@ -28,7 +30,8 @@ class BaselineFigure:
 class Criterion:
     """One gate bound applied to the live figure: roll back (alert) when the figure is beyond `limit`.
 
-    `limit` is None when a relative bound has no baseline figure.
+    `limit` is None when a relative bound has no baseline figure; `baseline` is the figure a relative bound moves
+    from (the pinned reference's for `max_drift`).
     """
 
     gate: GateSpec
@@ -39,13 +42,19 @@ class Criterion:
     @property
     def upper(self) -> bool:
         """True when the figure must stay at or below the limit (breach = above)."""
-        if self.bound == CheckKind.MAX_REGRESSION:
+        if self.relative:
             return self.gate.metric.higher_is_worse
         return self.bound == CheckKind.MAX
 
     @property
     def relative(self) -> bool:
-        return self.bound == CheckKind.MAX_REGRESSION
+        """True for a bound relative to a baseline (`max_regression`, `max_drift`)."""
+        return self.bound in RELATIVE
+
+    @property
+    def tolerance(self) -> float | None:
+        """The relative bound's tolerance (None for an absolute bound)."""
+        return relative_tolerance(self.gate, self.bound)
 
     @property
     def critical(self) -> bool:
@@ -63,24 +72,37 @@ def baseline_figures(baseline: Baseline | None) -> dict[str, BaselineFigure]:
     }
 
 
-def regression_limit(gate: GateSpec, baseline: float) -> float:
-    """The live figure at which `gate`'s max_regression is reached, from the baseline's figure."""
+def relative_tolerance(gate: GateSpec, bound: CheckKind) -> float | None:
+    """The tolerance of one of `gate`'s relative bounds (None for an absolute bound or one the gate lacks)."""
+    return {CheckKind.MAX_REGRESSION: gate.max_regression, CheckKind.MAX_DRIFT: gate.max_drift}.get(bound)
+
+
+def relative_limit(gate: GateSpec, bound: CheckKind, baseline: float) -> float:
+    """The live figure at which `gate`'s relative `bound` is reached, from the figure of the baseline it is
+    relative to."""
+    tolerance = relative_tolerance(gate, bound)
     if gate.metric.unit in DIFFERENCE_UNITS:
-        return baseline + gate.regression_limit("difference")
-    return baseline * gate.regression_limit("ratio")
+        return baseline + gate.relative_limit(tolerance, "difference")
+    return baseline * gate.relative_limit(tolerance, "ratio")
 
 
-def criteria(gates: Iterable[GateSpec], baselines: Mapping[str, BaselineFigure]) -> tuple[Criterion, ...]:
-    """Every bound of every gate as a criterion; `baselines` holds the baseline's figure per measurement key (the
-    metric, with the gate's route or selector when it has one)."""
+def criteria(
+    gates: Iterable[GateSpec],
+    baselines: Mapping[str, BaselineFigure],
+    references: Mapping[str, BaselineFigure] | None = None,
+) -> tuple[Criterion, ...]:
+    """Every bound of every gate as a criterion; `baselines` holds the current baseline's figure per measurement key
+    (the metric, with the gate's route or selector when it has one), `references` the pinned reference's."""
     found = []
     for gate in gates:
         if gate.max is not None:
             found.append(Criterion(gate, CheckKind.MAX, gate.max))
         if gate.min is not None:
             found.append(Criterion(gate, CheckKind.MIN, gate.min))
-        if gate.max_regression is not None:
-            figure = baselines.get(gate.measurement_key)
-            limit = None if figure is None else regression_limit(gate, figure.estimate)
-            found.append(Criterion(gate, CheckKind.MAX_REGRESSION, limit, figure))
+        for bound, figures in ((CheckKind.MAX_REGRESSION, baselines), (CheckKind.MAX_DRIFT, references or {})):
+            if relative_tolerance(gate, bound) is None:
+                continue
+            figure = figures.get(gate.measurement_key)
+            limit = None if figure is None else relative_limit(gate, bound, figure.estimate)
+            found.append(Criterion(gate, bound, limit, figure))
     return tuple(found)

@@ -172,7 +172,10 @@ def _matrix(
 
 def _rollback_criteria(results: list[GateResult]) -> tuple[rollback.Criterion, ...]:
     """What to watch during the canary: the critical gates' bounds as limits on the canary's live figures (a
-    relative bound from the baseline figure this run was compared with)."""
+    relative bound from the baseline or pinned reference figure this run was compared with)."""
     critical = [r for r in results if r.critical]
     figures = {r.gate.measurement_key: rollback.BaselineFigure(r.baseline.estimate) for r in critical if r.baseline}
-    return rollback.criteria([r.gate for r in critical], figures)
+    references = {
+        r.gate.measurement_key: rollback.BaselineFigure(r.reference.estimate) for r in critical if r.reference
+    }
+    return rollback.criteria([r.gate for r in critical], figures, references)

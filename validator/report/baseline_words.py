@@ -4,6 +4,7 @@ report's facts about the baseline in use (its load comparability and run-to-run 
 from typing import Any
 
 from validator.baseline.file import Baseline
+from validator.evidence import Change
 from validator.judge.baseline_compare import Calibration, Comparability
 from validator.judge.gates import GateResult
 from validator.report.markdown import cell
@@ -82,19 +83,24 @@ def _noise(noise: dict[str, Any] | None, metric: str) -> str:
     return f"{shown} over {noise['runs']} runs"
 
 
-def diff_table(results: list[GateResult], older: Baseline, newer: Baseline, coverage: float) -> str:
-    """Baseline `newer` against `older`, gate by gate, in the report's gates-table format."""
+def diff_table(
+    results: list[GateResult], older: Baseline, newer: Baseline, coverage: float, reference: Baseline | None = None
+) -> str:
+    """Baseline `newer` against `older`, gate by gate, in the report's gates-table format; with a pinned
+    `reference`, the drift since it beside (the change `max_drift` judges)."""
     shown = f"{coverage * 100:g} %"
+    drift = [f"Drift since {reference.version} [{shown} CI]"] if reference else []
     header = ["Gate", "Severity", f"{newer.version} [{shown} CI]", f"{older.version} [{shown} CI]",
-              f"Change [{shown} CI]", "Bound", "Status"]  # fmt: skip
+              f"Change [{shown} CI]", *drift, "Bound", "Status"]  # fmt: skip
     rows = [
         [r.gate.name, r.gate.severity, _interval(r.value, r.gate.metric.unit),
-         _interval(r.baseline, r.gate.metric.unit), _change(r), ", ".join(c.bound for c in r.checks),
-         f"**{r.status.value}**"]
+         _interval(r.baseline, r.gate.metric.unit), _change(r.change),
+         *([_change(r.drift)] if reference else []), ", ".join(c.bound for c in r.checks), f"**{r.status.value}**"]
         for r in results
     ]  # fmt: skip
     reasons = [f"- **{r.gate.name}** ({r.status.value}): {r.reason}" for r in results if r.status.value != "PASS"]
-    title = f"## baseline {newer.service} {newer.version} against {older.version}\n\n"
+    pinned = f" (pinned reference {reference.version})" if reference else ""
+    title = f"## baseline {newer.service} {newer.version} against {older.version}{pinned}\n\n"
     return title + table(header, rows) + ("\n\n" + "\n".join(reasons) if reasons else "")
 
 
@@ -107,11 +113,11 @@ def _interval(interval: Any, unit: str) -> str:
     )
 
 
-def _change(result: GateResult) -> str:
-    if result.change is None:
+def _change(change: Change | None) -> str:
+    if change is None:
         return "—"
-    i = result.change.interval
-    if result.change.kind == "ratio":
+    i = change.interval
+    if change.kind == "ratio":
         return f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
     return f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
 

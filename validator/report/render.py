@@ -17,7 +17,7 @@ from validator.artifacts import SCHEMA_VERSIONS, VERDICT_FILE, write_json, write
 from validator.canary.criteria_words import criterion_document, rollback_sentence
 from validator.canary.live_promql import criterion_expr, duration
 from validator.errors import InputFileError
-from validator.judge.gates import GateResult
+from validator.judge.gates import CheckKind, GateResult
 from validator.judge.judgement import Judgement, ShapeObservation
 from validator.judge.rollback import Criterion
 from validator.judge.run import RunArtifacts
@@ -40,6 +40,7 @@ from validator.report.sections import release_sections, write_checklist
 from validator.spec import Spec
 from validator.spec.units import format_seconds, format_value
 from validator.stats.intervals import interval_level
+from validator.timing import Phases
 
 REPORT_FILE = "report.md"
 CLIENT_QUANTILES = (0.5, 0.95, 0.99)
@@ -61,13 +62,13 @@ class Written:
     checklist_failed: InputFileError | None = None
 
 
-def write_reports(artifacts: RunArtifacts) -> Written:
+def write_reports(artifacts: RunArtifacts, phases: Phases | None = None) -> Written:
     """Write verdict.json, junit.xml and report.md into the run directory (each atomically), then hand the verdict
-    to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY)."""
+    to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY). `phases` times the charts."""
     document = verdict_document(artifacts)
     write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
     write_text(artifacts.run_dir / JUNIT_FILE, junit_xml(document, artifacts.run_dir.name))
-    extras = release_sections(artifacts, rollback_texts(artifacts))
+    extras = release_sections(artifacts, rollback_texts(artifacts), phases)
     checklist_failed = extras.pop("checklist_failed")
     report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts, extras))
     ci_outputs.publish(document, report, os.environ)
@@ -171,10 +172,14 @@ def render_markdown(artifacts: RunArtifacts, extras: dict[str, Any]) -> str:
 
 
 def rollback_criteria(artifacts: RunArtifacts) -> list[Criterion]:
-    """The verdict's rollback criteria, each relative one naming the baseline version it was computed from."""
-    version = artifacts.baseline.version if artifacts.baseline else None
+    """The verdict's rollback criteria, each relative one naming the baseline version it was computed from (the
+    pinned reference's for `max_drift`)."""
+    versions = {
+        CheckKind.MAX_REGRESSION: artifacts.baseline.version if artifacts.baseline else None,
+        CheckKind.MAX_DRIFT: artifacts.reference.version if artifacts.reference else None,
+    }
     return [
-        replace(c, baseline=replace(c.baseline, version=version)) if c.baseline else c
+        replace(c, baseline=replace(c.baseline, version=versions.get(c.bound))) if c.baseline else c
         for c in artifacts.judgement.verdict.rollback_criteria
     ]
 
