@@ -60,6 +60,7 @@ from validator.report.render import checklist_file, write_reports
 from validator.spec import Spec, load_spec
 from validator.spec.baseline import is_reference
 from validator.spec.reader import PATH_NAME
+from validator.timing import Phase, Phases
 
 Notify = Callable[[str], None]  # one progress line for the user
 
@@ -142,15 +143,19 @@ def run_validation(
     master: load_runner.MasterOptions | None,
     caution_exit_code: int,
     notify: Notify,
+    phases: Phases | None = None,
 ) -> Outcome:
-    """Check Prometheus answers, run the load `load.repeat` times measuring each run, then judge and report.
+    """Check Prometheus answers, run the load `load.repeat` times measuring each run, then judge and report; each
+    part timed in `phases`.
 
     An unreachable Prometheus or a load that cannot run is recorded as could-not-evaluate (NO-GO, exit 4)
     with a report; a bad locustfile raises `load_runner.LocustfileError` before any load is sent.
     """
+    phases = phases or Phases()
     try:
-        user_classes_from(str(spec.load.locustfile))  # a bad locustfile is exit 2 before anything runs
-        unreachable = preflight(spec) or target_preflight(spec.target_url)
+        with phases.phase(Phase.PREFLIGHT):
+            user_classes_from(str(spec.load.locustfile))  # a bad locustfile is exit 2 before anything runs
+            unreachable = preflight(spec) or target_preflight(spec.target_url)
     except UsageError:
         run_dir.rmdir()  # nothing ran: no empty run folder is left behind
         raise
@@ -158,47 +163,62 @@ def run_validation(
         metrics = _not_evaluated(spec, unreachable)
     else:
         try:
-            metrics = _run_and_measure(spec, master, run_dir, notify, baseline)
+            metrics = _run_and_measure(spec, master, run_dir, notify, phases, baseline)
         except load_runner.LoadError as error:  # e.g. workers never connected: NO-GO, exit 4, with a report
             metrics = _not_evaluated(spec, f"the load could not run: {error}")
-    metrics.write(run_dir)
-    return finish(run_dir, spec, baseline, caution_exit_code)
+    with phases.phase(Phase.WRITING):
+        metrics.write(run_dir)
+    return finish(run_dir, spec, baseline, caution_exit_code, phases)
 
 
-def validate_run(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
-    """Re-query Prometheus for the windows recorded in the run's load.json file(s), then judge and report.
+def validate_run(
+    run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int, phases: Phases | None = None
+) -> Outcome:
+    """Re-query Prometheus for the windows recorded in the run's load.json file(s), then judge and report; each
+    part timed in `phases`.
 
     With Prometheus unusable, a run that already holds a measurement is left untouched (`NotRemeasured`)."""
-    LoadResult.read(run_dir)  # the run must hold a load result before anything is re-measured
-    unreachable = preflight(spec)
+    phases = phases or Phases()
+    with phases.phase(Phase.PREFLIGHT):
+        LoadResult.read(run_dir)  # the run must hold a load result before anything is re-measured
+        unreachable = preflight(spec)
     if unreachable and _holds_measurement(run_dir):
         raise NotRemeasured(f"{unreachable}; {run_dir} is unchanged: its earlier measurement and report stand")
     if unreachable:
         _not_evaluated(spec, unreachable).write(run_dir)
-        return finish(run_dir, spec, baseline, caution_exit_code)
+        return finish(run_dir, spec, baseline, caution_exit_code, phases)
     records = []
     for target in repeat_dirs(run_dir) or [run_dir]:
-        records.append(measure(spec, LoadResult.read(target), wait_for_scrape=False))
+        with phases.phase(Phase.QUERIES):
+            records.append(measure(spec, LoadResult.read(target), wait_for_scrape=False))
         if target != run_dir:
-            records[-1].write(target)
-    pool_records(records).write(run_dir)
-    return finish(run_dir, spec, baseline, caution_exit_code)
+            with phases.phase(Phase.WRITING):
+                records[-1].write(target)
+    with phases.phase(Phase.WRITING):
+        pool_records(records).write(run_dir)
+    return finish(run_dir, spec, baseline, caution_exit_code, phases)
 
 
-def finish(run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int) -> Outcome:
-    """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md.
+def finish(
+    run_dir: Path, spec: Spec, baseline: Baseline | None, caution_exit_code: int, phases: Phases | None = None
+) -> Outcome:
+    """Judge the run's metrics.json (and every run's load.json) and write verdict.json and report.md; the judging,
+    the charts and the writing timed in `phases`.
 
     A run stopped by a signal, now or in an earlier stage, is INCOMPLETE: never GO, exit code 5."""
+    phases = phases or Phases()
     stopped = None
     while True:
         stop = interrupt.requested()
         if stop is not None:
             stopped = f"stopped by {stop.signal_name} while judging and writing the report"
-        judged = judged_run(run_dir, spec, baseline, caution_exit_code, stopped)
-        written = write_reports(judged)
-        verdict = judged.judgement.verdict
-        if verdict.incomplete is None:
-            record_history(run_dir, judged.spec, judged.judgement, baseline, judged.metrics.window.start)
+        with phases.phase(Phase.JUDGING):
+            judged = judged_run(run_dir, spec, baseline, caution_exit_code, stopped)
+        with phases.phase(Phase.WRITING):
+            written = write_reports(judged, phases)
+            verdict = judged.judgement.verdict
+            if verdict.incomplete is None:
+                record_history(run_dir, judged.spec, judged.judgement, baseline, judged.metrics.window.start)
         if written.checklist_failed is not None:
             raise written.checklist_failed  # exit 2 naming the template; the verdict, report and history stand
         if judged.metrics.incomplete is not None or interrupt.requested() is None:
@@ -250,14 +270,17 @@ def new_levels(
     entries = [entry for entry in read.entries if entry["run_id"] != run_dir.name]
     entries.append(history.run_entry(run_dir, spec, judgement, baseline, measured_at))
     found = []
+    results = {result.gate.name: result for result in judgement.results}
     for change in history_changes(entries):
         point, in_a_row = change.point, len(entries) - change.point.index
         if in_a_row > RECENT_RUNS:
             continue
         before = entries[point.index - point.before.runs:point.index]
         versions = before[0]["version"] if len(before) == 1 else f"{before[0]['version']}–{before[-1]['version']}"
+        result = results.get(change.gate)
         figures = {"gate": change.gate, "unit": change.unit, "point": point, "in_a_row": in_a_row,
-                   "versions": versions}
+                   "versions": versions, "against_baseline": result.change if result else None,
+                   "baseline": baseline.version if baseline else None}
         found.append(Observation("new_level", figures, f"{history.HISTORY_FILE} with this run"))
     return found
 
@@ -419,6 +442,7 @@ def _run_and_measure(
     master: load_runner.MasterOptions | None,
     run_dir: Path,
     notify: Notify,
+    phases: Phases,
     baseline: Baseline | None = None,
 ) -> MetricsRecord:
     """Run the load `load.repeat` times back to back, writing each run's load.json before querying Prometheus;
@@ -432,31 +456,49 @@ def _run_and_measure(
     for index in range(1, repeat + 1):
         target = run_dir if repeat == 1 else run_dir / f"run-{index}"
         target.mkdir(exist_ok=True)
+        started, started_at = time.monotonic(), time.time()
         load = load_runner.run_load(spec.load, spec.target_url, Progress(spec.load.duration), master)
-        load.write(target)
-        if repeat > 1:
-            load.write(run_dir)
+        _time_load(phases, load, started, started_at, spec.load.duration)
+        with phases.phase(Phase.WRITING):
+            load.write(target)
+            if repeat > 1:
+                load.write(run_dir)
         if load.interrupted is not None:
             window = Window(load.window_start, load.window_end)
             records.append(MetricsRecord(spec.prometheus.shown_url, window, incomplete=interruption(load)))
             notify(f"stopped by {load.interrupted['signal']}: {LOAD_FILE} written with what was measured")
             break
         notify(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.shown_url}")
-        records.append(measure(spec, load))
+        with phases.phase(Phase.QUERIES):
+            records.append(measure(spec, load, phases=phases))
         stop = interrupt.requested()
         if stop is not None and records[-1].incomplete is None:
             where = f"stopped by {stop.signal_name} during the Prometheus queries of run {index}"
             records[-1] = dataclasses.replace(records[-1], incomplete=where)
         if repeat > 1:
-            records[-1].write(target)
+            with phases.phase(Phase.WRITING):
+                records[-1].write(target)
         if stop is not None:
             break
         if spec.load.auto_repeat:
-            steps.append(looks.next_step(spec, records, baseline, reference))
+            with phases.phase(Phase.JUDGING):
+                steps.append(looks.next_step(spec, records, baseline, reference))
             if steps[-1].stop:
                 break
     looked = [{"runs": s.runs, "level": s.level, "stop": s.stop, "why": s.why} for s in steps]
     return dataclasses.replace(pool_records(records), looks=looked)
+
+
+def _time_load(phases: Phases, load: LoadResult, started: float, started_at: float, duration: float) -> None:
+    """Split the load's seconds (from `started`, monotonic, and `started_at`, epoch, until now) into Locust's
+    set-up until the load's origin, the load itself (its duration, or until the stop request) and the rest."""
+    ended = time.monotonic()
+    origin = min(max(started, started + load.origin - started_at), ended)
+    seconds = load.interrupted["at_s"] if load.interrupted is not None else duration
+    last = min(origin + max(0.0, seconds), ended)
+    phases.add(Phase.LOAD_START, started, origin)
+    phases.add(Phase.LOAD, origin, last)
+    phases.add(Phase.LOAD_STOP, last, ended)
 
 
 def _holds_measurement(run_dir: Path) -> bool:

@@ -8,8 +8,13 @@ import numpy as np
 from click.testing import CliRunner
 
 from validator.cli import main
+from validator.evidence import Change
+from validator.judge.changes import ChangePoint, Level, RunFigure
+from validator.judge.observations import Observation
 from validator.report import history
+from validator.report.analysis import observation_sentence
 from validator.report.history_view import history_table
+from validator.stats.intervals import Interval, Method, MethodKind
 
 
 def entry(run: str, version: str = "1.0.0", decision: str = "GO", p99: float = 0.07) -> dict:
@@ -135,5 +140,21 @@ def test_a_run_that_starts_a_new_level_says_so_in_its_report(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["report", str(run_dir), "--spec", str(spec)])
     assert result.exit_code == 0, result.output
     report = (run_dir / "report.md").read_text()
-    assert "A new level in the history: this is the first run in a row of latency_p99" in report, report
-    assert "versions 1.0.0–1.7.0" in report
+    sentence = next(line for line in report.splitlines() if "A new level in the history" in line)
+    assert "this is the first run in a row of latency_p99 above its level over versions 1.0.0–1.7.0" in sentence
+    assert "5.04 ms → 32.5 ms" in sentence  # no baseline here: the level's move alone
+
+
+def test_the_new_level_sentence_says_the_run_is_unchanged_against_its_baseline_yet_above_the_old_level() -> None:
+    point = ChangePoint(6, RunFigure("r6", "1.6.0", 0.109, 0.105, 0.113), Level(0.1, 0.098, 0.102, 6),
+                        Level(0.109, 0.106, 0.112, 3), True, 1.09, 1.06, 1.12, 1e-4)
+    figures = {"gate": "p99 latency", "unit": "s", "point": point, "in_a_row": 3, "versions": "1.1.0–1.3.0",
+               "baseline": "1.4.0"}
+    unchanged = Change("ratio", Interval(1.01, 0.97, 1.05, 0.9, Method(MethodKind.EXACT)))
+    sentence = observation_sentence(Observation("new_level", {**figures, "against_baseline": unchanged}, "h"))
+    assert sentence.startswith("A new level in the history: the run is unchanged against baseline 1.4.0 (×1.010 "
+                               "[0.970, 1.050]), but this is the third run in a row of p99 latency above its level "
+                               "over versions 1.1.0–1.3.0 (100 ms → 109 ms): +9.0 % [+6.0 %, +12.0 %]"), sentence
+    worse = Change("ratio", Interval(1.2, 1.1, 1.3, 0.9, Method(MethodKind.EXACT)))
+    sentence = observation_sentence(Observation("new_level", {**figures, "against_baseline": worse}, "h"))
+    assert "the run is ×1.200 [1.100, 1.300] against baseline 1.4.0, and this is the third run" in sentence

@@ -4,6 +4,7 @@ the recommendations that follow from them. Every sentence is made from this run'
 from collections.abc import Sequence
 from typing import Any
 
+from validator.evidence import Change
 from validator.judge.gates import CheckKind, GateResult, Status
 from validator.judge.judgement import ShapeObservation
 from validator.judge.observations import Observation
@@ -175,14 +176,31 @@ def observation_sentence(item: Observation) -> str:
         else:
             change = f"{point.change * 100:+.2f} pp [{point.change_low * 100:+.2f}, {point.change_high * 100:+.2f}]"
         ordinal = {1: "first", 2: "second", 3: "third"}.get(f["in_a_row"], f"{f['in_a_row']}th")
+        side = "above" if point.change > (1.0 if point.ratio else 0.0) else "below"
         text = (
-            f"A new level in the history: this is the {ordinal} run in a row of {cell(f['gate'])} at "
-            f"{format_value(point.after.estimate, unit)}, away from its level over versions {cell(f['versions'])} "
-            f"({format_value(point.before.estimate, unit)}): {change}, p = {point.p_value:.1g}"
+            f"A new level in the history: {_against_baseline(f['against_baseline'], f['baseline'])}this is the "
+            f"{ordinal} run in a row of {cell(f['gate'])} {side} its level over versions {cell(f['versions'])} "
+            f"({format_value(point.before.estimate, unit)} → {format_value(point.after.estimate, unit)}): "
+            f"{change}, p = {point.p_value:.1g}"
         )
     else:
         text = f"{kind}: {cell(f)}"
     return text + source + "."
+
+
+def _against_baseline(change: Change | None, version: str | None) -> str:
+    """The run against its own baseline, as the new-level sentence opens: a level can move while every release
+    stays within its per-release tolerance."""
+    if change is None:
+        return ""
+    i, against = change.interval, f"baseline {cell(version)}" if version else "the baseline"
+    if change.kind == "ratio":
+        shown, still = f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]", i.low <= 1.0 <= i.high
+    else:
+        shown, still = f"{i.estimate * 100:+.2f} pp [{i.low * 100:+.2f}, {i.high * 100:+.2f}]", i.low <= 0.0 <= i.high
+    if still:
+        return f"the run is unchanged against {against} ({shown}), but "
+    return f"the run is {shown} against {against}, and "
 
 
 RECOMMENDATIONS = {
