@@ -19,6 +19,7 @@ from validator.pipeline import Outcome
 from validator.redact import RedactingStream
 from validator.report import console
 from validator.spec import Spec
+from validator.timing import Phases
 
 
 def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
@@ -119,6 +120,14 @@ def run_dir_argument(command: Callable[..., Any]) -> Callable[..., Any]:
                           callback=plain_path)(command)
 
 
+verbose_option = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="After the verdict, print on stderr where the time went: seconds per phase from the process's start "
+    "(imports, spec, demo start and first scrape, preflight, load, the wait for the scrape after the window, "
+    "queries, judging, charts, writing) and the seconds outside the load.",
+)
 format_option = click.option(
     "--format",
     "output_format",
@@ -145,8 +154,9 @@ def user_errors() -> Iterator[None]:
         fail(f"could not evaluate: {error}", ExitCode.COULD_NOT_EVALUATE)
 
 
-def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:
-    """Print the verdict, the report's path and any measurement warning; exit with the verdict's code.
+def exit_with(outcome: Outcome, output_format: str = "text", phases: Phases | None = None) -> NoReturn:
+    """Print the verdict, the report's path and any measurement warning, then (with `phases`, i.e. --verbose) where
+    the time went on stderr; exit with the verdict's code.
 
     With `output_format` "json" the verdict document goes to stdout and these lines to stderr.
     """
@@ -160,14 +170,20 @@ def exit_with(outcome: Outcome, output_format: str = "text") -> NoReturn:
         click.echo(f"slagate: error: could not evaluate: {verdict.could_not_evaluate}", err=True)
     click.echo(f"slagate: {console.verdict_line(verdict)}", err=json_out)
     click.echo(f"slagate: report {outcome.report}", err=json_out)
+    if phases is not None:
+        for line in console.breakdown_lines(phases.breakdown()):
+            click.echo(f"slagate: {line}", err=True)
     if json_out:
         click.echo((outcome.run_dir / VERDICT_FILE).read_text(encoding="utf-8"), nl=False)
     sys.exit(outcome.exit_code)
 
 
 @contextlib.contextmanager
-def demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterator[Spec]:
-    """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus."""
+def demo_endpoints(
+    spec: Spec, demo: bool, demo_set: tuple[str, ...], phases: Phases | None = None
+) -> Iterator[Spec]:
+    """The spec as given, or (with --demo) pointed at a freshly started demo target and Prometheus (their start,
+    first scrape and stop timed in `phases`)."""
     if not demo:
         if demo_set:
             fail("--demo-set: expected --demo as well")
@@ -180,6 +196,6 @@ def demo_endpoints(spec: Spec, demo: bool, demo_set: tuple[str, ...]) -> Iterato
         settings = DemoSettings().with_assignments(demo_set)
     except ValueError as error:  # a bad --demo-set
         fail(str(error))
-    with user_errors(), demo_stack(settings) as stack:
+    with user_errors(), demo_stack(settings, phases=phases) as stack:
         progress(f"demo: target {stack.target.url}, Prometheus {stack.prometheus.url}")
         yield spec.with_endpoints(stack.target.url, stack.prometheus.url)

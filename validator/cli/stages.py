@@ -21,6 +21,7 @@ from validator.cli.common import (
     reports_dir_option,
     spec_option,
     user_errors,
+    verbose_option,
 )
 from validator.load.distributed import MasterOptions, parse_host_port
 from validator.load.worker import DEFAULT_MASTER_PORT
@@ -28,6 +29,7 @@ from validator.report import console
 from validator.report.console import EXIT_CODES_HELP
 from validator.spec import Spec, load_spec
 from validator.judge.verdict import ExitCode
+from validator.timing import Phase, Phases, command_started
 
 
 baseline_option = click.option(
@@ -70,6 +72,7 @@ baseline_option = click.option(
 )
 @format_option
 @baseline_option
+@verbose_option
 def run(
     spec_path: Path,
     demo: bool,
@@ -80,21 +83,23 @@ def run(
     master_bind: str | None,
     output_format: str,
     baseline_selector: str | None,
+    verbose: bool,
 ) -> None:
     """Run load, measure it in Prometheus, judge the gates and write the report.
 
     Writes reports/<run-id>/load.json, metrics.json, verdict.json and report.md, prints the verdict
-    and the report's path, and exits with the verdict's exit code.
+    and the report's path, and exits with the verdict's exit code. --verbose adds where the time went.
     """
-    with user_errors():
+    phases = command_started()
+    with user_errors(), phases.phase(Phase.INPUTS):
         spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
         master = MasterOptions.from_options(expect_workers, master_bind)
     stoppable = interrupt.stop_on_signals(ExitCode.INCOMPLETE)  # Ctrl-C: keep what was measured, INCOMPLETE
-    with stoppable, demo_endpoints(spec, demo, demo_set) as spec, user_errors():
+    with stoppable, demo_endpoints(spec, demo, demo_set, phases) as spec, user_errors():
         run_dir = pipeline.new_run_dir(reports_dir, spec.service)
         progress(f"run {run_dir.name}: {console.describe_load(spec, master)} at {spec.shown_target}")
-        outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress)
-    exit_with(outcome, output_format)
+        outcome = pipeline.run_validation(spec, baseline, run_dir, master, caution_exit_code, progress, phases)
+    exit_with(outcome, output_format, phases if verbose else None)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -151,12 +156,19 @@ def worker(master: str, locustfile: Path | None, spec_path: Path) -> None:
 @caution_option
 @format_option
 @baseline_option
+@verbose_option
 def validate(
-    run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str, baseline_selector: str | None
+    run_dir: Path,
+    spec_path: Path,
+    caution_exit_code: int,
+    output_format: str,
+    baseline_selector: str | None,
+    verbose: bool,
 ) -> None:
     """Re-query Prometheus for the window recorded in RUN_DIR/load.json (each RUN_DIR/run-<i>/load.json after
     `load.repeat` > 1, pooled as in the run), then judge and report again."""
-    _judge_again(pipeline.validate_run, run_dir, spec_path, caution_exit_code, output_format, baseline_selector)
+    _judge_again(pipeline.validate_run, run_dir, spec_path, caution_exit_code, output_format, baseline_selector,
+                 verbose)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -165,23 +177,33 @@ def validate(
 @caution_option
 @format_option
 @baseline_option
+@verbose_option
 def report(
-    run_dir: Path, spec_path: Path, caution_exit_code: int, output_format: str, baseline_selector: str | None
-) -> None:
-    """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
-    _judge_again(pipeline.finish, run_dir, spec_path, caution_exit_code, output_format, baseline_selector)
-
-
-def _judge_again(
-    stage: Callable[[Path, Spec, Baseline | None, int], pipeline.Outcome],
     run_dir: Path,
     spec_path: Path,
     caution_exit_code: int,
     output_format: str,
     baseline_selector: str | None,
+    verbose: bool,
 ) -> None:
-    """Run `stage` on a recorded run folder with the spec and baseline, then exit with its verdict."""
+    """Judge RUN_DIR/metrics.json again (e.g. with edited gates) and re-render report.md; no network."""
+    _judge_again(pipeline.finish, run_dir, spec_path, caution_exit_code, output_format, baseline_selector, verbose)
+
+
+def _judge_again(
+    stage: Callable[[Path, Spec, Baseline | None, int, Phases], pipeline.Outcome],
+    run_dir: Path,
+    spec_path: Path,
+    caution_exit_code: int,
+    output_format: str,
+    baseline_selector: str | None,
+    verbose: bool,
+) -> None:
+    """Run `stage` on a recorded run folder with the spec and baseline, then exit with its verdict (and, when
+    `verbose`, where the time went)."""
+    phases = command_started()
     with interrupt.stop_on_signals(ExitCode.INCOMPLETE), user_errors():
-        spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
-        outcome = stage(run_dir, spec, baseline, caution_exit_code)
-    exit_with(outcome, output_format)
+        with phases.phase(Phase.INPUTS):
+            spec, baseline = pipeline.load_inputs(spec_path, baseline_selector)
+        outcome = stage(run_dir, spec, baseline, caution_exit_code, phases)
+    exit_with(outcome, output_format, phases if verbose else None)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from validator.demo.processes import DemoTarget
 from validator.demo.prometheus_server import ManagedPrometheus
 from validator.demo.target import DemoSettings
+from validator.timing import Phase, Phases
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,8 +19,20 @@ class DemoStack:
 
 
 @contextlib.contextmanager
-def demo_stack(settings: DemoSettings | None = None, scrape_interval: str = "1s") -> Iterator[DemoStack]:
-    """Start the demo target and a Prometheus that has scraped it at least once; stop both on exit."""
-    with DemoTarget(settings) as target, ManagedPrometheus([target.address], scrape_interval) as prometheus:
-        prometheus.wait_for_scrape()
-        yield DemoStack(target, prometheus)
+def demo_stack(
+    settings: DemoSettings | None = None, scrape_interval: str = "1s", phases: Phases | None = None
+) -> Iterator[DemoStack]:
+    """Start the demo target and a Prometheus that has scraped it at least once; stop both on exit. `phases`
+    times the start, the wait for the first scrape and the stop."""
+    phases = phases or Phases()
+    with contextlib.ExitStack() as running:
+        with phases.phase(Phase.DEMO_START):
+            target = running.enter_context(DemoTarget(settings))
+            prometheus = running.enter_context(ManagedPrometheus([target.address], scrape_interval))
+        with phases.phase(Phase.DEMO_SCRAPE):
+            prometheus.wait_for_scrape()
+        try:
+            yield DemoStack(target, prometheus)
+        finally:
+            with phases.phase(Phase.DEMO_STOP):
+                running.close()

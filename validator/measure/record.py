@@ -15,6 +15,7 @@ from validator.measure.reconciliation import ServerCounts
 from validator.prometheus import PrometheusSource, PrometheusUnavailable, Window
 from validator.spec import GateSpec, Spec
 from validator.spec.metrics import BUILTIN_METRICS
+from validator.timing import Phase, Phases
 
 METRICS_FILE = "metrics.json"
 
@@ -111,16 +112,19 @@ class MetricsRecord:
         )
 
 
-def measure(spec: Spec, load: LoadResult, wait_for_scrape: bool = True) -> MetricsRecord:
+def measure(
+    spec: Spec, load: LoadResult, wait_for_scrape: bool = True, phases: Phases | None = None
+) -> MetricsRecord:
     """Query Prometheus over the load's steady window, plus the client figures gates ask for; an unusable server
-    is recorded, not raised."""
+    is recorded, not raised. `phases` times the wait for the scrape after the window."""
     window = Window(load.window_start, load.window_end)
     source = PrometheusSource(spec.prometheus)  # a missing credential is a UsageError here, before any query
     measurements: dict[str, Measurement] = {}
     unusable = None
     try:
         if wait_for_scrape:
-            source.wait_for_scrape_after(window.end)
+            with (phases or Phases()).phase(Phase.SCRAPE_WAIT):
+                source.wait_for_scrape_after(window.end)
         measurements = source.measure(window, spec.gates)
     except PrometheusUnavailable as error:
         unusable = str(error)

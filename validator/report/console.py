@@ -6,6 +6,7 @@ from validator.prometheus.reading import Reading
 from validator.report.decision import plan_line
 from validator.report.decision import waiver_warnings as waiver_warnings  # re-exported for the CLI
 from validator.spec import Spec
+from validator.timing import Breakdown, Phase
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -56,3 +57,37 @@ def reading_lines(reading: Reading, spec: Spec) -> list[str]:
     lines.append(f"{problems} problem{'s' if problems != 1 else ''}" + (": fix the spec before a run" if problems
                                                                           else ": the spec's reading holds so far"))
     return lines
+
+
+PHASE_WORDS = {
+    Phase.IMPORTS: "start-up and imports",
+    Phase.INPUTS: "spec and baseline read",
+    Phase.DEMO_START: "demo: target and Prometheus started",
+    Phase.DEMO_SCRAPE: "demo: wait for the first scrape",
+    Phase.PREFLIGHT: "preflight: locustfile, Prometheus, target",
+    Phase.LOAD_START: "load: Locust set up",
+    Phase.LOAD: "load: warm-up and steady window",
+    Phase.LOAD_STOP: "load: users stopped, histograms collected",
+    Phase.SCRAPE_WAIT: "wait for a scrape after the window",
+    Phase.QUERIES: "Prometheus queries and client figures",
+    Phase.JUDGING: "judging: checks, gates, verdict",
+    Phase.CHARTS: "charts",
+    Phase.WRITING: "writing artifacts",
+    Phase.DEMO_STOP: "demo: target and Prometheus stopped",
+}
+BREAKDOWN_TITLE = "where the time went (seconds, from the process's start):"
+
+
+def breakdown_lines(breakdown: Breakdown) -> list[str]:
+    """`--verbose`: one line per phase that ran, then what no phase accounts for and the totals; with a load, the
+    seconds outside it, before its first request and after its end."""
+    rows = [(PHASE_WORDS[phase], seconds) for phase, seconds in breakdown.seconds.items()]
+    rows += [("other: run folder, progress lines, gaps", breakdown.other), ("total", breakdown.wall)]
+    if breakdown.load_start is not None and breakdown.load_end is not None:
+        rows += [
+            ("outside the load", breakdown.outside_load),
+            ("start → load start", breakdown.load_start),
+            ("load end → verdict", breakdown.wall - breakdown.load_end),
+        ]
+    width = max(len(words) for words, _ in rows)
+    return [BREAKDOWN_TITLE] + [f"  {words:<{width}}  {seconds:7.2f}" for words, seconds in rows]

@@ -13,6 +13,7 @@ from validator.report.analysis import gate_sentences, observation_sentence, reco
 from validator.report.checklist import CHECKLIST_FILE, checklist_context, render_checklist
 from validator.report.decision import decision_context
 from validator.report.markdown import cell
+from validator.timing import Phase, Phases
 
 if TYPE_CHECKING:  # matplotlib is imported only when charts are drawn
     from validator.report.charts import Chart
@@ -57,19 +58,22 @@ def chart_rows(charts: Sequence["Chart"]) -> list[dict[str, str | None]]:
     return rows
 
 
-def release_sections(artifacts: RunArtifacts, rollback_lines: Sequence[str]) -> dict[str, Any]:
-    """Draw the charts and write checklist.md into the run directory; return what the template shows of them, with
-    the decision and the analysis."""
-    from validator.report.charts import write_charts  # matplotlib (~0.3 s) is imported only when charts are drawn
-
+def release_sections(
+    artifacts: RunArtifacts, rollback_lines: Sequence[str], phases: Phases | None = None
+) -> dict[str, Any]:
+    """Draw the charts (timed in `phases`) and write checklist.md into the run directory; return what the template
+    shows of them, with the decision and the analysis."""
     judgement, metrics, baseline = artifacts.judgement, artifacts.metrics, artifacts.baseline
-    charts = write_charts(
-        artifacts.run_dir,
-        judgement.results,
-        metrics.measurements,
-        baseline.measurements if baseline else None,
-        list(artifacts.loads),
-    )
+    with (phases or Phases()).phase(Phase.CHARTS):
+        from validator.report.charts import write_charts  # matplotlib (~0.3 s) is imported only to draw charts
+
+        charts = write_charts(
+            artifacts.run_dir,
+            judgement.results,
+            metrics.measurements,
+            baseline.measurements if baseline else None,
+            list(artifacts.loads),
+        )
     observations = artifacts.observations
     return {
         **decision_context(judgement.verdict, judgement.results),
