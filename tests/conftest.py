@@ -81,6 +81,19 @@ def write_spec(
     return path
 
 
+def pin_reference(spec: Path, baseline: str | None = None) -> Path:
+    """A demo spec with p99's cumulative drift (`max_drift = "25%"`) pinned to the demo's reference 1.0.0, judged
+    per release against demo `baseline` (default: the spec's own)."""
+    text = spec.read_text()
+    if baseline is not None:
+        text = text.replace("baselines/demo/1.0.0.json", f"baselines/demo/{baseline}.json", 1)
+    reference = json.dumps(str(ROOT / "baselines/demo/1.0.0.json"))
+    text = text.replace("[baseline]\n", f"[baseline]\nreference = {reference}\n", 1)
+    spec.write_text(text.replace('max = "250ms"\nmax_regression = "15%"\n',
+                                 'max = "250ms"\nmax_regression = "15%"\nmax_drift = "25%"\n', 1))
+    return spec
+
+
 def demo_spec(
     tmp_path: Path, load: str = "", extra: str = "", *, duration: str = "10s", locustfile: Path = LOCUSTFILE
 ) -> Path:

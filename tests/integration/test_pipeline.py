@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, demo_spec
+from tests.conftest import ROOT, demo_spec, pin_reference
 from validator import artifacts
 from validator.demo.stack import demo_stack
 from validator.demo.target import DemoSettings
@@ -85,13 +85,23 @@ def test_same_settings_as_baseline_is_go(tmp_path, stack, target) -> None:
 
 def test_p99_doubled_is_no_go_naming_the_p99_gate(tmp_path, stack, target) -> None:
     target.configure(latency_multiplier=2.0)
-    code, stdout, _, run_dir = slagate_run(tmp_path, short_spec(tmp_path), target.url, stack.prometheus.url)
+    spec = pin_reference(short_spec(tmp_path), "1.1.0")  # per release against 1.1.0, the drift since 1.0.0
+    code, stdout, _, run_dir = slagate_run(tmp_path, spec, target.url, stack.prometheus.url)
     verdict = verdict_of(run_dir)
     assert code == 1 and verdict["decision"] == "NO-GO"
     assert gate_status(verdict, "p99 latency") == "FAIL"
     assert any("p99 latency" in reason for reason in verdict["reasons"])
     p99 = next(g for g in verdict["gates"] if g["name"] == "p99 latency")
     assert p99["change"]["low"] > 1.15  # the whole ratio interval is beyond the tolerance
+    assert p99["drift"]["low"] > 1.25 and p99["bounds"]["max_drift"] == 0.25  # and beyond the drift allowed
+    statuses = {c["bound"]: c["status"] for c in p99["checks"]}
+    assert statuses["+15 % vs baseline"] == statuses["+25 % vs reference"] == "FAIL"
+    drift = next(c for c in verdict["rollback_criteria"] if c["bound"] == "max_drift")
+    assert drift["baseline"]["version"] == "1.0.0" and drift["limit"] == pytest.approx(
+        drift["baseline"]["estimate"] * 1.25)
+    artifacts.read_json(run_dir / "verdict.json", "verdict")  # the drift fields match the shipped schema
+    header = next(x for x in (run_dir / "report.md").read_text().splitlines() if x.startswith("| Gate | Severity"))
+    assert "| Change [90 % CI] | Drift since 1.0.0 [90 % CI] |" in header
 
 
 def test_five_percent_errors_fail_the_success_rate_gate(tmp_path, stack, target) -> None:
@@ -324,3 +334,33 @@ def _dig(document: dict, keys: tuple[str, ...]) -> object:
     for key in keys:
         document = document[key]
     return document
+
+
+def test_a_verbose_demo_run_says_where_the_time_went(tmp_path) -> None:
+    """`slagate run --demo --verbose` (its own demo stack, a 5 s load): after the verdict, every phase of the run
+    from the process's start, demo start to stop, adding up to no more than the total."""
+    spec = demo_spec(tmp_path, duration="5s")
+    completed = subprocess.run(
+        [sys.executable, "-m", "validator.cli", "run", "--demo", "--verbose", "--spec", str(spec),
+         "--reports-dir", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode in (0, 1, 3), completed.stderr
+    lines = completed.stderr.splitlines()
+    start = lines.index("slagate: where the time went (seconds, from the process's start):")
+    rows = dict(re.fullmatch(r"slagate:   (.+?)\s+(\d+\.\d+)", line).groups() for line in lines[start + 1:])
+    seconds = {name: float(value) for name, value in rows.items()}
+    phases = list(seconds)[: list(seconds).index("total")]
+    assert phases == [
+        "start-up and imports", "spec and baseline read", "demo: target and Prometheus started",
+        "demo: wait for the first scrape", "preflight: locustfile, Prometheus, target", "load: Locust set up",
+        "load: warm-up and steady window", "load: users stopped, histograms collected",
+        "imports for the report (charts, history)", "wait for a scrape after the window",
+        "Prometheus queries and client figures", "judging: checks, gates, verdict", "charts", "writing artifacts",
+        "demo: target and Prometheus stopped", "other: run folder, progress lines, gaps",
+    ]  # fmt: skip
+    assert sum(seconds[name] for name in phases) <= seconds["total"] + 0.01 * len(phases)
+    assert seconds["load: warm-up and steady window"] == pytest.approx(5.0, abs=0.1)
+    assert seconds["outside the load"] == pytest.approx(seconds["total"] - 5.0, abs=0.1)
+    assert seconds["start → load start"] + 5.0 + seconds["load end → verdict"] == pytest.approx(seconds["total"],
+                                                                                                abs=0.05)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.conftest import ROOT, demo_spec, write_spec
+from tests.conftest import ROOT, demo_spec, pin_reference, write_spec
 from validator.cli import main
 from validator.evidence import Measurement, QuantileEvidence
 from validator.load.locustfile import LocustfileError, user_classes_from
@@ -214,6 +214,21 @@ def test_report_re_judges_a_recorded_run_and_exits_with_its_verdict(tmp_path: Pa
     assert "## Verdict: **NO-GO**" in (run_dir / "report.md").read_text()
 
 
+def test_report_verbose_says_where_the_time_went_after_the_verdict(tmp_path: Path) -> None:
+    run_dir = recorded_run(tmp_path)
+    result = slagate("report", str(run_dir), "--spec", str(write_spec(tmp_path)), "--verbose")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("slagate: where the time went (seconds, from the process's start):")
+    assert lines[start - 1].startswith("slagate: report ")  # after the verdict and the report's path
+    rows = {line[len("slagate:   "):].rsplit(None, 1)[0].strip(): float(line.rsplit(None, 1)[1])
+            for line in lines[start + 1:]}
+    assert list(rows) == ["start-up and imports", "spec and baseline read", "judging: checks, gates, verdict",
+                          "charts", "writing artifacts", "other: run folder, progress lines, gaps", "total"]
+    assert sum(seconds for name, seconds in rows.items() if name != "total") <= rows["total"] + 0.05
+    assert "where the time went" not in slagate("report", str(run_dir), "--spec", str(write_spec(tmp_path))).output
+
+
 def validate_without_prometheus(run_dir: Path, tmp_path: Path) -> str:
     """`slagate validate` against a closed port: exit 4, no traceback, one error line naming the URL (returned)."""
     closed = f"http://127.0.0.1:{free_port()}"
@@ -257,9 +272,7 @@ def test_baseline_diff_takes_bare_versions_of_the_spec_service() -> None:
 
 
 def test_baseline_diff_shows_the_drift_since_the_pinned_reference(tmp_path: Path) -> None:
-    from tests.unit.test_rules import drifting
-
-    options = ("--spec", str(drifting(tmp_path)), "--baselines-dir", str(ROOT / "baselines"))
+    options = ("--spec", str(pin_reference(demo_spec(tmp_path), "1.1.0")), "--baselines-dir", str(ROOT / "baselines"))
     per_release = slagate("baseline", "diff", "1.0.0", "1.1.0", *options)
     same = slagate("baseline", "diff", "1.1.0", "1.1.0", *options)
     assert per_release.exit_code == 0 and same.exit_code == 0, per_release.output + same.output

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests.conftest import demo_spec
+from tests.conftest import demo_spec, pin_reference
 from validator.canary.dashboard import dashboard_json
 from validator.cli import main
 from validator.spec import load_spec
@@ -83,10 +83,9 @@ def test_a_track_value_cannot_add_a_matcher(tmp_path: Path) -> None:
 
 
 def test_a_drift_bound_draws_the_pinned_reference_and_its_limit(tmp_path: Path) -> None:
-    from tests.unit.test_rules import drifting
-
     out = tmp_path / "dashboard.json"
-    result = CliRunner().invoke(main, ["dashboard", "--spec", str(drifting(tmp_path)), "-o", str(out)])
+    spec = pin_reference(demo_spec(tmp_path), "1.1.0")
+    result = CliRunner().invoke(main, ["dashboard", "--spec", str(spec), "-o", str(out)])
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text())
     p99 = next(p for p in panels(document) if p["title"] == "p99 latency")

@@ -2,7 +2,6 @@
 tests pass `promtool test rules` (a breach fires, a healthy service does not, missing data fires the no-data
 alerts) — for the demo spec, a spec with an SLO, and every example spec in examples/."""
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests.conftest import ROOT, demo_spec, write_spec
+from tests.conftest import ROOT, demo_spec, pin_reference, write_spec
 from tests.unit.test_dashboard import routed
 from validator.baseline.file import load_baseline
 from validator.canary import live_promql
@@ -215,20 +214,9 @@ def test_a_gate_name_is_never_evaluated_as_a_template(tmp_path: Path) -> None:
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
 
 
-def drifting(tmp_path: Path) -> Path:
-    """The demo spec judged against baseline 1.1.0 with p99's cumulative drift pinned to reference 1.0.0."""
-    spec = demo_spec(tmp_path)
-    text = spec.read_text().replace("baselines/demo/1.0.0.json", "baselines/demo/1.1.0.json", 1)
-    reference = json.dumps(str(ROOT / "baselines/demo/1.0.0.json"))
-    text = text.replace("[baseline]\n", f"[baseline]\nreference = {reference}\n")
-    spec.write_text(text.replace('max = "250ms"\nmax_regression = "15%"\n',
-                                 'max = "250ms"\nmax_regression = "15%"\nmax_drift = "25%"\n', 1))
-    return spec
-
-
 @needs_promtool
 def test_max_drift_is_an_alert_from_the_pinned_reference_beside_the_per_release_one(tmp_path: Path) -> None:
-    rules, tests, _ = write_rules(drifting(tmp_path), tmp_path)
+    rules, tests, _ = write_rules(pin_reference(demo_spec(tmp_path), "1.1.0"), tmp_path)
     alerts = {r["alert"]: r for g in yaml.safe_load(rules.read_text())["groups"] for r in g["rules"] if "alert" in r}
     p99 = {v: baseline_figures(load_baseline(ROOT / f"baselines/demo/{v}.json"))["latency_p99"].estimate
            for v in ("1.0.0", "1.1.0")}  # fmt: skip

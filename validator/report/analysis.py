@@ -8,6 +8,7 @@ from validator.evidence import Change
 from validator.judge.gates import CheckKind, GateResult, Status
 from validator.judge.judgement import ShapeObservation
 from validator.judge.observations import Observation
+from validator.report.judgement_words import change_text
 from validator.report.markdown import cell, code
 from validator.spec.units import format_seconds, format_value
 from validator.stats.intervals import Interval
@@ -194,11 +195,8 @@ def _against_baseline(change: Change | None, version: str | None) -> str:
     if change is None:
         return ""
     i, against = change.interval, f"baseline {cell(version)}" if version else "the baseline"
-    if change.kind == "ratio":
-        shown, still = f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]", i.low <= 1.0 <= i.high
-    else:
-        shown, still = f"{i.estimate * 100:+.2f} pp [{i.low * 100:+.2f}, {i.high * 100:+.2f}]", i.low <= 0.0 <= i.high
-    if still:
+    shown, no_change = change_text(change), 1.0 if change.kind == "ratio" else 0.0
+    if i.low <= no_change <= i.high:
         return f"the run is unchanged against {against} ({shown}), but "
     return f"the run is {shown} against {against}, and "
 

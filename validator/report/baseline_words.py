@@ -4,9 +4,9 @@ report's facts about the baseline in use (its load comparability and run-to-run 
 from typing import Any
 
 from validator.baseline.file import Baseline
-from validator.evidence import Change
 from validator.judge.baseline_compare import Calibration, Comparability
 from validator.judge.gates import GateResult
+from validator.report.judgement_words import change_text
 from validator.report.markdown import cell
 from validator.spec.metrics import BUILTIN_METRICS
 from validator.spec.units import format_value
@@ -94,8 +94,8 @@ def diff_table(
               f"Change [{shown} CI]", *drift, "Bound", "Status"]  # fmt: skip
     rows = [
         [r.gate.name, r.gate.severity, _interval(r.value, r.gate.metric.unit),
-         _interval(r.baseline, r.gate.metric.unit), _change(r.change),
-         *([_change(r.drift)] if reference else []), ", ".join(c.bound for c in r.checks), f"**{r.status.value}**"]
+         _interval(r.baseline, r.gate.metric.unit), change_text(r.change),
+         *([change_text(r.drift)] if reference else []), ", ".join(c.bound for c in r.checks), f"**{r.status.value}**"]
         for r in results
     ]  # fmt: skip
     reasons = [f"- **{r.gate.name}** ({r.status.value}): {r.reason}" for r in results if r.status.value != "PASS"]
@@ -111,15 +111,6 @@ def _interval(interval: Any, unit: str) -> str:
         f"{format_value(interval.estimate, unit)} "
         f"[{format_value(interval.low, unit)}, {format_value(interval.high, unit)}]"
     )
-
-
-def _change(change: Change | None) -> str:
-    if change is None:
-        return "—"
-    i = change.interval
-    if change.kind == "ratio":
-        return f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
-    return f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
 
 
 def calibration_table(rows: list[Calibration], level: float) -> str:

@@ -117,7 +117,8 @@ def trend_chart(entries: Sequence[dict[str, Any]], path: Path, changes: Sequence
     latency_ax.set_ylabel("server latency (ms, log)")
     latency_ax.legend(loc="upper left", fontsize=8, ncol=3)
     _series(success_ax, entries, "success_rate", "#2e7d32", "success rate", 100)
-    success_ax.set_ylabel("success rate (%)")
+    success_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3f} %"))  # never an offset like +9.999e1
+    success_ax.set_ylabel("success rate")
     success_ax.set_xticks(xs, labels, fontsize=8)
     verdicts = [Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     success_ax.legend(handles=verdicts, loc="lower left", fontsize=8, ncol=3, title="verdict", title_fontsize=8)

@@ -1,8 +1,20 @@
-"""Words for the judgement's own values: how FAIL's level was chosen, and the distribution-shape note."""
+"""Words for the judgement's own values: a change against a baseline, how FAIL's level was chosen, and the
+distribution-shape note."""
 
+from validator.evidence import Change
 from validator.judge.gates import FailLevel
 from validator.judge.judgement import ShapeObservation
 from validator.stats.intervals import interval_level
+
+
+def change_text(change: Change | None) -> str:
+    """A change against a baseline as the tables show it: '×1.221 [1.102, 1.354]', '+0.010 pp [-0.020, +0.040]'."""
+    if change is None:
+        return "—"
+    i = change.interval
+    if change.kind == "ratio":
+        return f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
+    return f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
 
 
 def fail_level_sentence(fail: FailLevel) -> str:

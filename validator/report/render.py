@@ -17,6 +17,7 @@ from validator.artifacts import SCHEMA_VERSIONS, VERDICT_FILE, write_json, write
 from validator.canary.criteria_words import criterion_document, rollback_sentence
 from validator.canary.live_promql import criterion_expr, duration
 from validator.errors import InputFileError
+from validator.evidence import Change
 from validator.judge.gates import CheckKind, GateResult
 from validator.judge.judgement import Judgement, ShapeObservation
 from validator.judge.rollback import Criterion
@@ -29,7 +30,7 @@ from validator.report.checklist import CHECKLIST_FILE
 from validator.report.console import verdict_summary
 from validator.report.decision import plan_line, rollout_document, waivers_document
 from validator.report.errors_table import error_rows
-from validator.report.judgement_words import fail_level_sentence, shape_sentence
+from validator.report.judgement_words import change_text, fail_level_sentence, shape_sentence
 from validator.report.junit import JUNIT_FILE, junit_xml
 from validator.report.looks import looks_document, looks_lines, runs_needed_document, runs_needed_sentence
 from validator.report.markdown import cell, code, utc
@@ -116,6 +117,9 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
         method = {"method": describe(i.method), "method_parameters": method_parameters(i.method)}
         return {"estimate": i.estimate, "low": i.low, "high": i.high, "coverage": i.coverage, **method}
 
+    def change(c: Change | None) -> dict[str, Any] | None:
+        return None if c is None else {"kind": c.kind, **(interval(c.interval) or {})}
+
     gate = result.gate
     return {
         "name": gate.name,
@@ -128,8 +132,9 @@ def _gate_document(result: GateResult) -> dict[str, Any]:
                    **({"max_drift": gate.max_drift} if gate.max_drift is not None else {})},
         "measured": interval(result.value),
         "baseline": interval(result.baseline),
-        "change": None if result.change is None else {"kind": result.change.kind,
-                                                      **(interval(result.change.interval) or {})},
+        "change": change(result.change),
+        **({"reference": interval(result.reference), "drift": change(result.drift)} if gate.max_drift is not None
+           else {}),
         "source": result.source,
         "checks": [{"bound": c.bound, "status": c.status.value, "reason": c.reason} for c in result.checks],
         "judged_on": result.side,
@@ -158,6 +163,7 @@ def render_markdown(artifacts: RunArtifacts, extras: dict[str, Any]) -> str:
         confidence=_level_text(interval_level(spec.level)),
         bound_level=_level_text(spec.level),
         gates=[_gate_row(result, queries) for result in artifacts.judgement.results],
+        reference=cell(artifacts.reference.version) if artifacts.reference else None,
         interval_methods=_interval_methods(artifacts.judgement.results) + _shape_line(artifacts.judgement.shape),
         multiplicity=_fail_level_text(artifacts.judgement),
         looks=looks_lines(artifacts.judgement.looks),
@@ -225,19 +231,13 @@ def _query_refs(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _gate_row(result: GateResult, queries: dict[str, dict[str, Any]]) -> dict[str, str | None]:
     unit = result.gate.metric.unit
     cited = [q["ref"] for text, q in queries.items() if f"`{text}`" in result.source]
-    change = "—"
-    if result.change is not None:
-        i = result.change.interval
-        if result.change.kind == "ratio":
-            change = f"×{i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
-        else:
-            change = f"{i.estimate * 100:+.3f} pp [{i.low * 100:+.3f}, {i.high * 100:+.3f}]"
     return {
         "name": cell(result.gate.name),
         "severity": result.gate.severity,
         "measured": _interval_text(result.value, unit, "missing"),
         "baseline": _interval_text(result.baseline, unit, "—" if result.gate.max_regression is None else "missing"),
-        "change": change,
+        "change": change_text(result.change),
+        "drift": change_text(result.drift),
         "bounds": cell(", ".join(check.bound for check in result.checks) or _declared_bounds(result)),
         "status": result.status.value,
         "reason": cell(result.reason),
