@@ -102,6 +102,9 @@ def test_p99_doubled_is_no_go_naming_the_p99_gate(tmp_path, stack, target) -> No
     artifacts.read_json(run_dir / "verdict.json", "verdict")  # the drift fields match the shipped schema
     header = next(x for x in (run_dir / "report.md").read_text().splitlines() if x.startswith("| Gate | Severity"))
     assert "| Change [90 % CI] | Drift since 1.0.0 [90 % CI] |" in header
+    assert verdict["reference"]["version"] == "1.0.0"
+    junit = (run_dir / "junit.xml").read_text()
+    assert '<property name="reference" value="1.0.0" />' in junit and '<property name="drift.low" value=' in junit
 
 
 def test_five_percent_errors_fail_the_success_rate_gate(tmp_path, stack, target) -> None:

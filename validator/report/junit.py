@@ -50,6 +50,7 @@ def _suite(root: ET.Element, name: str, document: dict[str, Any], run_id: str) -
         "exit_code": document["exit_code"],
         "rollout": document["rollout"]["strategy"],
         "baseline": (document.get("baseline") or {}).get("version"),
+        "reference": (document.get("reference") or {}).get("version"),
     }
     for key, value in facts.items():
         _property(properties, key, value)
@@ -63,7 +64,7 @@ def _gate_case(suite: ET.Element, gate: dict[str, Any], classname: str) -> None:
         _property(properties, key, gate[key])
     for bound, value in gate["bounds"].items():
         _property(properties, f"bound.{bound}", value)
-    for side in ("measured", "baseline", "change"):
+    for side in ("measured", "baseline", "change", "reference", "drift"):
         for key, value in (gate.get(side) or {}).items():
             if key in ("estimate", "low", "high", "coverage", "kind"):
                 _property(properties, f"{side}.{key}", value)

@@ -105,6 +105,8 @@ def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
         "baseline": None
         if artifacts.baseline is None
         else {"file": str(artifacts.baseline.path), "version": artifacts.baseline.version},
+        **({"reference": {"file": str(artifacts.reference.path), "version": artifacts.reference.version}}
+           if artifacts.reference else {}),
         "gates": [_gate_document(result) for result in artifacts.judgement.results],
         "measurement": None if artifacts.checks is None else artifacts.checks.to_dict(),
     }
