@@ -245,6 +245,8 @@ def test_a_token_is_asked_of_every_request_but_healthz(tmp_path: Path, stack: De
     ("options", "env", "said"),
     [
         (["--listen", "0.0.0.0:1"], {}, "not a loopback address; pass --token-env"),
+        (["--listen", "0.0.0.0:1", "--unauthenticated", "--token-env", "SLAGATE_T"], {"SLAGATE_T": TOKEN},
+         "--unauthenticated and --token-env: expected one of them"),
         (["--listen", "127.0.0.1:1", "--token-env", "SLAGATE_UNSET_TOKEN"], {}, "it is unset or empty"),
         (["--listen", "127.0.0.1:1", "--token-env", "SLAGATE_SHORT"], {"SLAGATE_SHORT": "short"}, "it is shorter"),
     ],

@@ -91,3 +91,12 @@ def test_a_defect_in_the_validation_is_a_500_in_one_line_never_a_hang() -> None:
     answer = OneLoad(validate).answer(Hook("podinfo", "test", "a1"))
     assert answer.status == HTTPStatus.INTERNAL_SERVER_ERROR
     assert answer.body == b"slagate: internal error: RuntimeError: boom second line\n"
+
+
+def test_off_loopback_a_token_is_required_unless_the_caller_cannot_send_one() -> None:
+    from validator.cli.serve import _token
+
+    with pytest.raises(SystemExit):
+        _token(None, "0.0.0.0")
+    assert _token(None, "0.0.0.0", unauthenticated=True) is None  # Flagger: a network policy keeps others out
+    assert _token(None, "127.0.0.1") is None

@@ -58,7 +58,7 @@ Exit: 0 after Ctrl-C/SIGTERM with no run in progress, 5 when a run was cut short
     metavar="HOST:PORT",
     default=f"127.0.0.1:{DEFAULT_PORT}",
     show_default=True,
-    help="Where to listen. Any address but loopback requires --token-env.",
+    help="Where to listen. Any address but loopback requires --token-env (or --unauthenticated).",
 )
 @reports_dir_option("Where each run's reports/<run-id>/ is created (and /runs reads).")
 @click.option("--caution-passes", is_flag=True, help="Answer 200 on CAUTION (default: 412, the check fails).")
@@ -70,13 +70,25 @@ Exit: 0 after Ctrl-C/SIGTERM with no run in progress, 5 when a run was cut short
     "(Authorization: Bearer <token>). Required off loopback; on loopback, checked when given.",
 )
 @click.option(
+    "--unauthenticated",
+    is_flag=True,
+    help="Off loopback, serve callers without a token: for Flagger, whose webhooks send no headers "
+    "(fluxcd/flagger#1192). Only with a NetworkPolicy (or mesh policy) that admits the controller alone.",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="Start the built-in demo target and a real Prometheus on 127.0.0.1 and validate against them; "
     "both stop with the server.",
 )
 def serve(
-    spec_path: Path, listen: str, reports_dir: Path, caution_passes: bool, token_env: str | None, demo: bool
+    spec_path: Path,
+    listen: str,
+    reports_dir: Path,
+    caution_passes: bool,
+    token_env: str | None,
+    unauthenticated: bool,
+    demo: bool,
 ) -> None:
     """Serve the validation over HTTP, for canary controllers: a Flagger pre-rollout webhook, an Argo Rollouts
     web metric.
@@ -103,7 +115,7 @@ def serve(
         spec, baseline = pipeline.load_inputs(spec_path)
         host, port = parse_host_port(listen, "--listen", DEFAULT_PORT)
     host = host.removeprefix("[").removesuffix("]")
-    token = _token(token_env, host)
+    token = _token(token_env, host, unauthenticated)
     caution_exit_code = ExitCode.GO if caution_passes else ExitCode.CAUTION
     metrics = ServeMetrics()
     with interrupt.stop_on_signals(ExitCode.INCOMPLETE), demo_endpoints(spec, demo, ()) as spec, user_errors():
@@ -113,19 +125,25 @@ def serve(
             server = SlagateServer((host, port), settings)
         except OSError as error:
             fail(f"--listen {listen}: cannot listen there ({error.strerror or error})")
-        guarded = f"; every path but /healthz asks for the bearer token in ${token_env}" if token else ""
+        guarded = (f"; every path but /healthz asks for the bearer token in ${token_env}" if token
+                   else "; no token asked (--unauthenticated): only a network policy keeps other callers out"
+                   if unauthenticated else "")
         progress(f"serving {spec.service} on http://{listen}: POST {PRE_ROLLOUT}, GET /runs/latest, /runs/<run-id>, "
                  f"/healthz, /metrics; runs in {reports_dir}{guarded}")
         _serve_until_stopped(server)
     sys.exit(ExitCode.INCOMPLETE if validation.cut_short else ExitCode.GO)
 
 
-def _token(token_env: str | None, host: str) -> str | None:
-    """The bearer token from the environment variable --token-env names; required (exit 2) off loopback."""
+def _token(token_env: str | None, host: str, unauthenticated: bool = False) -> str | None:
+    """The bearer token from the environment variable --token-env names; required (exit 2) off loopback unless
+    the caller cannot send one and says so (--unauthenticated)."""
+    if token_env is not None and unauthenticated:
+        fail("--unauthenticated and --token-env: expected one of them (a token, or none at all)")
     if token_env is None:
-        if not _loopback(host):
+        if not _loopback(host) and not unauthenticated:
             fail(f"--listen {host}: not a loopback address; pass --token-env NAME (a variable holding a bearer token) "
-                 "so only callers bearing it are served")
+                 "so only callers bearing it are served, or --unauthenticated for a caller that cannot send one "
+                 "(Flagger's webhooks) behind a network policy")
         return None
     token = os.environ.get(token_env, "")
     if len(token) < 16:
