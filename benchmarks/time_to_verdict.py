@@ -1,22 +1,22 @@
 """time_to_verdict: the seconds a `slagate run` spends outside its load, and where they go.
 
-Two cases, each a real `slagate run` as a subprocess with a short load (10 s, 2 s warm-up) of the demo spec:
+Two cases, each a real `slagate run --verbose` as a subprocess with a short load (10 s, 2 s warm-up) of the demo
+spec:
 - **own service**: the demo target and a real Prometheus are already running and scraped (as a user's service and
   Prometheus are), and the run is pointed at them with ENDPOINT and PROMETHEUS_URL;
 - **demo**: `slagate run --demo`, which starts the demo target and its Prometheus itself.
 
-Each line slagate prints is timestamped as it arrives; the phases are read from them: start → the run line
-(imports, spec, baseline, and for the demo its stack up and scraped), → the first load line (preflight: Prometheus
-and the target asked, the locustfile imported, the first second of load), the load itself, and the load's end
-(`load.json written`) → the verdict line (waiting for a scrape after the window, queries, judging, charts,
-writing) → exit. Outside the load is the whole wall time less the load's duration; the last line gives it for both
-cases.
+The table holds the median of each line of the breakdown `--verbose` prints after the verdict (seconds per phase
+from the process's start, then its totals), and what this script sees from outside: the seconds from that
+breakdown to the process's exit, and the whole wall time less the load's duration. The last line gives the latter
+for both cases.
 
     .venv/bin/python benchmarks/time_to_verdict.py [--rounds 2]
 """
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -29,48 +29,35 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import demo_spec  # noqa: E402  (the suite's short demo spec: absolute paths, 2 s warm-up)
 from validator.demo.stack import demo_stack  # noqa: E402
+from validator.report.console import BREAKDOWN_TITLE  # noqa: E402
 
 DURATION_S = 10.0
-MARKS = (  # phase name, the text of the stderr line that ends it
-    ("start → run line", "slagate: run "),
-    ("run line → 1st load line", "slagate: load 1/"),  # preflight, then the load's first second
-    ("→ load end", "load.json written"),
-    ("load end → verdict", "slagate: verdict "),
-)
+ROW = re.compile(r"^slagate:   (?P<phase>\S.*?)\s+(?P<seconds>-?\d+\.\d+)$")  # one line of the breakdown
+TO_EXIT = "breakdown → exit (seen from outside)"
+OUTSIDE = "outside the load (wall − 10 s, from outside)"
 
 
 def timed_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Run `command`; the seconds from its start to the first output line holding each mark, and to its exit."""
+    """Run `command` (a `slagate run --verbose`); the seconds of each line of its breakdown, the seconds from the
+    breakdown's last line to the exit, and the wall time less the load's duration."""
     started = time.monotonic()
-    seen: dict[str, float] = {}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True,
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                                cwd=ROOT)
-    assert process.stdout is not None
-    buffer = ""
-    while True:
-        chunk = process.stdout.read(1)
-        if not chunk:
-            break
-        buffer += chunk
-        if chunk not in "\r\n":
-            continue
-        for _, mark in MARKS:
-            if mark in buffer and mark not in seen:
-                seen[mark] = time.monotonic() - started
-        buffer = ""
+    assert process.stderr is not None
+    rows: dict[str, float] = {}
+    in_breakdown, last_row_at, lines = False, None, []
+    for line in process.stderr:
+        lines.append(line)
+        in_breakdown = in_breakdown or line.startswith(f"slagate: {BREAKDOWN_TITLE}")
+        matched = ROW.match(line.rstrip("\n")) if in_breakdown else None
+        if matched:
+            rows[matched["phase"]] = float(matched["seconds"])
+            last_row_at = time.monotonic() - started
     process.wait()
-    seen["exit"] = time.monotonic() - started
-    missing = [mark for _, mark in MARKS if mark not in seen]
-    if missing or process.returncode not in (0, 1, 3):
-        sys.exit(f"the run did not complete (exit {process.returncode}; missing {missing})")
-    return seen
-
-
-def phases(seen: dict[str, float]) -> dict[str, float]:
-    """Each phase's seconds from the marks' times."""
-    times = [0.0, *(seen[mark] for _, mark in MARKS), seen["exit"]]
-    names = [name for name, _ in MARKS] + ["verdict → exit"]
-    return {name: later - earlier for name, earlier, later in zip(names, times[:-1], times[1:], strict=True)}
+    wall = time.monotonic() - started
+    if not rows or last_row_at is None or process.returncode not in (0, 1, 3):
+        sys.exit(f"the run did not complete (exit {process.returncode}):\n{''.join(lines[-20:])}")
+    return {**rows, TO_EXIT: wall - last_row_at, OUTSIDE: wall - DURATION_S}
 
 
 def main() -> None:
@@ -81,21 +68,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="slagate-bench-ttv-") as temporary, demo_stack() as stack:
         folder = Path(temporary)
         spec = demo_spec(folder, duration=f"{DURATION_S:g}s")
-        base = [sys.executable, "-m", "validator.cli", "run", "--spec", str(spec)]
+        base = [sys.executable, "-m", "validator.cli", "run", "--verbose", "--spec", str(spec)]
         own_env = {**os.environ, "ENDPOINT": stack.target.url, "PROMETHEUS_URL": stack.prometheus.url}
         for round_ in range(args.rounds):
             reports = folder / f"reports-{round_}"
-            results["own service"].append(phases(timed_run([*base, "--reports-dir", str(reports)], own_env)))
+            results["own service"].append(timed_run([*base, "--reports-dir", str(reports)], own_env))
             demo = [*base, "--demo", "--reports-dir", str(reports)]
-            results["demo"].append(phases(timed_run(demo, dict(os.environ))))
-    names = [name for name, _ in MARKS] + ["verdict → exit"]
-    print(f"{'phase (median s)':<28}" + "".join(f"{case:>14}" for case in results))
+            results["demo"].append(timed_run(demo, dict(os.environ)))
+    runs = [row for rows in results.values() for row in rows]
+    longest = max(runs, key=len)  # the demo's: every phase, in the order the breakdown gives them
+    names = list(dict.fromkeys([*longest, *(name for row in runs for name in row)]))
+    width = max(len(name) for name in names) + 2
+    print(f"{'median s':<{width}}" + "".join(f"{case:>14}" for case in results))
     for name in names:
-        medians = (statistics.median(r[name] for r in rows) for rows in results.values())
-        print(f"{name:<28}" + "".join(f"{median:>14.2f}" for median in medians))
-    outside = {case: statistics.median(sum(r.values()) - DURATION_S for r in rows)
-               for case, rows in results.items()}
-    print(f"{'outside the load':<28}" + "".join(f"{outside[case]:>14.2f}" for case in results))
+        cells = []
+        for rows in results.values():
+            seen = [row[name] for row in rows if name in row]
+            cells.append(f"{statistics.median(seen):>14.2f}" if seen else f"{'—':>14}")
+        print(f"{name:<{width}}" + "".join(cells))
+    outside = {case: statistics.median(row[OUTSIDE] for row in rows) for case, rows in results.items()}
     print(f"time_to_verdict: {outside['own service']:.2f} s outside the load (own service), "
           f"{outside['demo']:.2f} s (demo)")
 

@@ -6,6 +6,7 @@ and re-renders. A stage that fails never deletes what an earlier stage wrote.
 """
 
 import dataclasses
+import importlib
 import re
 import socket
 import time
@@ -31,7 +32,7 @@ from validator.errors import NotRemeasured, UsageError
 from validator.judge import looks
 from validator.judge.analysis import LookStep
 from validator.judge.baseline_compare import Calibration, calibrate, comparability
-from validator.judge.changes import history_changes
+from validator.judge.changes import FEWEST_RUNS, history_changes
 from validator.judge.judgement import Judgement, judge_run
 from validator.judge.observations import Observation, observe
 from validator.judge.run import RunArtifacts
@@ -469,6 +470,8 @@ def _run_and_measure(
             notify(f"stopped by {load.interrupted['signal']}: {LOAD_FILE} written with what was measured")
             break
         notify(f"load {index}/{repeat} done: {LOAD_FILE} written; querying Prometheus at {spec.prometheus.shown_url}")
+        with phases.phase(Phase.REPORT_IMPORTS):
+            _import_for_the_report(run_dir, spec.service)
         with phases.phase(Phase.QUERIES):
             records.append(measure(spec, load, phases=phases))
         stop = interrupt.requested()
@@ -499,6 +502,19 @@ def _time_load(phases: Phases, load: LoadResult, started: float, started_at: flo
     phases.add(Phase.LOAD_START, started, origin)
     phases.add(Phase.LOAD, origin, last)
     phases.add(Phase.LOAD_STOP, last, ended)
+
+
+def _import_for_the_report(run_dir: Path, service: str) -> None:
+    """Import what judging and the report will need after the load (matplotlib for the charts; ruptures, with
+    scipy.stats, once the service's history holds enough runs to segment: ~0.3 s each) before waiting for
+    Prometheus to scrape the window's end, so that wait absorbs most of it."""
+    importlib.import_module("validator.report.charts")
+    try:
+        earlier = len(history.read(run_dir.parent / history.HISTORY_FILE, service).entries)
+    except OSError:  # new_levels then finds nothing either
+        return
+    if earlier + 1 >= FEWEST_RUNS:
+        importlib.import_module("ruptures")
 
 
 def _holds_measurement(run_dir: Path) -> bool:

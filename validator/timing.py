@@ -24,6 +24,7 @@ class Phase(enum.Enum):
     LOAD_START = "load_start"  # Locust set up until its users start
     LOAD = "load"  # warm-up and steady window, as long as the spec's duration
     LOAD_STOP = "load_stop"  # the users stopped and their histograms collected
+    REPORT_IMPORTS = "report_imports"  # what the report needs imported while Prometheus scrapes the window's end
     SCRAPE_WAIT = "scrape_wait"  # until Prometheus holds a scrape taken after the window's end
     QUERIES = "queries"  # the window's Prometheus queries and the client figures
     JUDGING = "judging"  # measurement checks, gates, verdict, observations

@@ -27,8 +27,10 @@ def demo_stack(
     phases = phases or Phases()
     with contextlib.ExitStack() as running:
         with phases.phase(Phase.DEMO_START):
-            target = running.enter_context(DemoTarget(settings))
+            target = DemoTarget(settings)
+            # Prometheus first: its first scrape waits for a fixed 5 s discovery tick, the target starts meanwhile
             prometheus = running.enter_context(ManagedPrometheus([target.address], scrape_interval))
+            running.enter_context(target)
         with phases.phase(Phase.DEMO_SCRAPE):
             prometheus.wait_for_scrape()
         try:

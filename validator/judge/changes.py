@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import ruptures
-from scipy import stats
+from scipy.special import ndtri, stdtr, stdtrit
 
 from validator.stats.intervals import interval_level
 
 ALPHA = 0.01  # the two-sided significance a boundary must reach to be a change point
 HISTORY_LEVEL = 0.95  # the spec level the history's intervals were judged at (two-sided coverage 2·level - 1)
+FEWEST_RUNS = 3  # a history with fewer runs holding a figure is not segmented
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def change_points(figures: Sequence[RunFigure], ratio: bool, alpha: float = ALPH
     is its run's place in `figures` (runs without a usable figure are left out of the test)."""
     positions = [i for i, f in enumerate(figures) if _finite(f) and (not ratio or min(f.estimate, f.low, f.high) > 0)]
     usable = [figures[i] for i in positions]
-    if len(usable) < 3:
+    if len(usable) < FEWEST_RUNS:
         return []
     scale = np.log if ratio else np.asarray
     values = np.asarray(scale(np.array([f.estimate for f in usable], dtype=float)), dtype=float)
@@ -73,6 +73,8 @@ def change_points(figures: Sequence[RunFigure], ratio: bool, alpha: float = ALPH
     steps = np.diff(values)  # a robust spread of run-to-run steps (a level shift is one outlier among them)
     noise = float(np.median(spreads) ** 2 + (1.4826 * np.median(np.abs(steps - np.median(steps)))) ** 2 / 2)
     penalty = 2.0 * math.log(len(values)) * max(noise, 1e-12)
+    import ruptures  # with scipy.stats (~0.3 s), imported only when a history is long enough to segment
+
     bounds = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(values.reshape(-1, 1)).predict(pen=penalty)
     edges = [0, *bounds]
     found = []
@@ -95,8 +97,8 @@ def _tested(figures: Sequence[RunFigure], values: np.ndarray, spreads: np.ndarra
     difference = float(after.mean() - before.mean())
     degrees = max(1, len(before) + len(after) - 2)
     t = difference / standard_error
-    p_value = float(2 * stats.t.sf(abs(t), degrees))
-    margin = float(stats.t.ppf(interval_level(HISTORY_LEVEL) / 2 + 0.5, degrees)) * standard_error
+    p_value = float(2 * stdtr(degrees, -abs(t)))  # Student's t survival function, as scipy.stats.t.sf computes it
+    margin = float(stdtrit(degrees, interval_level(HISTORY_LEVEL) / 2 + 0.5)) * standard_error
     shown = math.exp if ratio else float
     low, high = shown(difference - margin), shown(difference + margin)
     return ChangePoint(middle, figures[middle], _level(before, variance, ratio), _level(after, variance, ratio),
@@ -107,7 +109,7 @@ def _level(part: np.ndarray, variance: float, ratio: bool) -> Level:
     """A segment's mean with its interval at the history's coverage, on the figure's own scale (a ratio's mean is
     the geometric one)."""
     mean, error = float(part.mean()), math.sqrt(variance / len(part))
-    z = float(stats.norm.ppf(interval_level(HISTORY_LEVEL) / 2 + 0.5))
+    z = float(ndtri(interval_level(HISTORY_LEVEL) / 2 + 0.5))
     shown = math.exp if ratio else float
     return Level(shown(mean), shown(mean - z * error), shown(mean + z * error), len(part))
 
@@ -122,7 +124,7 @@ def _pooled_variance(before: np.ndarray, after: np.ndarray, spreads: np.ndarray)
 
 def _sampling_sd(figures: Sequence[RunFigure], ratio: bool) -> np.ndarray:
     """Each run's sampling SD on the comparison scale, from its interval at the history's coverage."""
-    z = float(stats.norm.ppf(interval_level(HISTORY_LEVEL) / 2 + 0.5))
+    z = float(ndtri(interval_level(HISTORY_LEVEL) / 2 + 0.5))
     if ratio:
         widths = np.array([math.log(f.high) - math.log(f.low) for f in figures])
     else:

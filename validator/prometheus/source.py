@@ -26,6 +26,21 @@ WINDOW_PLACEHOLDER = "$window"
 QUANTILES = {m.name: m.quantile for m in BUILTIN_METRICS.values() if m.quantile is not None}  # name → q
 
 
+POLL_S = 0.25  # the longest pause between two looks for the scrape after the window
+INGEST_S = 0.05  # from a scrape's timestamp (when it started) until its samples answer queries, on a small target
+
+
+def pause_before_next_look(latest: float | None, moment: float, interval: float, now: float) -> float:
+    """Seconds to wait before asking again for a scrape taken at or after `moment`: until INGEST_S after the first
+    scrape due then on the target's schedule (`latest`, the newest scrape's timestamp, plus whole scrape
+    intervals), and never more than POLL_S; POLL_S when no scrape is known or the due one is late."""
+    if latest is None:
+        return POLL_S
+    due = latest + interval * max(1, math.ceil((moment - latest) / interval))
+    wake = due + INGEST_S
+    return min(POLL_S, wake - now) if wake > now else POLL_S
+
+
 @dataclass(frozen=True)
 class Window:
     """The steady-state window of a load run, as Unix timestamps."""
@@ -74,7 +89,8 @@ class PrometheusSource:
                 ) from None
 
     def wait_for_scrape_after(self, moment: float) -> None:
-        """Wait until Prometheus holds a scrape of the request counter taken at or after `moment`."""
+        """Wait until Prometheus holds a scrape of the request counter taken at or after `moment`, looking again
+        just after the scrape the target's schedule makes due (`pause_before_next_look`)."""
         query = f"max(timestamp({self._series(self.spec.request_counter)}))"
         deadline = moment + self.spec.scrape_interval * 2 + 5.0
         while True:
@@ -83,11 +99,12 @@ class PrometheusSource:
                 result = self.client.instant("wait for scrape", query, now)
             except QueryFailed:
                 result = []
-            if result and float(result[0]["value"][1]) >= moment:
+            latest = float(result[0]["value"][1]) if result else None
+            if latest is not None and latest >= moment:
                 return
             if now > deadline:
                 return  # measure anyway: missing samples show up as NO_DATA, never as a pass
-            time.sleep(0.25)
+            time.sleep(pause_before_next_look(latest, moment, self.spec.scrape_interval, time.time()))
 
     def measure(self, window: Window, gates: Iterable[GateSpec]) -> dict[str, Measurement]:
         """Every server-side figure the gates need over the window, keyed by measurement key; the scope facts of

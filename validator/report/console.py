@@ -68,6 +68,7 @@ PHASE_WORDS = {
     Phase.LOAD_START: "load: Locust set up",
     Phase.LOAD: "load: warm-up and steady window",
     Phase.LOAD_STOP: "load: users stopped, histograms collected",
+    Phase.REPORT_IMPORTS: "imports for the report (charts, history)",
     Phase.SCRAPE_WAIT: "wait for a scrape after the window",
     Phase.QUERIES: "Prometheus queries and client figures",
     Phase.JUDGING: "judging: checks, gates, verdict",
