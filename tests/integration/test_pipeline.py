@@ -103,6 +103,7 @@ def test_p99_doubled_is_no_go_naming_the_p99_gate(tmp_path, stack, target) -> No
     header = next(x for x in (run_dir / "report.md").read_text().splitlines() if x.startswith("| Gate | Severity"))
     assert "| Change [90 % CI] | Drift since 1.0.0 [90 % CI] |" in header
     assert verdict["reference"]["version"] == "1.0.0"
+    assert re.search(r"since reference 1\.0\.0 \(drift allowed 25 %\)", (run_dir / "report.md").read_text())
     junit = (run_dir / "junit.xml").read_text()
     assert '<property name="reference" value="1.0.0" />' in junit and '<property name="drift.low" value=' in junit
 

@@ -25,12 +25,12 @@ def _pct(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f} %"
 
 
-def _change_words(result: GateResult) -> str | None:
+def _change_words(change: Change | None) -> str | None:
     """'rose 12.0 % [+4.1 %, +21.0 %]' or 'is unchanged (−1.2 % [−3.0 %, +0.8 %])', from the change interval."""
-    if result.change is None:
+    if change is None:
         return None
-    i = result.change.interval
-    if result.change.kind == "ratio":
+    i = change.interval
+    if change.kind == "ratio":
         shown = f"{_pct(i.estimate)} [{_pct(i.low)}, {_pct(i.high)}]"
         rose, fell = i.low > 1, i.high < 1
     else:
@@ -55,8 +55,14 @@ def _tail_note(result: GateResult, shape: ShapeObservation | None) -> str:
     return ""
 
 
-def gate_sentence(result: GateResult, shape: ShapeObservation | None, baseline_version: str | None) -> str:
-    """One sentence a release manager can use for this gate."""
+def gate_sentence(
+    result: GateResult,
+    shape: ShapeObservation | None,
+    baseline_version: str | None,
+    reference_version: str | None = None,
+) -> str:
+    """One sentence a release manager can use for this gate: its figure, its change against the baseline and,
+    with `max_drift`, its drift since the pinned reference, then its bounds and status."""
     gate, unit = result.gate, result.gate.metric.unit
     name = f"**{cell(gate.name)}** ({gate.severity})"
     if result.status == Status.NO_DATA or result.value is None:
@@ -67,11 +73,15 @@ def gate_sentence(result: GateResult, shape: ShapeObservation | None, baseline_v
         f"{format_value(value.estimate, unit)} [{format_value(value.low, unit)}, {format_value(value.high, unit)}]"
     )
     parts = [f"{name} measured {measured}"]
-    change = _change_words(result)
+    change = _change_words(result.change)
     if change is not None:
         against = f"baseline {cell(baseline_version)}" if baseline_version else "the baseline"
-        tolerance = f"tolerance {gate.max_regression * 100:g} %" if gate.max_regression is not None else ""
-        parts.append(f"{change} against {against} ({tolerance})" + _tail_note(result, shape))
+        tolerance = f" (tolerance {gate.max_regression * 100:g} %)" if gate.max_regression is not None else ""
+        parts.append(f"{change} against {against}{tolerance}" + _tail_note(result, shape))
+    drift = _change_words(result.drift)
+    if drift is not None and gate.max_drift is not None:
+        since = f"reference {cell(reference_version)}" if reference_version else "the pinned reference"
+        parts.append(f"{drift} since {since} (drift allowed {gate.max_drift * 100:g} %)")
     limits = [c.bound for c in result.checks if c.kind in (CheckKind.MAX, CheckKind.MIN)]
     if limits:
         parts.append("bound " + ", ".join(limits))
@@ -86,11 +96,12 @@ def gate_sentences(
     shape: ShapeObservation | None,
     baseline_version: str | None,
     waived: dict[str, str] | None = None,
+    reference_version: str | None = None,
 ) -> list[str]:
     """Every gate's sentence; a gate standing short under a waiver says so with the waiver's terms."""
     waived = waived or {}
     return [
-        gate_sentence(result, shape, baseline_version)
+        gate_sentence(result, shape, baseline_version, reference_version)
         + (f" Waived: {waived[result.gate.name]}." if result.gate.name in waived else "")
         for result in results
     ]

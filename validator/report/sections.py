@@ -80,7 +80,8 @@ def release_sections(
         "charts": chart_rows(charts),
         "analysis": {
             "gates": gate_sentences(
-                judgement.results, judgement.shape, baseline.version if baseline else None, _waived(judgement)
+                judgement.results, judgement.shape, baseline.version if baseline else None, _waived(judgement),
+                artifacts.reference.version if artifacts.reference else None,
             ),
             "observations": [observation_sentence(item) for item in observations],
             "recommendations": recommendations(observations, judgement.results),
