@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from validator.load.capture import Capture
+from validator.load.histogram import LatencyHistogram, upper_edges_us
 from validator.load.recorder import INTENDED_KEY, LATE_SEND_THRESHOLD_S, RequestRecorder
 
 
@@ -58,6 +60,28 @@ def test_drained_deltas_from_two_processes_merge_to_the_exact_totals() -> None:
     group = next(iter(merged.errors.values()))
     assert group.status == "500" and group.exception == "Boom" and "bad" in group.sample
     assert group.first_seen >= origin and group.last_seen > group.first_seen
+
+
+def exactly(histogram: LatencyHistogram) -> tuple[list[int], list[int], int, float, float, float]:
+    """Everything a histogram holds: its buckets, total, sum, min and max."""
+    keys, counts = histogram.buckets()
+    return keys.tolist(), counts.tolist(), histogram.total, histogram.sum, histogram.min, histogram.max
+
+
+def test_the_recorders_histograms_equal_recording_each_latency_in_turn() -> None:
+    """The recorder computes a request's bucket once for its window and its endpoint: the same buckets, sum, min
+    and max as LatencyHistogram.record, including sub-µs latencies and values on and beside bucket edges."""
+    edges_us = upper_edges_us(np.arange(0, 12_000, 97)).tolist()
+    latencies_us = [0.0, 0.3, 1.0, 2500.0, 3e6] + edges_us + [float(np.nextafter(e, 0)) for e in edges_us]
+    clock = Clock(10.0)
+    recorder = RequestRecorder(10.0, clock=clock)
+    expected = LatencyHistogram()
+    for latency_us in latencies_us:
+        recorder("GET", "/", response_time=latency_us / 1000.0)
+        expected.record(latency_us / 1000.0 * 1000.0)
+    capture = recorder.drain()
+    [window] = capture.timeline.windows()
+    assert exactly(window.histogram) == exactly(capture.endpoints["GET /"].histogram) == exactly(expected)
 
 
 def test_open_model_records_corrected_latency_and_late_sends() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from gevent.event import Event
 from locust.env import Environment
 
 from validator import interrupt
@@ -34,6 +35,7 @@ READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 FINAL_REPORT_TIMEOUT_S = 10.0
 SETUP_RESEND_S = 1.0  # a worker that has not confirmed its set-up within this gets it again
+POLL_S = 0.05  # how often a wait on the workers checks them when none has answered
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class Master:
         self.port = options.bind_port or (DEFAULT_MASTER_PORT if options.remote else free_port(options.bind_host))
         self.runner = environment.create_master_runner(options.bind_host, self.port)
         self.collected: Collected | None = None
+        self._answered = Event()  # set by a READY or a final report: a wait on the workers wakes at once, not at a poll
         environment.events.worker_report.add_listener(self._on_report)
         self.runner.register_message(READY_MESSAGE, self._on_ready)
 
@@ -183,13 +186,19 @@ class Master:
         for client_id in self.collected.workers:
             self.runner.send_message(FLUSH_MESSAGE, None, client_id)
         deadline = time.time() + FINAL_REPORT_TIMEOUT_S
-        while time.time() < deadline and not all(s.final for s in self.collected.workers.values()):
-            gevent.sleep(0.05)
+        while True:
+            self._answered.clear()
+            if time.time() >= deadline or all(s.final for s in self.collected.workers.values()):
+                break
+            self._answered.wait(POLL_S)
         self.runner.quit()
 
     def _wait(self, condition: Callable[[], bool], timeout: float, workers: LocalWorkers | None, what: str) -> None:
         deadline = time.time() + timeout
-        while not condition():
+        while True:
+            self._answered.clear()
+            if condition():
+                return
             if workers is not None and (dead := workers.poll()):
                 raise LoadError(f"a local load worker exited before the load started: {dead}")
             if time.time() > deadline:
@@ -198,11 +207,12 @@ class Master:
                     f"only {len(self.runner.clients.ready)} of {expected} load workers connected to the master "
                     f"on {self.options.bind_host}:{self.port} within {timeout:g} s (waiting for them {what})"
                 )
-            gevent.sleep(0.05)
+            self._answered.wait(POLL_S)
 
     def _on_ready(self, environment: Environment, msg: Any, **kw: Any) -> None:
         if self.collected is not None and msg.node_id in self.collected.workers:
             self.collected.workers[msg.node_id].ready = True
+            self._answered.set()
 
     def _on_report(self, client_id: str, data: dict[str, Any], **kw: Any) -> None:
         payload = data.get(REPORT_KEY)
@@ -219,4 +229,6 @@ class Master:
             collected.capture.merge(delta)
         collected.health.setdefault(f"worker {state.index}", []).extend(payload["health"])
         state.last_report = time.time()
-        state.final = state.final or payload["final"]
+        if payload["final"]:
+            state.final = True
+            self._answered.set()

@@ -68,6 +68,20 @@ class LatencyHistogram:
         if value_us > self.max:
             self.max = value_us
 
+    def record_key(self, key: int, value_us: float) -> None:
+        """Count `value_us` (µs, ≥ 1 µs) once in bucket `key`, which the caller computed as `bucket_key(value_us)`:
+        a request counted in several histograms (its window's, its endpoint's) computes its key once."""
+        if self._packed is not None:
+            self._unpack()
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + 1
+        self.total += 1
+        self.sum += value_us
+        if value_us < self.min:
+            self.min = value_us
+        if value_us > self.max:
+            self.max = value_us
+
     def merge(self, other: "LatencyHistogram") -> None:
         """Add every count of `other` into this histogram (in place)."""
         if self._packed is None and not self._counts and other._packed is not None:
@@ -238,13 +252,17 @@ class Timeline:
         self.window_seconds = window_seconds
         self._windows: dict[int, Window] = {}
 
-    def window_index(self, timestamp: float) -> int:
-        """The index of the window `timestamp` (same clock as `origin`) falls into."""
-        return math.floor((timestamp - self.origin) / self.window_seconds)
+    def window_at(self, timestamp: float) -> Window:
+        """The window `timestamp` (same clock as `origin`) falls into, created when it is the first there."""
+        index = math.floor((timestamp - self.origin) / self.window_seconds)
+        window = self._windows.get(index)
+        if window is None:
+            window = self._windows[index] = Window(index)
+        return window
 
     def record(self, timestamp: float, value_us: float, success: bool) -> None:
         """Count one request that completed at `timestamp` after `value_us` µs."""
-        window = self._window(self.window_index(timestamp))
+        window = self.window_at(timestamp)
         window.histogram.record(value_us)
         if success:
             window.successes += 1

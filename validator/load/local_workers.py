@@ -1,6 +1,9 @@
 """Local load-worker processes (`python -m validator.load.worker`), started and always stopped by the master.
 
-Each runs in its own session with its output in a temporary log; Linux kills it if the master dies.
+Each runs in its own process group (a terminal's Ctrl-C reaches only the master, which stops it) but in the
+master's session, as Locust's forked `--processes` workers do: a session of its own would make each worker a
+scheduler autogroup of its own, and the cores it shares with a target on the same machine then carry fewer
+requests. Its output goes to a temporary log; Linux kills it if the master dies.
 """
 
 import ctypes
@@ -39,7 +42,7 @@ class LocalWorkers:
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
-                        start_new_session=True,
+                        process_group=0,
                         preexec_fn=_die_with_parent if _prctl is not None else None,
                     )
                 )

@@ -6,11 +6,13 @@ carries its intended send time (see `open_model`), and the recorder also records
 that moment (coordinated-omission corrected) and how late the send was.
 """
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 from validator.load.capture import Capture, EndpointStats, ErrorGroup
+from validator.load.histogram import _KEYS_PER_OCTAVE, MIN_VALUE_US
 
 INTENDED_KEY = "slagate_intended"  # request context key: the timetable slot (epoch seconds) of this send
 LATE_SEND_THRESHOLD_S = 0.005  # a send leaving more than 5 ms after its slot counts as late
@@ -35,8 +37,15 @@ class RequestRecorder:
         now = self.clock()
         capture = self.capture
         latency_us = response_time * 1000.0
+        value_us = MIN_VALUE_US if latency_us < MIN_VALUE_US else latency_us  # clamped as LatencyHistogram.record does
+        key = math.ceil(math.log(value_us, 2) * _KEYS_PER_OCTAVE)  # bucket_key(), inlined: once for both histograms
         success = exception is None
-        capture.timeline.record(now, latency_us, success)
+        window = capture.timeline.window_at(now)
+        window.histogram.record_key(key, value_us)
+        if success:
+            window.successes += 1
+        else:
+            window.failures += 1
         if capture.corrected is not None and capture.late is not None:
             intended = (context or {}).get(INTENDED_KEY)
             corrected_us = latency_us if intended is None else max(latency_us, (now - intended) * 1e6)
@@ -49,7 +58,7 @@ class RequestRecorder:
         if stats is None:
             stats = capture.endpoints[endpoint] = EndpointStats()
         stats.requests += 1
-        stats.histogram.record(latency_us)
+        stats.histogram.record_key(key, value_us)
         if not success:
             stats.failures += 1
             self._error(endpoint, exception, kw.get("response"), now)

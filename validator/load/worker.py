@@ -7,6 +7,7 @@ delta and our capture delta, drained in the same instant, so merged counts match
 """
 
 import argparse
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,8 @@ DEFAULT_MASTER_PORT = 5557
 def run_worker(master_host: str, master_port: int, locustfile: str) -> None:
     """Connect to the master, generate the load it asks for, and return when it says quit."""
     environment = Environment(user_classes=user_classes_from(locustfile))
+    gc.collect()
+    gc.freeze()  # start-up's objects live to the end: no collection during the load walks them (as Locust's workers)
     runner = environment.create_worker_runner(master_host, master_port)
     detach = attach(environment, runner)
     runner.greenlet.join()
