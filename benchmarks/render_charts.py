@@ -123,8 +123,8 @@ def render(seconds: int, rate: int, warmup: int, keep: Path | None = None) -> tu
     load = synthetic_load(seconds, rate, warmup, rng)
     spec = load_spec(ROOT / "sla.toml")
     total = (seconds - warmup) * rate
-    metrics = MetricsRecord("http://127.0.0.1:9090", Window(load.window_start, load.window_end))
-    metrics.measurements = server_measurements(total, 0.021, rng)
+    metrics = MetricsRecord("http://127.0.0.1:9090", Window(load.window_start, load.window_end),
+                            measurements=server_measurements(total, 0.021, rng))
     baseline = Baseline(
         Path("baselines/demo/synthetic.json"), "demo", "synthetic", server_measurements(total, 0.020, rng), {}
     )
