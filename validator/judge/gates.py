@@ -212,7 +212,7 @@ def _resolution_checks(
         coarse = None
         if limit is not None and check.status != Status.FAIL:
             coarse = bound_resolution(evidence, limit)
-        elif (tolerance := _tolerances(gate).get(check.kind)) is not None and check.status == Status.PASS:
+        elif (tolerance := relative_tolerance(gate, check.kind)) is not None and check.status == Status.PASS:
             coarse = change_resolution(evidence, tolerance)
         if coarse is not None:
             found = found or coarse
@@ -221,9 +221,10 @@ def _resolution_checks(
     return judged, found
 
 
-def _tolerances(gate: GateSpec) -> dict[CheckKind, float | None]:
-    """Each relative check's tolerance."""
-    return {CheckKind.MAX_REGRESSION: gate.max_regression, CheckKind.MAX_DRIFT: gate.max_drift}
+def relative_tolerance(gate: GateSpec, kind: CheckKind) -> float | None:
+    """The tolerance of `gate`'s relative check `kind` (`max_regression`, `max_drift`); None for an absolute bound
+    or one the gate lacks."""
+    return {CheckKind.MAX_REGRESSION: gate.max_regression, CheckKind.MAX_DRIFT: gate.max_drift}.get(kind)
 
 
 def _resolution_words(name: str, r: Resolution) -> str:
@@ -296,7 +297,7 @@ def _relative_check(
     """The change against a baseline judged against its tolerance: `max_regression` against the current baseline,
     `max_drift` against the pinned reference (`kind`)."""
     coverage, fail_coverage = coverages
-    tolerance = _tolerances(gate)[kind]
+    tolerance = relative_tolerance(gate, kind)
     assert tolerance is not None
     worse_is_higher = gate.metric.higher_is_worse
     noun, missing, unconfigured = _AGAINST[kind]

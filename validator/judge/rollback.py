@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from validator.baseline.file import Baseline
-from validator.judge.gates import RELATIVE, CheckKind
+from validator.judge.gates import RELATIVE, CheckKind, relative_tolerance
 from validator.spec import GateSpec
 
 DIFFERENCE_UNITS = ("ratio",)  # proportions: a regression is a difference, not a ratio
@@ -70,11 +70,6 @@ def baseline_figures(baseline: Baseline | None) -> dict[str, BaselineFigure]:
         for name, m in baseline.measurements.items()
         if m.evidence is not None
     }
-
-
-def relative_tolerance(gate: GateSpec, bound: CheckKind) -> float | None:
-    """The tolerance of one of `gate`'s relative bounds (None for an absolute bound or one the gate lacks)."""
-    return {CheckKind.MAX_REGRESSION: gate.max_regression, CheckKind.MAX_DRIFT: gate.max_drift}.get(bound)
 
 
 def relative_limit(gate: GateSpec, bound: CheckKind, baseline: float) -> float:
