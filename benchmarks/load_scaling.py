@@ -1,13 +1,15 @@
 """load_scaling: slagate's distributed load rate ÷ Locust's own distributed rate, same workers, users and target.
 
 Per round, interleaved: slagate with workers = 1 (the users in one process), slagate with workers = 2 (a Locust
-master and two worker processes, each recording slagate's exact histograms and shipping them), and plain
-`locust --headless --processes 2` (Locust's own master and two forked workers, its own stats only), all against a
-local nginx answering a fixed 200. The last line is slagate's workers = 2 rate ÷ Locust's --processes 2 rate:
-what slagate's histograms and their shipping cost over Locust's own stats (goal ≥ 1.0). The raw 1-vs-2-worker
-rows stay in the table with the CPU columns: on a 2-core machine nginx shares the cores with the generators, so
-the table shows the CPU the target consumed and slagate's load processes' own (sum of their means, % of one
-core; Locust's own runs report none).
+master and two worker processes, each recording slagate's exact histograms in place of Locust's own statistics
+and shipping them), and plain `locust --headless --processes 2` (Locust's own master and two forked workers, its
+own statistics only), all against a local nginx answering a fixed 200. The order turns each round (in 3 rounds
+each run is first, second and third once), so a machine that slows down or speeds up favours none of them.
+The last line is slagate's workers = 2 rate ÷ Locust's --processes 2 rate: what slagate's histograms and their
+shipping cost against Locust's own statistics (goal ≥ 1.0). The raw 1-vs-2-worker rows stay in the table with
+the CPU columns: on a 2-core machine nginx shares the cores with the generators, so the table shows the CPU the
+target consumed and slagate's load processes' own (sum of their means, % of one core; Locust's own runs report
+none).
 
     .venv/bin/python benchmarks/load_scaling.py [--rounds 3] [--duration 10] [--users 40]
 """
@@ -17,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 from loadbench import bare_locust_rate, harness_load, nginx
+
+RUNS = [("slagate", 1), ("slagate", 2), ("locust", 2)]
 
 
 def generator_cpu_percent(load: dict) -> float:
@@ -36,24 +40,24 @@ def main() -> None:
     with nginx() as target, tempfile.TemporaryDirectory(prefix="slagate-bench-scaling-") as temporary:
         work = Path(temporary)
         for round_number in range(1, args.rounds + 1):
-            for workers in (1, 2):
-                lines = (
-                    f'users = {args.users}\nspawn_rate = {args.users}\nwarmup = "1s"\nworkers = {workers}\n'
-                    f'duration = "{args.duration:g}s"'
-                )
+            shift = (round_number - 1) % len(RUNS)  # each run takes each place in a round in turn
+            for generator, workers in RUNS[shift:] + RUNS[:shift]:
                 before = target.cpu_seconds()
-                load = harness_load(lines, target.url, work / f"{round_number}-{workers}")
+                if generator == "slagate":
+                    lines = (
+                        f'users = {args.users}\nspawn_rate = {args.users}\nwarmup = "1s"\nworkers = {workers}\n'
+                        f'duration = "{args.duration:g}s"'
+                    )
+                    load = harness_load(lines, target.url, work / f"{round_number}-{workers}")
+                    rate = sum(endpoint["requests"] for endpoint in load["endpoints"].values()) / args.duration
+                    cpu = f"{generator_cpu_percent(load):.0f}"
+                else:
+                    rate = bare_locust_rate(args.users, args.duration, target.url, work / f"{round_number}-locust",
+                                            workers)
+                    cpu = "—"
                 target_cpu = (target.cpu_seconds() - before) / args.duration * 100
-                rate = sum(endpoint["requests"] for endpoint in load["endpoints"].values()) / args.duration
-                rates[f"slagate {workers}"].append(rate)
-                generator = generator_cpu_percent(load)
-                print(f"{round_number:>5} {'slagate':>10} {workers:>7} {rate:>8.0f} {generator:>16.0f} "
-                      f"{target_cpu:>12.0f}")
-            before = target.cpu_seconds()
-            rate = bare_locust_rate(args.users, args.duration, target.url, work / f"{round_number}-locust", 2)
-            target_cpu = (target.cpu_seconds() - before) / args.duration * 100
-            rates["locust 2"].append(rate)
-            print(f"{round_number:>5} {'locust':>10} {2:>7} {rate:>8.0f} {'—':>16} {target_cpu:>12.0f}")
+                rates[f"{generator} {workers}"].append(rate)
+                print(f"{round_number:>5} {generator:>10} {workers:>7} {rate:>8.0f} {cpu:>16} {target_cpu:>12.0f}")
     means = {name: sum(values) / len(values) for name, values in rates.items()}
     print("mean req/s: " + ", ".join(f"{name} {mean:.0f}" for name, mean in means.items())
           + f"; slagate workers 2 ÷ 1: {means['slagate 2'] / means['slagate 1']:.2f}")

@@ -86,7 +86,7 @@ def test_lost_worker_and_incomplete_capture_are_warnings() -> None:
     load = closed_load(workers=[lost], locust_requests=10_001, generator={"worker_exits": [exited]})
     result = checks.check_run(load, {}, 2.0)
     assert any("worker 1 (w1) was lost" in w and "123 requests" in w for w in result.warnings)
-    assert any("Locust counted 10001" in w for w in result.warnings)
+    assert any("Locust reported 10001" in w for w in result.warnings)
     assert f"a local worker process exited during the load: {exited}" in result.notes
 
 

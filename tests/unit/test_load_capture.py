@@ -124,3 +124,35 @@ def test_merge_refuses_another_origin_and_leaves_the_capture_unchanged() -> None
     with pytest.raises(ValueError):
         capture.merge(theirs.drain())
     assert capture.to_dict() == before
+
+
+def test_the_agent_replaces_locusts_request_statistics_and_counts_every_request_event() -> None:
+    """Locust's own RequestStats listener is gone once the agent is attached (this fails if a Locust release renames
+    it), every request event is still counted, and a report hands over the count since the last one."""
+    from locust import HttpUser
+    from locust.env import Environment
+
+    from validator.load.agent import LOCUST_STATS_LISTENER, LoadAgent
+
+    environment = Environment(user_classes=[HttpUser])
+    environment.create_local_runner()
+    names = [getattr(h, "__qualname__", "") for h in environment.events.request._handlers]
+    assert LOCUST_STATS_LISTENER in names
+    agent = LoadAgent(environment)
+    assert LOCUST_STATS_LISTENER not in [getattr(h, "__qualname__", "") for h in environment.events.request._handlers]
+
+    def fire(count: int) -> None:
+        for _ in range(count):
+            environment.events.request.fire(request_type="GET", name="/", response_time=1.5, response_length=2,
+                                            exception=None, context={})
+
+    fire(3)  # before configure: counted, not captured (a worker that joined late)
+    agent.configure(origin=0.0, plan=None)
+    fire(4)
+    first = agent.report()
+    fire(2)
+    second = agent.report(final=True)
+    agent.stop()
+    assert (first["fired"], second["fired"], agent.requests_fired) == (7, 2, 9)
+    assert (Capture.from_dict(first["capture"]).requests, Capture.from_dict(second["capture"]).requests) == (4, 2)
+    assert environment.stats.total.num_requests == 0

@@ -1,7 +1,9 @@
 """The slagate part of one Locust process (in-process runner or worker): capture, health, open-model pacing.
 
 The same agent runs in a single-process load and in every worker of a distributed one, so the
-figures mean the same thing whichever way the load was generated.
+figures mean the same thing whichever way the load was generated. Its µs histograms replace Locust's
+own per-request statistics (`environment.stats` stays empty), which cost twice as much a request and
+which slagate never reads; a plain count of every request event stays, to check the capture against.
 """
 
 from typing import Any
@@ -14,15 +16,30 @@ from validator.load.open_model import ArrivalPlan, Timetable, paced
 from validator.load.recorder import RequestRecorder
 
 REPORT_KEY = "slagate"  # our part of a Locust worker report
+LOCUST_STATS_LISTENER = "Runner.__init__.<locals>.on_request"  # Locust's RequestStats listener, added by every runner
 
 
 class LoadAgent:
     """Attached to one Locust Environment: records its requests, samples its health, paces its users."""
 
     def __init__(self, environment: Environment) -> None:
+        """Attach to `environment` once its runner exists: from now on every request event is counted."""
         self.environment = environment
-        self.recorder: RequestRecorder | None = None
+        self.recorder = RequestRecorder()  # counts from now on, captures once configured
         self.health = HealthSampler()
+        self._fired_reported = 0
+        drop_locust_stats(environment)
+        environment.events.request.add_listener(self.recorder)
+
+    @property
+    def configured(self) -> bool:
+        """Whether `configure` was called (the recorder captures)."""
+        return self.recorder.capture is not None
+
+    @property
+    def requests_fired(self) -> int:
+        """Request events since the agent was attached, captured or not."""
+        return self.recorder.fired
 
     def configure(self, origin: float, plan: ArrivalPlan | None, request_timeout: float | None = None) -> None:
         """Start capturing for a run whose windows count from `origin`; pace users if `plan` is given; fail
@@ -30,10 +47,7 @@ class LoadAgent:
 
         Must be called before users are spawned (the open model and the timeout replace the user classes).
         """
-        if self.recorder is not None:
-            raise RuntimeError("this load process was already configured for a run")
-        self.recorder = RequestRecorder(origin, open_model=plan is not None)
-        self.environment.events.request.add_listener(self.recorder)
+        self.recorder.start(origin, open_model=plan is not None)
         if request_timeout is not None:
             self.environment.user_classes = [
                 with_timeout(cls, request_timeout) for cls in self.environment.user_classes
@@ -45,15 +59,17 @@ class LoadAgent:
 
     def collect(self) -> tuple[Capture | None, list[tuple[float, float, float]]]:
         """What was captured and sampled since the last collection (None before `configure`)."""
-        capture = None if self.recorder is None else self.recorder.drain()
-        return capture, self.health.drain()
+        return self.recorder.drain(), self.health.drain()
 
     def report(self, final: bool = False) -> dict[str, Any]:
-        """`collect()` as a message payload for the master; `final` marks the last one after the users stopped."""
+        """`collect()` as a message payload for the master, with the request events fired since the last one
+        (counted in the same instant as the capture was drained); `final` marks the last one after the users stopped."""
         capture, samples = self.collect()
+        fired, self._fired_reported = self.recorder.fired - self._fired_reported, self.recorder.fired
         return {
             "capture": None if capture is None else capture.to_dict(),
             "health": [list(sample) for sample in samples],
+            "fired": fired,
             "final": final,
         }
 
@@ -67,3 +83,10 @@ def with_timeout(user_class: type, seconds: float) -> type:
     if not hasattr(user_class, "network_timeout"):
         return user_class
     return type(user_class.__name__, (user_class,), {"network_timeout": seconds, "connection_timeout": seconds})
+
+
+def drop_locust_stats(environment: Environment) -> None:
+    """Remove Locust's per-request statistics listener that the environment's runner added (if it is there)."""
+    for handler in list(environment.events.request._handlers):
+        if getattr(handler, "__qualname__", None) == LOCUST_STATS_LISTENER:
+            environment.events.request.remove_listener(handler)

@@ -6,7 +6,7 @@ rely on Locust's half-second grace for final reports: it stops the users, asks e
 final report and waits for each one (or for the worker to be declared lost). A worker that never
 delivered its final report is recorded as lost, with the requests it had reported, so the run's
 reduced data is visible downstream instead of silently smaller. A worker that connects after the set-up
-was never configured to capture: it is recorded as joined late with the requests Locust counted for
+was never configured to capture: it is recorded as joined late with the requests Locust fired on
 it, so any it sent are known to be missing from the client histograms.
 """
 
@@ -81,7 +81,7 @@ class WorkerState:
     index: int
     ready: bool = False
     requests: int = 0  # requests it reported so far
-    locust_requests: int = 0  # requests Locust's own stats counted for it (captured or not)
+    locust_requests: int = 0  # request events Locust fired on it (captured or not)
     last_report: float | None = None
     final: bool = False
     joined_late: bool = False  # connected after the set-up: slagate never configured it to capture
@@ -222,7 +222,7 @@ class Master:
         if client_id not in collected.workers:
             collected.workers[client_id] = WorkerState(client_id, len(collected.workers), joined_late=True)
         state = collected.workers[client_id]
-        state.locust_requests += int((data.get("stats_total") or {}).get("num_requests", 0))
+        state.locust_requests += int(payload["fired"])
         if payload["capture"] is not None:
             delta = Capture.from_dict(payload["capture"])
             state.requests += delta.requests

@@ -19,11 +19,27 @@ LATE_SEND_THRESHOLD_S = 0.005  # a send leaving more than 5 ms after its slot co
 
 
 class RequestRecorder:
-    """Records every request Locust reports into a `Capture`; `drain()` hands over what was recorded so far."""
+    """Counts every request Locust reports and, once started, records it into a `Capture`; `drain()` hands over
+    what was recorded so far.
 
-    def __init__(self, origin: float, open_model: bool = False, clock: Callable[[], float] = time.time) -> None:
-        self.capture = Capture(origin, open_model)
+    One listener does both: the count is what the capture is checked against (a worker that joined after
+    the set-up counts requests it never captured), and a second listener would cost a call per request.
+    """
+
+    def __init__(
+        self, origin: float | None = None, open_model: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.fired = 0  # request events seen since the recorder was attached, captured or not
+        self.capture: Capture | None = None
         self.clock = clock
+        if origin is not None:
+            self.start(origin, open_model)
+
+    def start(self, origin: float, open_model: bool = False) -> None:
+        """Capture from now on, in windows counted from `origin`."""
+        if self.capture is not None:
+            raise RuntimeError("this recorder was already started for a run")
+        self.capture = Capture(origin, open_model)
 
     def __call__(
         self,
@@ -34,8 +50,11 @@ class RequestRecorder:
         context: dict[str, Any] | None = None,
         **kw: Any,
     ) -> None:
-        now = self.clock()
+        self.fired += 1
         capture = self.capture
+        if capture is None:
+            return
+        now = self.clock()
         latency_us = response_time * 1000.0
         value_us = MIN_VALUE_US if latency_us < MIN_VALUE_US else latency_us  # clamped as LatencyHistogram.record does
         key = math.ceil(math.log(value_us, 2) * _KEYS_PER_OCTAVE)  # bucket_key(), inlined: once for both histograms
@@ -61,21 +80,24 @@ class RequestRecorder:
         stats.histogram.record_key(key, value_us)
         if not success:
             stats.failures += 1
-            self._error(endpoint, exception, kw.get("response"), now)
+            self._error(capture, endpoint, exception, kw.get("response"), now)
 
-    def _error(self, endpoint: str, exception: BaseException | None, response: Any, now: float) -> None:
+    def _error(self, capture: Capture, endpoint: str, exception: BaseException | None, response: Any,
+               now: float) -> None:
         status = str(getattr(response, "status_code", None) or "none")
         key = (endpoint, status, type(exception).__name__)
-        group = self.capture.errors.get(key)
+        group = capture.errors.get(key)
         if group is None:
-            group = self.capture.errors[key] = ErrorGroup(*key)
+            group = capture.errors[key] = ErrorGroup(*key)
         group.add(now, repr(str(exception)))
 
-    def drain(self) -> Capture:
-        """What was recorded since the last drain; recording continues into a fresh capture.
+    def drain(self) -> Capture | None:
+        """What was recorded since the last drain (None before `start`); recording continues into a fresh capture.
 
         Called from the same gevent loop as the listener and without yielding, so no request is
         counted twice or lost between two drains.
         """
-        drained, self.capture = self.capture, self.capture.empty_like()
+        drained = self.capture
+        if drained is not None:
+            self.capture = drained.empty_like()
         return drained

@@ -30,7 +30,7 @@ class LoadResult:
     late: Timeline | None = None  # open model: lateness of the sends that left behind their slot
     health: dict[str, list[list[float]]] = field(default_factory=dict)  # process → [epoch s, CPU %, lag ms]
     workers: list[dict[str, Any]] = field(default_factory=list)  # distributed: each worker, and whether lost
-    locust_requests: int | None = None  # what Locust itself counted, to check the capture is complete
+    locust_requests: int | None = None  # request events Locust fired, to check the capture is complete
     interrupted: dict[str, Any] | None = None  # a signal stopped the load: which, and after how many seconds
 
     @classmethod

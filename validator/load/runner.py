@@ -91,21 +91,21 @@ def run_load(
 
 def _run_here(environment: Environment, load: LoadSpec, tick: Tick) -> _Outcome:
     """Users in this process."""
-    agent = LoadAgent(environment)
     runner = environment.create_local_runner()
+    agent = LoadAgent(environment)
     origin = time.time()
     agent.configure(origin, _plan(load, origin, 0, 1), load.request_timeout)
     runner.start(load.users, spawn_rate=load.spawn_rate)
-    assert agent.recorder is not None
     while (now := time.time()) < origin + load.duration and interrupt.requested() is None:
         gevent.sleep(min(1.0, origin + load.duration - now))
+        assert agent.recorder.capture is not None
         tick(time.time() - origin, agent.recorder.capture)
     runner.quit()
     capture, samples = agent.collect()
     agent.stop()
     assert capture is not None
     health = {"in-process": [list(sample) for sample in samples]}
-    return _Outcome(origin, capture, health, [], runner.stats.total.num_requests)
+    return _Outcome(origin, capture, health, [], agent.requests_fired)
 
 
 def _run_distributed(environment: Environment, load: LoadSpec, options: MasterOptions, tick: Tick) -> _Outcome:
@@ -120,7 +120,7 @@ def _run_distributed(environment: Environment, load: LoadSpec, options: MasterOp
         if local is not None:
             local.stop()
     workers = [state.to_dict() for state in sorted(collected.workers.values(), key=lambda s: s.index)]
-    counted = master.runner.stats.total.num_requests
+    counted = sum(state.locust_requests for state in collected.workers.values())
     exits = tuple(collected.exits)
     return _Outcome(collected.capture.origin, collected.capture, collected.health, workers, counted, exits)
 

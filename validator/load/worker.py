@@ -2,8 +2,9 @@
 
 Run by the master for local workers (`python -m validator.load.worker`), or by hand on other machines
 (`slagate worker --master HOST`). Reports go over Locust's own channel: every report the worker sends
-(Locust's own every 3 s, ours every second, and a final one on request) carries both Locust's stats
-delta and our capture delta, drained in the same instant, so merged counts match Locust's exactly.
+(Locust's own every 3 s, ours every second, and a final one on request) carries our capture delta and
+the count of request events fired since the last report, taken in the same instant, so the merged
+capture holds exactly the merged count.
 """
 
 import argparse
@@ -57,7 +58,7 @@ def attach(environment: Environment, runner: WorkerRunner) -> Callable[[], None]
 
     def on_setup(environment: Environment, msg: Any, **kw: Any) -> None:
         setup = msg.data
-        if agent.recorder is None:  # the master may send it again until it hears READY
+        if not agent.configured:  # the master may send it again until it hears READY
             plan = None if setup["plan"] is None else ArrivalPlan(**setup["plan"])
             agent.configure(setup["origin"], plan, setup.get("request_timeout"))
         runner.send_message(READY_MESSAGE, {"index": setup["index"]})

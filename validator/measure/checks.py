@@ -1,6 +1,6 @@
 """Can the load's own figures be trusted? Judging the measurement, never the service.
 
-A saturated generator, a lost or late worker, a capture that does not add up to what Locust counted,
+A saturated generator, a lost or late worker, a capture that does not add up to the requests Locust reported,
 a closed-model run that breaks Little's law, an open-model run short of its rate, or client and
 server quantiles further apart than the spec's gap factor: each is a warning with a one-line reason,
 and any warning in any run keeps the verdict from being GO. The inputs are the load's recorded facts
@@ -277,7 +277,7 @@ def _check_completeness(load: LoadResult, checks: RunChecks) -> None:
     uncaptured = sum(worker.get("locust_requests", 0) for worker in load.late_workers)  # named on their own
     if load.locust_requests is not None and load.locust_requests - uncaptured != load.captured_requests:
         checks.warnings.append(
-            f"the client histograms hold {load.captured_requests} requests but Locust counted "
+            f"the client histograms hold {load.captured_requests} requests but Locust reported "
             f"{load.locust_requests}: some reports were lost"
         )
 

@@ -88,7 +88,7 @@ def _figure(load: LoadResult, gate: GateSpec) -> Measurement:
     if gate.metric.quantile is not None:
         return Measurement(name, source, histogram_evidence(histogram, gate.metric.quantile))
     if name == "success_rate":
-        return Measurement(name, source + ", failures as Locust counted them", ProportionEvidence(requests - failures,
+        return Measurement(name, source + ", failures as Locust reported them", ProportionEvidence(requests - failures,
                                                                                                   requests))
     if seconds is None or seconds <= 0:
         return Measurement(name, source, None, "a route's client throughput has no steady window")

@@ -414,7 +414,7 @@ def _load_facts(load: LoadResult, checks: MeasurementChecks | None) -> list[dict
             "name": "Load generator",
             "value": f"Locust {load.generator.get('locust_version')}, {load.generator.get('processes')} process(es)"
             f" ({load.generator.get('mode', 'in-process')}); {load.captured_requests} requests captured, "
-            f"Locust counted {_or_unknown(load.locust_requests)}",
+            f"Locust reported {_or_unknown(load.locust_requests)}",
             "source": "load.json",
         },
     ]
