@@ -15,6 +15,7 @@ none).
 """
 
 import argparse
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -61,6 +62,9 @@ def main() -> None:
     means = {name: sum(values) / len(values) for name, values in rates.items()}
     print("mean req/s: " + ", ".join(f"{name} {mean:.0f}" for name, mean in means.items())
           + f"; slagate workers 2 ÷ 1: {means['slagate 2'] / means['slagate 1']:.2f}")
+    paired = sorted(mine / theirs for mine, theirs in zip(rates["slagate 2"], rates["locust 2"], strict=True))
+    print("slagate 2 ÷ locust 2 by round (sorted): " + ", ".join(f"{ratio:.2f}" for ratio in paired)
+          + f"; median {statistics.median(paired):.2f}")
     print(f"load_scaling: {means['slagate 2'] / means['locust 2']:.2f}")
 
 
