@@ -57,7 +57,7 @@ from validator.prometheus import PrometheusSource, PrometheusUnavailable, QueryF
 from validator.prometheus.reading import Reading, read_service
 from validator.report import history
 from validator.report.checklist import check_template
-from validator.report.render import checklist_file, write_reports
+from validator.report.render import checklist_file, publish, withdraw_reports, write_reports
 from validator.spec import Spec, load_spec
 from validator.spec.baseline import is_reference
 from validator.spec.reader import PATH_NAME
@@ -216,10 +216,16 @@ def finish(
         with phases.phase(Phase.JUDGING):
             judged = judged_run(run_dir, spec, baseline, caution_exit_code, stopped)
         with phases.phase(Phase.WRITING):
-            written = write_reports(judged, phases)
             verdict = judged.judgement.verdict
-            if verdict.incomplete is None:
-                record_history(run_dir, judged.spec, judged.judgement, baseline, judged.metrics.window.start)
+            try:
+                written = write_reports(judged, phases)
+                if verdict.incomplete is None:
+                    record_history(run_dir, judged.spec, judged.judgement, baseline, judged.metrics.window.start)
+            except WriteFailed as error:  # exit 4: no verdict.json, junit.xml or report.md may still say GO
+                withdraw_reports(run_dir)
+                error.strerror = f"{error.strerror}; the measurement stands: `slagate report {run_dir}` judges it again"
+                raise
+            publish(written)
         if written.checklist_failed is not None:
             raise written.checklist_failed  # exit 2 naming the template; the verdict, report and history stand
         if judged.metrics.incomplete is not None or interrupt.requested() is None:

@@ -7,8 +7,10 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.unit.test_pipeline_stages import judged_run
-from validator import pipeline
+from validator import artifacts, pipeline
 from validator.judge.verdict import Decision, ExitCode
 from validator.measure.record import MetricsRecord
 
@@ -36,6 +38,38 @@ def test_an_incomplete_run_stays_incomplete_when_judged_again(tmp_path: Path) ->
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["incomplete"] == record.incomplete and verdict["reasons"][0].startswith("incomplete: stopped")
     assert "**INCOMPLETE — NO-GO**" in (run_dir / "report.md").read_text()
+
+
+
+def test_a_report_that_cannot_be_written_leaves_no_file_saying_go(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A full disk while the verdict is being written is exit 4: verdict.json, junit.xml and report.md are all
+    withdrawn (none may say GO), the history is not told, and the measurement stays to be judged again."""
+    judged_run(tmp_path)
+    run_dir = tmp_path / "run"
+    spec, baseline = pipeline.load_inputs(tmp_path / "sla.toml")
+    history = run_dir.parent / "history.jsonl"
+    recorded = history.read_text()
+    from validator.report import render
+
+    real_write_text = render.write_text
+
+    def full_disk_at_the_report(path: Path, text: str) -> Path:
+        if path.name == "report.md":
+            raise artifacts.WriteFailed(path, OSError(28, "No space left on device"))
+        return real_write_text(path, text)
+
+    monkeypatch.setattr(render, "write_text", full_disk_at_the_report)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
+    with pytest.raises(artifacts.WriteFailed) as failed:
+        pipeline.finish(run_dir, spec, baseline, caution_exit_code=3)
+    assert "report.md: No space left on device" in failed.value.strerror
+    assert f"`slagate report {run_dir}` judges it again" in failed.value.strerror
+    assert not any((run_dir / name).exists() for name in ("verdict.json", "junit.xml", "report.md"))
+    assert (run_dir / "load.json").is_file() and (run_dir / "metrics.json").is_file()
+    assert history.read_text() == recorded and not (tmp_path / "github_output").exists()
+    monkeypatch.undo()
+    again = pipeline.finish(run_dir, spec, baseline, caution_exit_code=3)
+    assert again.verdict.decision is Decision.CAUTION and (run_dir / "verdict.json").is_file()
 
 
 WRITE_UNDER_LIMIT = """

@@ -56,24 +56,36 @@ _templates = jinja2.Environment(
 
 @dataclass(frozen=True)
 class Written:
-    """The report's path, and the checklist template's failure when it failed while rendering (the caller raises it
-    once the run is recorded: the verdict and the report are written either way)."""
+    """The report's path, the verdict document, and the checklist template's failure when it failed while rendering
+    (the caller raises it once the run is recorded: the verdict and the report are written either way)."""
 
     report: Path
+    document: dict[str, Any]
     checklist_failed: InputFileError | None = None
 
 
 def write_reports(artifacts: RunArtifacts, phases: Phases | None = None) -> Written:
-    """Write verdict.json, junit.xml and report.md into the run directory (each atomically), then hand the verdict
-    to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY). `phases` times the charts."""
+    """Write junit.xml, report.md and, last, verdict.json into the run directory (each atomically): a reader that
+    finds verdict.json finds the whole run. `phases` times the charts."""
     document = verdict_document(artifacts)
-    write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
     write_text(artifacts.run_dir / JUNIT_FILE, junit_xml(document, artifacts.run_dir.name))
     extras = release_sections(artifacts, rollback_texts(artifacts), phases)
     checklist_failed = extras.pop("checklist_failed")
     report = write_text(artifacts.run_dir / REPORT_FILE, render_markdown(artifacts, extras))
-    ci_outputs.publish(document, report, os.environ)
-    return Written(report, checklist_failed)
+    write_json(artifacts.run_dir / VERDICT_FILE, document, indent=1)
+    return Written(report, document, checklist_failed)
+
+
+def publish(written: Written) -> None:
+    """Hand the verdict to the CI system when it asks (GitHub Actions' GITHUB_OUTPUT, GITHUB_STEP_SUMMARY)."""
+    ci_outputs.publish(written.document, written.report, os.environ)
+
+
+def withdraw_reports(run_dir: Path) -> None:
+    """Remove the files that state a verdict: after a write failed, the run's exit code is 4 and no file may say
+    otherwise (the measurement, load.json and metrics.json, stays to be judged again)."""
+    for name in (VERDICT_FILE, JUNIT_FILE, REPORT_FILE):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def verdict_document(artifacts: RunArtifacts) -> dict[str, Any]:
