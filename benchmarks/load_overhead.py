@@ -1,8 +1,9 @@
 """load_overhead: slagate's load rate ÷ bare Locust's, same locustfile, target, users and duration.
 
 Both run the repository's FastHttpUser locustfile against a local nginx that answers a fixed 200 (so
-the generator, not the target, is the bottleneck), interleaved A B A B in one run. The harness adds
-its per-request µs histograms, error grouping and health sampling; the ratio is what that costs.
+the generator, not the target, is the bottleneck), interleaved A B A B in one run. The harness records
+its per-request µs histograms in place of Locust's own statistics, groups errors and samples its health;
+the ratio is what that costs or saves.
 
     .venv/bin/python benchmarks/load_overhead.py [--rounds 3] [--duration 10] [--users 20]
 """
