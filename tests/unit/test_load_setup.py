@@ -47,3 +47,15 @@ def test_a_dropped_set_up_is_sent_again_until_the_worker_confirms(master: Master
     master._set_up({"w1": setup}, None)
     assert sent == [(SETUP_MESSAGE, "w1", setup), (SETUP_MESSAGE, "w1", setup)]
     assert master.collected.workers["w1"].ready
+
+
+def test_each_report_adds_the_request_events_its_worker_fired_even_from_an_earlier_slagate(master: Master) -> None:
+    """A report carries the worker's count of request events beside its capture; a worker of an earlier slagate
+    sends none and keeps Locust's statistics, whose count stands in for it."""
+    master.collected = Collected(Capture(0.0))
+    delta = Capture(0.0)
+    payload = {"capture": delta.to_dict(), "health": [], "final": False}
+    master._on_report("now", {"slagate": {**payload, "fired": 7}, "stats_total": {"num_requests": 0}})
+    master._on_report("earlier", {"slagate": payload, "stats_total": {"num_requests": 5}})
+    assert master.collected.workers["now"].locust_requests == 7
+    assert master.collected.workers["earlier"].locust_requests == 5

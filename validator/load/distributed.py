@@ -222,7 +222,10 @@ class Master:
         if client_id not in collected.workers:
             collected.workers[client_id] = WorkerState(client_id, len(collected.workers), joined_late=True)
         state = collected.workers[client_id]
-        state.locust_requests += int(payload["fired"])
+        fired = payload.get("fired")
+        if fired is None:  # a worker of an earlier slagate keeps Locust's statistics and reports no count of its own
+            fired = (data.get("stats_total") or {}).get("num_requests", 0)
+        state.locust_requests += int(fired)
         if payload["capture"] is not None:
             delta = Capture.from_dict(payload["capture"])
             state.requests += delta.requests
