@@ -3,7 +3,7 @@
 Per round, interleaved: slagate with workers = 1 (the users in one process), slagate with workers = 2 (a Locust
 master and two worker processes, each recording slagate's exact histograms in place of Locust's own statistics
 and shipping them), and plain `locust --headless --processes 2` (Locust's own master and two forked workers, its
-own statistics only), all against a local nginx answering a fixed 200. The order turns each round (in 3 rounds
+own statistics only), all against a local nginx answering a fixed 200. The order turns each round (in every 3 rounds
 each run is first, second and third once), so a machine that slows down or speeds up favours none of them.
 The last line is slagate's workers = 2 rate ÷ Locust's --processes 2 rate: what slagate's histograms and their
 shipping cost against Locust's own statistics (goal ≥ 1.0). The raw 1-vs-2-worker rows stay in the table with
@@ -11,7 +11,10 @@ the CPU columns: on a 2-core machine nginx shares the cores with the generators,
 target consumed and slagate's load processes' own (sum of their means, % of one core; Locust's own runs report
 none).
 
-    .venv/bin/python benchmarks/load_scaling.py [--rounds 3] [--duration 10] [--users 40]
+Six rounds by default: on a shared 2-core machine one round's ratio spreads ±7 %, so 3 rounds leave the mean ±4 %
+(one standard error) and 6 rounds ±2.7 %, against a true difference of about 2 %.
+
+    .venv/bin/python benchmarks/load_scaling.py [--rounds 6] [--duration 10] [--users 40]
 """
 
 import argparse
@@ -32,7 +35,7 @@ def generator_cpu_percent(load: dict) -> float:
 def main() -> None:
     """Run the interleaved rounds and print the table and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=40)
     args = parser.parse_args()
