@@ -109,7 +109,8 @@ def test_an_error_body_echoing_authorization_leaks_no_form_of_any_secret(stack, 
     outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
     env = {"ENDPOINT": target, "PROMETHEUS_URL": prometheus, "GITHUB_OUTPUT": str(outputs),
            "GITHUB_STEP_SUMMARY": str(summary)}
-    code, output, run_dir = slagate_run(tmp_path, spec_with(tmp_path, ""), env)
+    spec = spec_with(tmp_path, 'retry_deadline = "5s"')  # the echoed error is kept after 5 s of retries, not 60
+    code, output, run_dir = slagate_run(tmp_path, spec, env)
     assert run_dir is not None and (run_dir / "load.json").exists(), output
     assert "you sent Authorization: Basic ***" in (run_dir / "metrics.json").read_text(), "the error was not kept"
     assert code in (1, 4) and json.loads((run_dir / "verdict.json").read_text())["decision"] == "NO-GO", output
