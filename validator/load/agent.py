@@ -65,7 +65,7 @@ class LoadAgent:
         """`collect()` as a message payload for the master, with the request events fired since the last one
         (counted in the same instant as the capture was drained); `final` marks the last one after the users stopped."""
         capture, samples = self.collect()
-        fired, self._fired_reported = self.recorder.fired - self._fired_reported, self.recorder.fired
+        fired, self._fired_reported = self.requests_fired - self._fired_reported, self.requests_fired
         return {
             "capture": None if capture is None else capture.to_dict(),
             "health": [list(sample) for sample in samples],

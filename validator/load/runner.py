@@ -96,10 +96,11 @@ def _run_here(environment: Environment, load: LoadSpec, tick: Tick) -> _Outcome:
     origin = time.time()
     agent.configure(origin, _plan(load, origin, 0, 1), load.request_timeout)
     runner.start(load.users, spawn_rate=load.spawn_rate)
+    recording = agent.recorder.capture  # nothing drains it until the users stop
+    assert recording is not None
     while (now := time.time()) < origin + load.duration and interrupt.requested() is None:
         gevent.sleep(min(1.0, origin + load.duration - now))
-        assert agent.recorder.capture is not None
-        tick(time.time() - origin, agent.recorder.capture)
+        tick(time.time() - origin, recording)
     runner.quit()
     capture, samples = agent.collect()
     agent.stop()
